@@ -1,0 +1,51 @@
+"""specfwi: spectral-element wave simulation and full-waveform inversion in Python.
+
+The public names below load lazily (PEP 562) so that ``import specfwi`` is fast
+and a command-line call pays only for the layers it uses.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_PUBLIC_NAMES = {
+    "UnstructuredMesh": "specfwi.mesh",
+    "Ricker": "specfwi.acquisition",
+    "SampledWavelet": "specfwi.acquisition",
+    "ScalarPoint2D": "specfwi.acquisition",
+    "ArrayPoint2D": "specfwi.acquisition",
+    "Event": "specfwi.acquisition",
+    "simulate": "specfwi.solver",
+    "compute_misfit": "specfwi.gradient",
+    "compute_gradient": "specfwi.gradient",
+    "GradientResult": "specfwi.gradient",
+    "Mapping": "specfwi.mapping",
+    "ConstantSmoothing": "specfwi.mapping",
+    "WavelengthSmoothing": "specfwi.mapping",
+    "Project": "specfwi.project",
+    "EventConfiguration": "specfwi.project",
+    "SimulationConfiguration": "specfwi.project",
+    "UnstructuredMeshSimulationConfiguration": "specfwi.project",
+    "MisfitConfiguration": "specfwi.project",
+}
+_SUBMODULES = {"errors", "mesh", "model", "acquisition", "physics", "solver", "misfit", "gradient", "mapping",
+               "inversion", "project", "execution", "plot", "testing", "cli"}
+
+__all__ = sorted(_PUBLIC_NAMES) + sorted(_SUBMODULES) + ["__version__"]
+
+
+def __getattr__(name: str):
+    if name in _PUBLIC_NAMES:
+        value = getattr(importlib.import_module(_PUBLIC_NAMES[name]), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"specfwi.{name}")
+    else:
+        raise AttributeError(f"module 'specfwi' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

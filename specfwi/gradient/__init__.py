@@ -1,0 +1,1 @@
+"""gradient layer (see docs/architecture.md)."""

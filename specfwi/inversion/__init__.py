@@ -1,0 +1,1 @@
+"""inversion layer (see docs/architecture.md)."""

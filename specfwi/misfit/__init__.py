@@ -1,0 +1,1 @@
+"""misfit layer (see docs/architecture.md)."""

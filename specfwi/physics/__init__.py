@@ -1,0 +1,1 @@
+"""physics layer (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""plot layer (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""solver layer (see docs/architecture.md)."""

@@ -1,1 +1,5 @@
-"""gradient layer (see docs/architecture.md)."""
+"""Misfits of simulations and their adjoint gradients (solver + misfit)."""
+
+from .compute import GradientResult, compute_gradient, compute_misfit
+
+__all__ = ["GradientResult", "compute_gradient", "compute_misfit"]

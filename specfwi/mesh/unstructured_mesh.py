@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import copy as _copy
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import invalid
+from . import point_location
 from .gll import check_order, gll_points, gll_weights
 
 EDGE_NAMES = ("eta=-1", "xi=+1", "eta=+1", "xi=-1")
@@ -179,7 +181,7 @@ class UnstructuredMesh:
         element_index = np.atleast_1d(element_index)
         nodes = self.edge_node_indices(edge)
         reference_axis = 0 if edge in (0, 2) else 1
-        tangent = self._jacobian[element_index][:, nodes, :, reference_axis]  # (n, order+1, 2)
+        tangent = self._jacobian[element_index][:, nodes][..., reference_axis]  # (n, order+1, 2)
         return gll_weights(self.tensor_order)[None, :] * np.linalg.norm(tangent, axis=-1)
 
     @property
@@ -223,3 +225,25 @@ class UnstructuredMesh:
             raise invalid("side_set", side_set, f"one of {sorted(self.side_sets)}")
         indices = [self.global_node_index[e, self.edge_node_indices(edge)] for e, edge in self.side_sets[side_set]]
         return np.unique(np.concatenate(indices)) if indices else np.zeros(0, dtype=np.int64)
+
+    # ------------------------------------------------------------------ storage and point location
+    def write_h5(self, path) -> Path:
+        """Write the mesh to an HDF5 file (str or Path) plus an XDMF sidecar for ParaView; see specfwi.mesh.io."""
+        from .io import write_h5
+
+        return write_h5(self, path)
+
+    @classmethod
+    def from_h5(cls, path) -> "UnstructuredMesh":
+        """Read a mesh written by :meth:`write_h5`; see specfwi.mesh.io."""
+        from .io import read_h5
+
+        return read_h5(path)
+
+    def locate_points(self, points, *, name: str = "points") -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """Element index (n,) and reference coordinates (n, 2) of points (n, 2) or (2,), m; see point_location."""
+        return point_location.locate_points(self, points, name=name)
+
+    def interpolation_weights(self, element_index, reference_coordinates) -> NDArray[np.float64]:
+        """Lagrange weights (n, n_gll) of the element GLL nodes at reference points; see point_location."""
+        return point_location.interpolation_weights(self, element_index, reference_coordinates)

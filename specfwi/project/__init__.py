@@ -1,1 +1,15 @@
-"""project layer (see docs/architecture.md)."""
+"""The on-disk project: entity registry (SQLite), configurations, cached results and actions.
+
+See docs/project.md for the folder layout, caching rules and executors.
+"""
+
+from .configurations import (
+    EventConfiguration,
+    MisfitConfiguration,
+    SimulationConfiguration,
+    UnstructuredMeshSimulationConfiguration,
+)
+from .project import Project, ProjectSummary
+
+__all__ = ["EventConfiguration", "MisfitConfiguration", "Project", "ProjectSummary", "SimulationConfiguration",
+           "UnstructuredMeshSimulationConfiguration"]

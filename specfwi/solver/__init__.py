@@ -1,1 +1,6 @@
-"""solver layer (see docs/architecture.md)."""
+"""Time stepping of the acoustic spectral-element equations: forward and discrete adjoint."""
+
+from .setup import SimulationSetup
+from .simulate import simulate, traces_to_dataarray
+
+__all__ = ["SimulationSetup", "simulate", "traces_to_dataarray"]

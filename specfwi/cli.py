@@ -1,0 +1,203 @@
+"""The ``specfwi`` command: run the demo, inspect projects, compute misfits and gradients, plot.
+
+``specfwi --help`` lists the subcommands and ``specfwi SUBCOMMAND --help`` their options.
+Errors of specfwi print one line (``specfwi: error: ...``) and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import SpecfwiError
+
+logger = logging.getLogger(__name__)
+
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+# ---------------------------------------------------------------------------- helpers
+
+def _open_project(path: str):
+    from .project import Project
+
+    return Project(path)
+
+
+@contextlib.contextmanager
+def _executor(arguments: argparse.Namespace):
+    """The executor the options ask for: None (this process), or a DaskExecutor closed afterwards."""
+    if arguments.scheduler is None and arguments.workers is None:
+        yield None
+        return
+    from .execution import DaskExecutor
+
+    with DaskExecutor(arguments.scheduler, n_workers=arguments.workers) as executor:
+        yield executor
+
+
+def _save_figure(ax, output: str) -> None:
+    from .project.storage import atomic_path
+
+    output_path = Path(output)
+    with atomic_path(output_path) as temporary:
+        ax.figure.savefig(temporary, format=output_path.suffix.lstrip(".") or "png", dpi=150, bbox_inches="tight")
+    print(f"wrote {output_path}")
+
+
+def _use_file_backend():
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+
+# ---------------------------------------------------------------------------- subcommands
+
+def _demo(arguments: argparse.Namespace) -> None:
+    try:
+        demo = importlib.import_module("specfwi.demo")
+    except ModuleNotFoundError as error:
+        if error.name != "specfwi.demo":
+            raise
+        raise SpecfwiError("the demo is not part of this installation of specfwi") from None
+    _use_file_backend()
+    summary = demo.run_demo(arguments.output)
+    print(json.dumps(summary, indent=2, default=str))
+
+
+def _info(arguments: argparse.Namespace) -> None:
+    summary = _open_project(arguments.project).summary()
+    print(f"project: {summary.path}")
+    observed = [f"{name} (event {event})" for name, event in summary.observed_data]
+    for label, names in [*((f"{kind.replace('_', ' ')}s", names) for kind, names in summary.entities.items()),
+                         ("observed data", observed)]:
+        print(f"{label} ({len(names)}): {', '.join(names) if names else '-'}")
+    print(f"cached results ({len(summary.results)}):")
+    for record in summary.results:
+        labels = ", ".join(f"{label} {value}" for label, value in (
+            ("simulation", record.simulation_configuration), ("misfit", record.misfit_configuration),
+            ("event", record.event)) if value)
+        value = "" if record.value is None else f" = {record.value:.6g}"
+        path = "" if record.path is None else f"  [{record.path}]"
+        print(f"  {record.action}: {labels}{value}{path}")
+
+
+def _misfit(arguments: argparse.Namespace) -> None:
+    project = _open_project(arguments.project)
+    with _executor(arguments) as executor:
+        misfits = project.actions.inversion.compute_misfits(arguments.simulation, arguments.misfit, arguments.events,
+                                                            executor=executor)
+    for event, value in misfits.items():
+        print(f"{event}\t{value:.10g}")
+    print(f"total\t{sum(misfits.values()):.10g}")
+
+
+def _gradient(arguments: argparse.Namespace) -> None:
+    project = _open_project(arguments.project)
+    with _executor(arguments) as executor:
+        gradients = project.actions.inversion.compute_gradients(arguments.simulation, arguments.misfit,
+                                                                arguments.events, executor=executor)
+    for event, path in gradients.items():
+        print(f"{event}\t{path}")
+
+
+def _plot_gradient(arguments: argparse.Namespace) -> None:
+    project = _open_project(arguments.project)
+    gradients = project.actions.inversion.compute_gradients(arguments.simulation, arguments.misfit, [arguments.event])
+    _use_file_backend()
+    from . import plot
+    from .mesh import UnstructuredMesh
+
+    ax = plot.gradient(UnstructuredMesh.from_h5(gradients[arguments.event]), arguments.parameter, clip=arguments.clip)
+    _save_figure(ax, arguments.output)
+
+
+def _plot_waveforms(arguments: argparse.Namespace) -> None:
+    project = _open_project(arguments.project)
+    traces = project.waveforms.get(arguments.simulation, arguments.event)
+    _use_file_backend()
+    from . import plot
+
+    _save_figure(plot.traces(traces), arguments.output)
+
+
+# ---------------------------------------------------------------------------- parser
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="specfwi", description="Spectral-element wave simulation and full-waveform inversion (2D acoustic).")
+    parser.add_argument("--version", action="version", version=f"specfwi {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress (INFO messages) to stderr")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="run the demo workflow (model, simulation, gradient, mapping)",
+                               description="Run the demo workflow and print its summary.")
+    demo.add_argument("--output", default="specfwi-demo", metavar="DIR",
+                      help="folder for the demo project and figures (default: %(default)s)")
+    demo.set_defaults(handler=_demo)
+
+    info = commands.add_parser("info", help="list a project's entities and cached results",
+                               description="List a project's entities by kind and its cached results.")
+    info.add_argument("project", metavar="PROJECT", help="project folder")
+    info.set_defaults(handler=_info)
+
+    def add_command(name: str, help_text: str, handler, *, misfit: bool) -> argparse.ArgumentParser:
+        command = commands.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
+        command.add_argument("project", metavar="PROJECT", help="project folder")
+        command.add_argument("--simulation", required=True, metavar="S", help="simulation configuration name")
+        if misfit:
+            command.add_argument("--misfit", required=True, metavar="M", help="misfit configuration name")
+        command.set_defaults(handler=handler)
+        return command
+
+    for name, help_text, handler in (
+            ("misfit", "compute the misfit of each event, reusing cached results "
+                       "(prints tab-separated event and value)", _misfit),
+            ("gradient", "compute the raw gradient of each event, reusing cached results "
+                         "(prints tab-separated event and HDF5 file)", _gradient)):
+        command = add_command(name, help_text, handler, misfit=True)
+        command.add_argument("--events", nargs="+", metavar="E", help="event names (default: every event)")
+        where = command.add_mutually_exclusive_group()
+        where.add_argument("--scheduler", metavar="ADDRESS",
+                           help="run the events on a Dask cluster, e.g. tcp://host:8786 (default: this process)")
+        where.add_argument("--workers", type=int, metavar="N",
+                           help="run the events on a local Dask cluster of N worker processes")
+
+    plot_gradient = add_command("plot-gradient", "plot one event's raw gradient (computed if missing) to an image file",
+                                _plot_gradient, misfit=True)
+    plot_gradient.add_argument("--event", required=True, metavar="E", help="event name")
+    plot_gradient.add_argument("--parameter", default="VP", choices=["VP", "RHO"],
+                               help="gradient component (default: %(default)s)")
+    plot_gradient.add_argument("--clip", type=float, metavar="FRACTION",
+                               help="saturate colours at this fraction of max|gradient|, in (0, 1]")
+    plot_gradient.add_argument("--output", required=True, metavar="FILE", help="image file (.png, .pdf, .svg)")
+
+    plot_waveforms = add_command("plot-waveforms", "plot one event's synthetic traces (simulated if missing) to an "
+                                 "image file", _plot_waveforms, misfit=False)
+    plot_waveforms.add_argument("--event", required=True, metavar="E", help="event name")
+    plot_waveforms.add_argument("--output", required=True, metavar="FILE", help="image file (.png, .pdf, .svg)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
+    arguments = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if arguments.verbose else logging.WARNING,
+                        format="[%(asctime)s] %(levelname)s: %(message)s")
+    try:
+        arguments.handler(arguments)
+    except SpecfwiError as error:
+        print(f"specfwi: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("specfwi: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0

@@ -1,0 +1,85 @@
+"""Misfits and their exact discrete-adjoint gradients with respect to VP and RHO."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from ..mesh import UnstructuredMesh
+from ..misfit import get_misfit
+from ..physics import PARAMETERS
+from ..solver import SimulationSetup, traces_to_dataarray
+from ..solver.adjoint import DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES, forward_then_adjoint
+
+
+@dataclass
+class GradientResult:
+    """Result of :func:`compute_gradient`.
+
+    misfit : the misfit value chi
+    gradient : UnstructuredMesh (same geometry) with element-nodal fields "VP" (chi per m/s) and "RHO"
+        (chi per kg/m^3): d chi / d mesh.element_nodal_fields[name][e, q] for every entry (a plain
+        partial derivative, not a density; divide by ``mesh.quadrature_weights`` for a kernel density)
+    traces : the synthetic traces the misfit was evaluated on
+    adjoint_source : the misfit's adjoint source on the same axes
+    """
+
+    misfit: float
+    gradient: UnstructuredMesh
+    traces: xr.DataArray
+    adjoint_source: xr.DataArray
+
+
+def _prepare(mesh, event, wavelet, misfit, observed, window, options) -> tuple[SimulationSetup, object]:
+    misfit_function = get_misfit(misfit, window=window)
+    if observed is None and misfit_function.requires_observed_data:
+        misfit_function(xr.DataArray(np.zeros((1, 2)), dims=("receiver", "time"), coords={"time": [0.0, 1.0]}))
+    setup = SimulationSetup.build(mesh, event, wavelet=wavelet, **options)
+    return setup, misfit_function
+
+
+def compute_misfit(mesh: UnstructuredMesh, event, *, wavelet, misfit, end_time_in_seconds: float,
+                   time_step_in_seconds: float | None = None, observed: xr.DataArray | None = None, window=None,
+                   **simulate_options) -> float:
+    """Misfit of one event's synthetic traces (see :func:`specfwi.simulate` for the simulation options).
+
+    ``misfit``: a name ("L2_energy_no_observed_data", "L2", "cross_correlation_time_shift") or a callable
+    ``(synthetic, observed) -> (value, adjoint_source)``; ``observed``: traces on the same receivers and
+    time axis (use the same explicit ``time_step_in_seconds`` for both); ``window``: see specfwi.misfit.Window.
+    """
+    setup, misfit_function = _prepare(mesh, event, wavelet, misfit, observed, window,
+                                      dict(end_time_in_seconds=end_time_in_seconds,
+                                           time_step_in_seconds=time_step_in_seconds, **simulate_options))
+    return misfit_function(traces_to_dataarray(setup, setup.record_traces()), observed).value
+
+
+def compute_gradient(mesh: UnstructuredMesh, event, *, wavelet, misfit, end_time_in_seconds: float,
+                     time_step_in_seconds: float | None = None, observed: xr.DataArray | None = None, window=None,
+                     checkpoint_memory_in_megabytes: float = DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES,
+                     **simulate_options) -> GradientResult:
+    """Misfit and its exact gradient w.r.t. the element-nodal VP and RHO (one forward + one adjoint run).
+
+    Arguments as :func:`compute_misfit`; ``checkpoint_memory_in_megabytes`` bounds the memory for stored
+    forward states (beyond it, segments are recomputed from checkpoints: same result to round-off).
+    """
+    setup, misfit_function = _prepare(mesh, event, wavelet, misfit, observed, window,
+                                      dict(end_time_in_seconds=end_time_in_seconds,
+                                           time_step_in_seconds=time_step_in_seconds, **simulate_options))
+    adjoint_sources = {}
+
+    def adjoint_source(values):
+        result = misfit_function(traces_to_dataarray(setup, values), observed)
+        adjoint_sources["traces"] = traces_to_dataarray(setup, values)
+        adjoint_sources["adjoint"] = result.adjoint_source
+        return result.value, result.adjoint_source.transpose("receiver", "time").values
+
+    _, value, sensitivities = forward_then_adjoint(setup, adjoint_source,
+                                                   checkpoint_memory_in_megabytes=checkpoint_memory_in_megabytes)
+    derivatives = setup.coefficients.material_gradient(sensitivities.mass, sensitivities.damping, sensitivities.kappa)
+    gradient = mesh.copy()
+    gradient.element_nodal_fields = {}
+    for name in PARAMETERS:
+        gradient.attach_field(name, derivatives[name])
+    return GradientResult(float(value), gradient, adjoint_sources["traces"], adjoint_sources["adjoint"])

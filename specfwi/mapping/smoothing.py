@@ -1,0 +1,244 @@
+"""Smoothing preconditioners of inversion-space quantities (see docs/mapping.md).
+
+A smoothing acts per parameter on the continuous GLL space of the inversion discretization
+(an UnstructuredMesh, or a regular grid seen as an order-1 mesh) through implicit diffusion
+(:mod:`specfwi.mapping.diffusion`). With W the quadrature weights of the quantity's dofs (a mesh's
+``quadrature_weights``; for a grid the lumped mass of its points), Q the gather from global nodes
+to element nodes (the identity on a grid), M = Q^T W Q and B the diffusion operator:
+
+* ``smooth(f)`` = S f = Q B Q^T W f: a field (model, update, density) -> a smooth field.
+  S is self-adjoint in the inner product <f, g>_W = sum W f g, keeps constants (S 1 = 1) and
+  integrals, and is positive semi-definite: positive definite on continuous fields (all of a grid),
+  with null space the element-nodal jumps (zero W-weighted sum at every shared node).
+* ``precondition(g)`` = S W^{-1} g = Q B Q^T g: a gradient (d misfit / d dof, a plain sum) -> a smooth
+  model-space direction. Symmetric positive semi-definite in the plain dot product; this is where
+  the mass weighting of the preconditioner lives.
+
+"Length" sigma is the standard deviation per axis of the smoothing kernel: smoothing a point load
+gives a bump with second central moment sigma^2 along x and along y.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping as MappingType
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..errors import invalid
+from ..mesh import UnstructuredMesh
+from .cache import BoundedCache
+from .diffusion import DiffusionOperator
+from .geometry import array_key, geometry_key, same_geometry
+from .grid import RegularGrid
+from .inversion_model import InversionModel
+from .parameters import check_mesh_fields
+from .transfer import mesh_to_mesh
+
+DEFAULT_N_DIFFUSION_STEPS = 4
+
+
+def _is_non_negative_number(value) -> bool:
+    return (not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
+            and bool(np.isfinite(value)) and value >= 0.0)
+
+
+def _check_per_parameter(name: str, values, unit: str) -> dict[str, tuple[float, float]]:
+    """{"VP": a or (a_x, a_y), ...} with a >= 0 -> {"VP": (a_x, a_y)}."""
+    from .parameters import KNOWN_PARAMETERS
+
+    allowed = (f"a non-empty dict from names in {list(KNOWN_PARAMETERS)} to a number >= 0 or an (x, y) pair "
+               f"of numbers >= 0 ({unit})")
+    if not isinstance(values, MappingType) or not values:
+        raise invalid(name, values, allowed)
+    checked = {}
+    for parameter, value in values.items():
+        pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+        if parameter not in KNOWN_PARAMETERS or len(pair) != 2 or not all(map(_is_non_negative_number, pair)):
+            raise invalid(f"{name}[{parameter!r}]", value, allowed)
+        checked[parameter] = (float(pair[0]), float(pair[1]))
+    return checked
+
+
+def _check_n_steps(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise invalid("n_diffusion_steps", value, "an integer >= 1")
+    return int(value)
+
+
+@dataclass(frozen=True, eq=False)
+class SmoothingSpace:
+    """The continuous nodal space under a quantity's dofs.
+
+    ``mesh`` carries the GLL basis (a grid becomes an order-1 mesh); ``element_global_index``
+    (n_elements, n_gll) numbers its global nodes; ``element_nodal`` says whether the quantity's
+    dofs are element-nodal (a mesh) or the global nodes themselves (a grid).
+    """
+
+    mesh: UnstructuredMesh
+    element_global_index: NDArray[np.int64]
+    n_global: int
+    element_nodal: bool
+    key: str
+
+    @classmethod
+    def of(cls, quantity: InversionModel) -> "SmoothingSpace":
+        if isinstance(quantity.model, UnstructuredMesh):
+            mesh = quantity.model
+            return cls(mesh, mesh.global_node_index, mesh.n_global_nodes, True, geometry_key(mesh))
+        grid = RegularGrid.from_xarray(quantity.model, name="quantity.model")
+        mesh, element_global_index = grid.as_mesh()
+        return cls(mesh, element_global_index, grid.n_points, False, grid.key)
+
+    @property
+    def weights(self) -> NDArray[np.float64]:
+        """W: quadrature weight of every dof, flat, m^2."""
+        mass = np.bincount(self.element_global_index.ravel(), weights=self.mesh.quadrature_weights.ravel(),
+                           minlength=self.n_global)
+        return self.mesh.quadrature_weights.ravel() if self.element_nodal else mass
+
+    def load(self, values: NDArray) -> NDArray[np.float64]:
+        """Q^T values: sum the dofs onto the global nodes."""
+        if not self.element_nodal:
+            return np.asarray(values, dtype=float)
+        return np.bincount(self.element_global_index.ravel(), weights=values, minlength=self.n_global)
+
+    def dofs(self, nodal: NDArray) -> NDArray[np.float64]:
+        """Q u: global-node values -> dof values."""
+        return nodal[self.element_global_index].ravel() if self.element_nodal else nodal
+
+
+class _DiffusionSmoothing:
+    """Common machinery: subclasses give the kernel variances of a parameter on a smoothing space."""
+
+    def __init__(self, *, n_diffusion_steps: int):
+        self.n_diffusion_steps = _check_n_steps(n_diffusion_steps)
+        self._operators: BoundedCache[DiffusionOperator] = BoundedCache()
+        self._spaces: BoundedCache[SmoothingSpace] = BoundedCache()
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    def _variances(self, parameter: str, space: SmoothingSpace, prior) -> tuple[tuple, NDArray, NDArray]:
+        """(cache key, variance_x, variance_y) of one parameter, (n_elements, n_gll) each, m^2."""
+        raise NotImplementedError
+
+    def smooth(self, quantity: InversionModel, *, prior: UnstructuredMesh | None = None) -> InversionModel:
+        """S f per smoothed parameter of an inversion-space field (others unchanged); see the module docstring."""
+        space = self._space(quantity)
+        weights = space.weights
+        return self._apply(quantity, space, prior, lambda values: space.load(weights * values), lambda values: values)
+
+    def precondition(self, gradient: InversionModel, *, prior: UnstructuredMesh | None = None) -> InversionModel:
+        """S W^{-1} g per parameter of an inversion-space gradient (W^{-1} g for parameters not smoothed)."""
+        space = self._space(gradient)
+        weights = space.weights
+        return self._apply(gradient, space, prior, space.load, lambda values: values / weights)
+
+    def _space(self, quantity) -> SmoothingSpace:
+        if not isinstance(quantity, InversionModel):
+            raise invalid("quantity", type(quantity).__name__, "an InversionModel")
+        probe = SmoothingSpace.of(quantity)
+        return self._spaces.get(probe.key, lambda: probe)
+
+    def _apply(self, quantity: InversionModel, space: SmoothingSpace, prior, to_load, unsmoothed) -> InversionModel:
+        values = {parameter: quantity.values(parameter) for parameter in quantity.parameters}
+        groups: dict[tuple, list[str]] = {}
+        for parameter in quantity.parameters:
+            if parameter in self.parameters:
+                key, variance_x, variance_y = self._variances(parameter, space, prior)
+                operator = self._operators.get((space.key, key), lambda: DiffusionOperator(
+                    space.mesh, space.element_global_index, space.n_global, variance_x, variance_y,
+                    n_steps=self.n_diffusion_steps))
+                groups.setdefault((space.key, key), []).append(parameter)
+            else:
+                values[parameter] = unsmoothed(values[parameter])
+        for key, parameters in groups.items():
+            operator = self._operators.get(key, lambda: None)
+            nodal = operator.apply(np.column_stack([to_load(values[parameter]) for parameter in parameters]))
+            for column, parameter in enumerate(parameters):
+                values[parameter] = space.dofs(nodal[:, column])
+        return quantity.with_values(values)
+
+
+class ConstantSmoothing(_DiffusionSmoothing):
+    """Smoothing with a fixed length per parameter.
+
+    Parameters
+    ----------
+    lengths_in_meters : {"VP": sigma} or {"VP": (sigma_x, sigma_y)}: standard deviation of the
+        kernel (per axis), m, >= 0. Parameters not listed are not smoothed.
+    n_diffusion_steps : implicit diffusion steps (>= 1); more steps give a kernel closer to a Gaussian
+        at the cost of one sparse solve each. The variance does not depend on it.
+    """
+
+    def __init__(self, lengths_in_meters: dict, *, n_diffusion_steps: int = DEFAULT_N_DIFFUSION_STEPS):
+        super().__init__(n_diffusion_steps=n_diffusion_steps)
+        self.lengths_in_meters = _check_per_parameter("lengths_in_meters", lengths_in_meters, "m")
+
+    def __repr__(self) -> str:
+        return f"ConstantSmoothing({self.lengths_in_meters}, n_diffusion_steps={self.n_diffusion_steps})"
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        return tuple(self.lengths_in_meters)
+
+    def _variances(self, parameter, space, prior):
+        sigma_x, sigma_y = self.lengths_in_meters[parameter]
+        shape = (space.mesh.n_elements, space.mesh.n_gll)
+        return (sigma_x, sigma_y), np.full(shape, sigma_x**2), np.full(shape, sigma_y**2)
+
+
+class WavelengthSmoothing(_DiffusionSmoothing):
+    """Smoothing over a number of local wavelengths of the prior.
+
+    The kernel's standard deviation at a point is ``n_wavelengths * velocity / reference_frequency_in_hertz``
+    with the velocity (``velocity_parameter`` of the prior, m/s) at that point.
+
+    Parameters
+    ----------
+    n_wavelengths : {"VP": n} or {"VP": (n_x, n_y)}, >= 0. Parameters not listed are not smoothed.
+    reference_frequency_in_hertz : > 0.
+    velocity_parameter : the prior field giving the wavelength, default "VP".
+    n_diffusion_steps : as for ConstantSmoothing.
+
+    ``smooth`` and ``precondition`` need ``prior=``: an UnstructuredMesh holding the velocity, on the
+    quantity's mesh or any mesh covering its nodes (interpolated there).
+    """
+
+    def __init__(self, n_wavelengths: dict, *, reference_frequency_in_hertz: float, velocity_parameter: str = "VP",
+                 n_diffusion_steps: int = DEFAULT_N_DIFFUSION_STEPS):
+        super().__init__(n_diffusion_steps=n_diffusion_steps)
+        self.n_wavelengths = _check_per_parameter("n_wavelengths", n_wavelengths, "wavelengths")
+        if not _is_non_negative_number(reference_frequency_in_hertz) or reference_frequency_in_hertz == 0:
+            raise invalid("reference_frequency_in_hertz", reference_frequency_in_hertz, "a finite number > 0 (Hz)")
+        self.reference_frequency_in_hertz = float(reference_frequency_in_hertz)
+        _check_per_parameter("velocity_parameter", {velocity_parameter: 0.0}, "")
+        self.velocity_parameter = velocity_parameter
+
+    def __repr__(self) -> str:
+        return (f"WavelengthSmoothing({self.n_wavelengths}, reference_frequency_in_hertz="
+                f"{self.reference_frequency_in_hertz}, n_diffusion_steps={self.n_diffusion_steps})")
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        return tuple(self.n_wavelengths)
+
+    def _velocity(self, space: SmoothingSpace, prior) -> NDArray[np.float64]:
+        """The prior velocity at the element nodes of the smoothing mesh, (n_elements, n_gll), m/s."""
+        if prior is None:
+            raise invalid("prior", None, f"an UnstructuredMesh with the field {self.velocity_parameter!r} "
+                                         "(WavelengthSmoothing needs the local velocity)")
+        check_mesh_fields("prior", prior, [self.velocity_parameter], positive=True)
+        velocity = prior.element_nodal_fields[self.velocity_parameter]
+        if same_geometry(prior, space.mesh):
+            return velocity
+        transfer = mesh_to_mesh(prior, space.mesh, name="smoothing nodes in prior")
+        return (transfer @ velocity.ravel()).reshape(space.mesh.n_elements, space.mesh.n_gll)
+
+    def _variances(self, parameter, space, prior):
+        wavelength = self._velocity(space, prior) / self.reference_frequency_in_hertz
+        n_x, n_y = self.n_wavelengths[parameter]
+        return (n_x, n_y, array_key(wavelength)), (n_x * wavelength) ** 2, (n_y * wavelength) ** 2

@@ -1,0 +1,44 @@
+"""Wiggle plots of receiver traces."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
+
+from ..errors import invalid
+from .axes import axes_or_new
+
+WIGGLE_HALF_HEIGHT = 0.45  # the largest excursion, in units of the receiver spacing
+MAX_LABELLED_RECEIVERS = 30
+
+
+def traces(traces: xr.DataArray, *, ax: Axes | None = None, normalize: bool = True) -> Axes:
+    """Wiggle plot of a (receiver, time) DataArray; returns the Axes.
+
+    Trace k is drawn around y = k. ``normalize=True`` scales every trace by its own
+    max|value|; ``normalize=False`` scales all by the global max|value|, so that
+    relative amplitudes show.
+    """
+    if not isinstance(traces, xr.DataArray) or set(traces.dims) != {"receiver", "time"} or "time" not in traces.coords:
+        raise invalid("traces", type(traces).__name__,
+                      "an xarray.DataArray with dims ('receiver', 'time') and a 'time' coordinate")
+    data = traces.transpose("receiver", "time")
+    time, values = data["time"].values, data.values
+    amplitude = np.abs(values).max(axis=1, keepdims=True) if normalize else np.abs(values).max(initial=0.0)
+    amplitude = np.where(amplitude > 0.0, amplitude, 1.0)
+    offsets = np.arange(len(values))[:, None]
+    wiggles = offsets + WIGGLE_HALF_HEIGHT * values / amplitude
+    ax = axes_or_new(ax)
+    ax.add_collection(LineCollection(np.stack([np.broadcast_to(time, values.shape), wiggles], axis=-1),
+                                     colors="k", linewidths=0.8))
+    ax.set_xlim(float(time[0]), float(time[-1]))
+    ax.set_ylim(-1.0, len(values))
+    if len(values) <= MAX_LABELLED_RECEIVERS and "receiver" in data.coords:
+        ax.set_yticks(np.arange(len(values)), [str(name) for name in data["receiver"].values])
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("receiver")
+    if data.name is not None:
+        ax.set_title(str(data.name))
+    return ax

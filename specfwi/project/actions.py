@@ -1,0 +1,148 @@
+"""Actions of a project: ``p.actions.inversion.compute_misfits`` and ``compute_gradients``.
+
+Results are cached under the content hash of their inputs (mesh, event, simulation
+and misfit configurations, observed data, result schema version): a second call
+reads them back and logs so, without computing. With observed data from another
+simulation configuration, those synthetics are computed (and cached) first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from ..misfit import get_misfit
+from .accessors import event_names
+from .configurations import MisfitConfiguration
+from .hashing import combine
+from .jobs import GradientOutput, compute_event_gradient
+from .registry import ResultRecord
+from .storage import staged_files
+from .tasks import Task
+
+if TYPE_CHECKING:
+    from .project import Project
+
+logger = logging.getLogger(__name__)
+
+
+def _misfit_content(misfit_configuration: MisfitConfiguration) -> dict:
+    return {key: value for key, value in misfit_configuration.to_dict().items() if key != "name"}
+
+
+class InversionActions:
+    """Misfits and raw gradients of events, per simulation and misfit configuration."""
+
+    def __init__(self, project: Project):
+        self._project = project
+
+    def _key(self, action: str, simulation_configuration: str, misfit_configuration: MisfitConfiguration,
+             event: str) -> str:
+        return combine(action, self._project.waveforms.key(simulation_configuration, event),
+                       _misfit_content(misfit_configuration),
+                       self._project.waveforms.observed_key(misfit_configuration, event))
+
+    def _observed_ready(self, misfit_configuration: MisfitConfiguration, events: list[str], executor,
+                        wait: bool) -> list[str]:
+        """Events whose observed data are available (synthetic data are computed first where needed)."""
+        name = misfit_configuration.observed_data
+        if name is None:
+            return events
+        synthetic = [event for event in events if self._project.store.find_observed(name, event) is None]
+        for event in synthetic:
+            self._project.waveforms.observed_simulation(name, event)
+        finished = self._project.waveforms.compute(name, synthetic, executor=executor, wait=wait) if synthetic else {}
+        return [event for event in events if event not in synthetic or event in finished]
+
+    def _observed(self, misfit_configuration: MisfitConfiguration, event: str):
+        name = misfit_configuration.observed_data
+        return None if name is None else self._project.waveforms.get_observed(name, event)
+
+    def compute_misfits(self, simulation_configuration: str, misfit_configuration: str,
+                        events: str | Sequence[str] | None = None, *, executor=None,
+                        wait: bool = True) -> dict[str, float]:
+        """Misfit of each event: {event name: value}.
+
+        Synthetics come from the project's waveforms (simulated where missing, with
+        ``executor``); with ``wait=False`` only the events finished so far are returned.
+        """
+        configuration = self._project.store.get_misfit_configuration(misfit_configuration)
+        events = event_names(events, self._project.events.list())
+        keys = {event: self._key("misfit", simulation_configuration, configuration, event) for event in events}
+        values = {}
+        for event, key in keys.items():
+            record = self._project.find_result("misfit", key)
+            if record is not None:
+                values[event] = record.value
+        if values:
+            logger.info("Reusing cached misfits of %d event(s): %s.", len(values), ", ".join(values))
+        missing = [event for event in events if event not in values]
+        ready = self._observed_ready(configuration, missing, executor, wait) if missing else []
+        synthetics = self._project.waveforms.compute(simulation_configuration, ready, executor=executor,
+                                                     wait=wait) if ready else {}
+        misfit = get_misfit(configuration.misfit_function)
+        for event, waveform_key in synthetics.items():
+            value, _ = misfit(self._project.waveforms.read(waveform_key), self._observed(configuration, event))
+            self._project.registry.add_result(ResultRecord("misfit", keys[event], simulation_configuration,
+                                                           misfit_configuration, event, None, float(value)))
+            values[event] = float(value)
+        return {event: values[event] for event in events if event in values}
+
+    def compute_gradients(self, simulation_configuration: str, misfit_configuration: str,
+                          events: str | Sequence[str] | None = None, *, executor=None,
+                          wait: bool = True) -> dict[str, str]:
+        """Raw gradient of each event: {event name: path of its HDF5 file}.
+
+        The file is an UnstructuredMesh (``sf.UnstructuredMesh.from_h5``) with element-nodal
+        fields "VP" and "RHO": the derivative of the event's misfit with respect to the
+        element-nodal values of the simulation mesh's VP and RHO. ``executor``: None (this
+        process) or an object with ``submit`` such as a ``dask.distributed.Client``; with
+        ``wait=False`` the call returns the events finished so far and leaves the others running.
+        """
+        configuration = self._project.store.get_misfit_configuration(misfit_configuration)
+        events = event_names(events, self._project.events.list())
+        ready = self._observed_ready(configuration, events, executor, wait)
+        keys = {event: self._key("gradient", simulation_configuration, configuration, event) for event in ready}
+
+        def task(event: str) -> Task:
+            return Task(key=keys[event], event_name=event, function=compute_event_gradient,
+                        make_arguments=lambda: (self._project.simulations.get_mesh(simulation_configuration),
+                                                self._project.events.get(event),
+                                                self._project.simulations.get(simulation_configuration).solver_options(),
+                                                configuration.misfit_function,
+                                                self._observed(configuration, event)),
+                        store=lambda output: self._store_gradient(output, simulation_configuration, configuration,
+                                                                  event, keys[event]),
+                        is_cached=lambda: self._project.find_result("gradient", keys[event]) is not None)
+
+        finished = self._project.runner.run([task(event) for event in ready], executor=executor, wait=wait,
+                                            description=f"gradients of {simulation_configuration!r} with {misfit_configuration!r}")
+        return {event: str(self._project.path / self._project.find_result("gradient", keys[event]).path)
+                for event in ready if keys[event] in finished}
+
+    def _store_gradient(self, output: GradientOutput, simulation_configuration: str,
+                        misfit_configuration: MisfitConfiguration, event: str, key: str) -> None:
+        """Write the raw gradient file, then register it with its misfit value and traces."""
+        gradient = self._project.simulations.get_mesh(simulation_configuration)
+        gradient.element_nodal_fields.clear()
+        for parameter, values in output.gradient_fields.items():
+            gradient.attach_field(parameter, values)
+        relative_path = f"gradients/{key}.h5"
+        with staged_files(self._project.path / "gradients") as staging:
+            gradient.write_h5(staging / f"{key}.h5")
+        names = (simulation_configuration, misfit_configuration.name, event)
+        waveform_key = self._project.waveforms.key(simulation_configuration, event)
+        if self._project.find_result("waveforms", waveform_key) is None:
+            self._project.waveforms.store(waveform_key, simulation_configuration, event, output.traces)
+        self._project.registry.add_result(ResultRecord(
+            "misfit", self._key("misfit", simulation_configuration, misfit_configuration, event), *names, None,
+            output.misfit))
+        self._project.registry.add_result(ResultRecord("gradient", key, *names, relative_path, output.misfit))
+
+
+class Actions:
+    """Namespace of the project's actions (``p.actions.inversion``)."""
+
+    def __init__(self, project: Project):
+        self.inversion = InversionActions(project)

@@ -1,0 +1,274 @@
+"""Configurations of a project: how events are simulated, on which mesh, with which misfit.
+
+Configurations are immutable values validated at construction. ``to_dict()`` gives a
+JSON-serialisable description (with a ``"type"`` key) from which the project hashes
+and rebuilds them; arrays (a user's mesh) are described by their content hash and
+stored beside the registry by the project.
+"""
+
+from __future__ import annotations
+
+import importlib
+import numbers
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from ..acquisition import Wavelet
+from ..errors import ProjectError, invalid
+from ..mesh import UnstructuredMesh
+from ..mesh.gll import check_order
+from ..misfit import MISFIT_NAMES
+from .hashing import describe_callable, hash_mesh
+
+RECEIVER_FIELDS = ("phi",)
+MESH_PARAMETERS = ("VP", "RHO")
+NO_OBSERVED_DATA_MISFIT = "L2_energy_no_observed_data"
+
+
+def _name(value, parameter: str = "name") -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise invalid(parameter, value, "a non-empty string")
+    return value
+
+
+def _positive(value, parameter: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (np.isfinite(value) and value > 0):
+        raise invalid(parameter, value, "a finite number > 0")
+    return float(value)
+
+
+def _flag(value, parameter: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise invalid(parameter, value, "True or False")
+    return bool(value)
+
+
+class _Configuration:
+    """Value equality through ``to_dict()``."""
+
+    def to_dict(self) -> dict:
+        raise NotImplementedError
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, _Configuration):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    def __hash__(self) -> int:
+        return hash(repr(sorted(self.to_dict().items())))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{key}={value!r}" for key, value in self.to_dict().items() if key != "type")
+        return f"{type(self).__name__}({fields})"
+
+
+class EventConfiguration(_Configuration):
+    """How each event is simulated: source wavelet and time axis.
+
+    Parameters
+    ----------
+    wavelet : a specfwi wavelet (e.g. ``Ricker``), the source time function of every source.
+    end_time_in_seconds : end of the simulation, s, > 0 and > the start time.
+    start_time_in_seconds : start, s; None lets the solver choose (the wavelet's start time).
+    time_step_in_seconds : None for the automatic stable step, else a step in s (> 0).
+    """
+
+    def __init__(self, wavelet: Wavelet, end_time_in_seconds: float, *, start_time_in_seconds: float | None = None,
+                 time_step_in_seconds: float | None = None):
+        if not isinstance(wavelet, Wavelet):
+            raise invalid("wavelet", wavelet, "a specfwi wavelet such as sf.Ricker(center_frequency=...)")
+        self.wavelet = wavelet
+        self.end_time_in_seconds = _positive(end_time_in_seconds, "end_time_in_seconds")
+        self.start_time_in_seconds = None
+        if start_time_in_seconds is not None:
+            if (isinstance(start_time_in_seconds, bool) or not isinstance(start_time_in_seconds, numbers.Real)
+                    or not np.isfinite(start_time_in_seconds) or start_time_in_seconds >= self.end_time_in_seconds):
+                raise invalid("start_time_in_seconds", start_time_in_seconds,
+                              f"None or a finite number < end_time_in_seconds ({self.end_time_in_seconds})")
+            self.start_time_in_seconds = float(start_time_in_seconds)
+        self.time_step_in_seconds = (None if time_step_in_seconds is None
+                                     else _positive(time_step_in_seconds, "time_step_in_seconds"))
+
+    def solver_options(self) -> dict:
+        """Keyword arguments of ``sf.simulate`` / ``sf.compute_gradient`` for this configuration."""
+        return {"wavelet": self.wavelet, "end_time_in_seconds": self.end_time_in_seconds,
+                "start_time_in_seconds": self.start_time_in_seconds,
+                "time_step_in_seconds": self.time_step_in_seconds}
+
+    def to_dict(self) -> dict:
+        return {"type": "EventConfiguration", "wavelet": self.wavelet.to_dict(),
+                "end_time_in_seconds": self.end_time_in_seconds,
+                "start_time_in_seconds": self.start_time_in_seconds,
+                "time_step_in_seconds": self.time_step_in_seconds}
+
+    @classmethod
+    def from_dict(cls, dictionary: dict) -> EventConfiguration:
+        return cls(Wavelet.from_dict(dictionary["wavelet"]), dictionary["end_time_in_seconds"],
+                   start_time_in_seconds=dictionary["start_time_in_seconds"],
+                   time_step_in_seconds=dictionary["time_step_in_seconds"])
+
+
+class _SimulationConfigurationBase(_Configuration):
+    """What every simulation configuration has: a name, an event configuration and boundary conditions."""
+
+    def __init__(self, name: str, *, event_configuration: EventConfiguration, absorbing_boundaries: bool,
+                 free_surface: bool):
+        self.name = _name(name)
+        if not isinstance(event_configuration, EventConfiguration):
+            raise invalid("event_configuration", event_configuration, "an sf.EventConfiguration")
+        self.event_configuration = event_configuration
+        self.absorbing_boundaries = _flag(absorbing_boundaries, "absorbing_boundaries")
+        self.free_surface = _flag(free_surface, "free_surface")
+
+    def solver_options(self) -> dict:
+        """Keyword arguments of ``sf.simulate`` / ``sf.compute_gradient``."""
+        return {**self.event_configuration.solver_options(), "absorbing_boundaries": self.absorbing_boundaries,
+                "free_surface": self.free_surface}
+
+    def _common_dict(self) -> dict:
+        return {"name": self.name, "event_configuration": self.event_configuration.to_dict(),
+                "absorbing_boundaries": self.absorbing_boundaries, "free_surface": self.free_surface}
+
+
+class SimulationConfiguration(_SimulationConfigurationBase):
+    """A simulation on a mesh built from volume models of the project.
+
+    Parameters
+    ----------
+    name : name of the configuration in the project.
+    max_frequency_in_hertz, elements_per_wavelength : mesh resolution; the element size is
+        ``min(vp) / (max_frequency_in_hertz * elements_per_wavelength)`` (see ``sf.mesh.from_volume_model``).
+    volume_models : name of a volume model of the project, or a list of names; the first sets the
+        domain, later ones overwrite VP and RHO where they cover it.
+    event_configuration : an ``EventConfiguration``.
+    tensor_order : GLL order of the elements (1..10).
+    absorbing_boundaries, free_surface : boundary conditions (free surface at y = y_max).
+    """
+
+    def __init__(self, name: str, *, max_frequency_in_hertz: float, elements_per_wavelength: float,
+                 volume_models: str | Sequence[str], event_configuration: EventConfiguration,
+                 tensor_order: int = 4, absorbing_boundaries: bool = True, free_surface: bool = False):
+        super().__init__(name, event_configuration=event_configuration, absorbing_boundaries=absorbing_boundaries,
+                         free_surface=free_surface)
+        self.max_frequency_in_hertz = _positive(max_frequency_in_hertz, "max_frequency_in_hertz")
+        self.elements_per_wavelength = _positive(elements_per_wavelength, "elements_per_wavelength")
+        names = [volume_models] if isinstance(volume_models, str) else volume_models
+        if (not isinstance(names, Sequence) or not names
+                or not all(isinstance(n, str) and n.strip() for n in names)):
+            raise invalid("volume_models", volume_models, "a volume model name or a non-empty list of names")
+        self.volume_models = tuple(names)
+        self.tensor_order = check_order(tensor_order)
+
+    def to_dict(self) -> dict:
+        return {"type": "SimulationConfiguration", **self._common_dict(),
+                "max_frequency_in_hertz": self.max_frequency_in_hertz,
+                "elements_per_wavelength": self.elements_per_wavelength,
+                "volume_models": list(self.volume_models), "tensor_order": self.tensor_order}
+
+    @classmethod
+    def from_dict(cls, dictionary: dict) -> SimulationConfiguration:
+        fields = {key: value for key, value in dictionary.items() if key not in ("type", "name")}
+        fields["event_configuration"] = EventConfiguration.from_dict(fields["event_configuration"])
+        return cls(dictionary["name"], **fields)
+
+
+class UnstructuredMeshSimulationConfiguration(_SimulationConfigurationBase):
+    """A simulation on a user's own mesh, which must carry element-nodal VP (m/s) and RHO (kg/m^3).
+
+    The project stores a copy of the mesh; ``to_dict()`` names it by content hash.
+    """
+
+    def __init__(self, name: str, unstructured_mesh: UnstructuredMesh, event_configuration: EventConfiguration, *,
+                 absorbing_boundaries: bool = True, free_surface: bool = False):
+        super().__init__(name, event_configuration=event_configuration, absorbing_boundaries=absorbing_boundaries,
+                         free_surface=free_surface)
+        if not isinstance(unstructured_mesh, UnstructuredMesh):
+            raise invalid("unstructured_mesh", unstructured_mesh, "an sf.UnstructuredMesh")
+        missing = [p for p in MESH_PARAMETERS if p not in unstructured_mesh.element_nodal_fields]
+        if missing:
+            raise invalid("unstructured_mesh", f"a mesh without the fields {missing}",
+                          f"a mesh with element-nodal fields {list(MESH_PARAMETERS)}")
+        for parameter in MESH_PARAMETERS:
+            values = unstructured_mesh.element_nodal_fields[parameter]
+            if not np.all(np.isfinite(values)) or np.any(values <= 0):
+                raise invalid(f"unstructured_mesh.element_nodal_fields[{parameter!r}]", "non-positive or non-finite "
+                              "values", "finite values > 0")
+        self.unstructured_mesh = unstructured_mesh.copy()
+        self.mesh_hash = hash_mesh(self.unstructured_mesh)
+
+    def to_dict(self) -> dict:
+        return {"type": "UnstructuredMeshSimulationConfiguration", **self._common_dict(), "mesh_hash": self.mesh_hash}
+
+    @classmethod
+    def from_dict(cls, dictionary: dict, *, unstructured_mesh: UnstructuredMesh
+                  ) -> UnstructuredMeshSimulationConfiguration:
+        return cls(dictionary["name"], unstructured_mesh,
+                   EventConfiguration.from_dict(dictionary["event_configuration"]),
+                   absorbing_boundaries=dictionary["absorbing_boundaries"], free_surface=dictionary["free_surface"])
+
+
+def load_callable(reference: str) -> Callable:
+    """Import ``"module:qualified.name"``; ProjectError if this process cannot."""
+    module_name, _, qualified_name = reference.partition(":")
+    try:
+        target = importlib.import_module(module_name)
+        for attribute in qualified_name.split("."):
+            target = getattr(target, attribute)
+    except (ImportError, AttributeError) as error:
+        raise ProjectError(f"the misfit function {reference!r} cannot be imported in this process ({error}); "
+                           f"define it in an importable module, or add the MisfitConfiguration again in this "
+                           f"process with `project += MisfitConfiguration(...)`") from None
+    return target
+
+
+class MisfitConfiguration(_Configuration):
+    """How synthetics are compared with data.
+
+    Parameters
+    ----------
+    name : name of the configuration in the project.
+    misfit_function : one of ``specfwi.misfit.MISFIT_NAMES`` or a callable
+        ``(synthetic, observed) -> (value, adjoint_source)`` on DataArrays (see ``specfwi.misfit``);
+        a callable is stored by reference ("module:qualified_name") and hash of its source.
+    receiver_field : the receiver field compared ("phi").
+    observed_data : None (only for "L2_energy_no_observed_data" or a callable), or the name of
+        another simulation configuration (its synthetics are the data) or of observed data
+        imported with ``project.waveforms.add_observed(name, event, traces)``.
+    """
+
+    def __init__(self, name: str, misfit_function: str | Callable, *, receiver_field: str = "phi",
+                 observed_data: str | None = None):
+        self.name = _name(name)
+        if isinstance(misfit_function, str):
+            if misfit_function not in MISFIT_NAMES:
+                raise invalid("misfit_function", misfit_function, f"one of {list(MISFIT_NAMES)} or a callable")
+        elif not callable(misfit_function):
+            raise invalid("misfit_function", misfit_function, f"one of {list(MISFIT_NAMES)} or a callable")
+        if receiver_field not in RECEIVER_FIELDS:
+            raise invalid("receiver_field", receiver_field, f"one of {list(RECEIVER_FIELDS)}")
+        if observed_data is not None:
+            _name(observed_data, "observed_data")
+        if misfit_function == NO_OBSERVED_DATA_MISFIT and observed_data is not None:
+            raise invalid("observed_data", observed_data, f"None for the misfit {NO_OBSERVED_DATA_MISFIT!r}")
+        if isinstance(misfit_function, str) and misfit_function != NO_OBSERVED_DATA_MISFIT and observed_data is None:
+            raise invalid("observed_data", None, f"the name of a simulation configuration or of imported observed "
+                          f"data (the misfit {misfit_function!r} compares with data)")
+        self.misfit_function = misfit_function
+        self.receiver_field = receiver_field
+        self.observed_data = observed_data
+
+    def to_dict(self) -> dict:
+        function = (self.misfit_function if isinstance(self.misfit_function, str)
+                    else {"callable": describe_callable(self.misfit_function)})
+        return {"type": "MisfitConfiguration", "name": self.name, "misfit_function": function,
+                "receiver_field": self.receiver_field, "observed_data": self.observed_data}
+
+    @classmethod
+    def from_dict(cls, dictionary: dict, *, misfit_function: Callable | None = None) -> MisfitConfiguration:
+        """Rebuild; a stored callable is ``misfit_function`` if given, else imported by reference."""
+        function = dictionary["misfit_function"]
+        if not isinstance(function, str):
+            function = misfit_function or load_callable(function["callable"]["reference"])
+        return cls(dictionary["name"], function, receiver_field=dictionary["receiver_field"],
+                   observed_data=dictionary["observed_data"])

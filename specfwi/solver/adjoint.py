@@ -1,0 +1,134 @@
+"""Discrete adjoint of the time stepping, with checkpointing of the forward states.
+
+The adjoint of the Lax-Wendroff recursion (see :mod:`specfwi.solver.kernels`) runs
+backwards from the last step; at step k it needs the forward states u^{k-1}, u^k,
+u^{k+1} and y^k = (F^k - K u^k)/M. If they all fit in the memory budget they are
+stored during the forward run; otherwise the forward run keeps (u^{a-1}, u^a) at the
+start a of every segment of ``segment_length`` steps, and each segment is recomputed
+from its checkpoint just before the adjoint crosses it (one extra forward run in
+total). Both paths run the same arithmetic, so they agree to round-off.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import invalid
+from .setup import SimulationSetup
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES = 512.0
+_BYTES_PER_VALUE = 8
+
+
+@dataclass(frozen=True)
+class CheckpointPlan:
+    """segment_length steps per recomputed segment (== n_steps: everything stored, no recomputation)."""
+
+    n_steps: int
+    segment_length: int
+    memory_in_bytes: int
+
+    @property
+    def stores_everything(self) -> bool:
+        return self.segment_length >= self.n_steps
+
+
+def plan_checkpoints(n_steps: int, n_global_nodes: int, memory_in_megabytes: float) -> CheckpointPlan:
+    """The largest segment (fewest recomputations) whose storage fits the budget.
+
+    Storage for segment length s: buffers of s + 2 states and s residuals, plus two states per
+    checkpoint (ceil(n_steps / s) of them when s < n_steps).
+    """
+    if isinstance(memory_in_megabytes, bool) or not np.isfinite(memory_in_megabytes) or memory_in_megabytes <= 0:
+        raise invalid("checkpoint_memory_in_megabytes", memory_in_megabytes, "a finite number of megabytes > 0")
+    vector = n_global_nodes * _BYTES_PER_VALUE
+    budget = memory_in_megabytes * 1024**2
+
+    def cost(s: int) -> int:
+        checkpoints = 0 if s >= n_steps else 2 * math.ceil(n_steps / s)
+        return vector * (2 * s + 2 + checkpoints)
+
+    if cost(n_steps) <= budget:
+        return CheckpointPlan(n_steps, n_steps, cost(n_steps))
+    best = max(1, int(math.sqrt(n_steps)))
+    if cost(best) > budget:
+        raise invalid("checkpoint_memory_in_megabytes", memory_in_megabytes,
+                      f"at least {cost(best) / 1024**2:.1f} MB for {n_steps} steps of {n_global_nodes} nodes")
+    low, high = best, n_steps  # cost grows with s beyond sqrt(n): largest s that fits
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if cost(middle) <= budget else (low, middle)
+    return CheckpointPlan(n_steps, low, cost(low))
+
+
+@dataclass
+class MaterialSensitivities:
+    """Derivatives of the misfit w.r.t. the discrete coefficients: mass and damping (global), kappa (element-nodal)."""
+
+    mass: np.ndarray
+    damping: np.ndarray
+    kappa: np.ndarray
+
+
+def forward_then_adjoint(setup: SimulationSetup, adjoint_source, *, checkpoint_memory_in_megabytes: float
+                         = DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES):
+    """Run the forward simulation, then the adjoint driven by ``adjoint_source(traces)``.
+
+    ``adjoint_source`` maps the recorded traces (n_receivers, n_steps + 1) to (value, a) where a has the
+    same shape and follows the convention of :mod:`specfwi.misfit` (delta chi = sum dt c_k a delta u).
+    Returns (traces, value, MaterialSensitivities).
+    """
+    n_steps, n_nodes = setup.n_steps, setup.n_global_nodes
+    plan = plan_checkpoints(n_steps, n_nodes, checkpoint_memory_in_megabytes)
+    logger.info("adjoint: %d steps, segments of %d steps, %.1f MB of stored states", n_steps, plan.segment_length,
+                plan.memory_in_bytes / 1024**2)
+    segment_starts = list(range(0, n_steps, plan.segment_length))
+    states = np.zeros((plan.segment_length + 2, n_nodes))
+    residuals = np.zeros((plan.segment_length, n_nodes))
+    traces = np.zeros((len(setup.receiver_nodes), n_steps + 1))
+    checkpoints = {}
+    state = (np.zeros(n_nodes), np.zeros(n_nodes))
+    for start in segment_starts:
+        stop = min(start + plan.segment_length, n_steps)
+        if plan.stores_everything:
+            state = setup.run_forward(traces=traces, first_step=start, last_step=stop, state=state,
+                                      stored_states=states, stored_residuals=residuals, first_stored_step=start)
+        else:
+            checkpoints[start] = (state[0].copy(), state[1].copy())
+            state = setup.run_forward(traces=traces, first_step=start, last_step=stop, state=state)
+
+    value, adjoint = adjoint_source(traces)
+    time_step = setup.time_step_in_seconds
+    trapezoid = np.ones(n_steps + 1)
+    trapezoid[[0, -1]] = 0.5
+    adjoint_series = np.ascontiguousarray((-time_step * trapezoid[None, :] * np.asarray(adjoint)).T)
+    adjoint_series[0] = 0.0  # u^0 is the fixed initial state
+    zero_series = np.zeros_like(adjoint_series)
+
+    sensitivities = MaterialSensitivities(np.zeros(n_nodes), np.zeros(n_nodes),
+                                          np.zeros((setup.mesh.n_elements, setup.mesh.n_gll)))
+    following, current, spare = np.zeros(n_nodes), np.zeros(n_nodes), np.zeros(n_nodes)
+    work = np.zeros((4, n_nodes))
+    geometric = np.ascontiguousarray(setup.coefficients.geometric_tensor)
+    with setup.progress_bar(n_steps + 1, "adjoint") as bar:
+        for start in reversed(segment_starts):
+            stop = min(start + plan.segment_length, n_steps)
+            if not plan.stores_everything:
+                states[0], states[1] = checkpoints.pop(start)
+                setup.run_forward(first_step=start, last_step=stop, state=(states[0], states[1]),
+                                  stored_states=states, stored_residuals=residuals, first_stored_step=start,
+                                  description="recompute")
+            last = n_steps + 1 if stop == n_steps else stop
+            following, current, spare = setup.kernels.adjoint_steps(
+                start, last, n_steps, following, current, spare, work, setup.coefficients.mass,
+                setup.coefficients.damping, setup.dirichlet_mask, time_step, setup.operator, geometric,
+                setup.receiver_nodes, setup.receiver_weights, zero_series, adjoint_series, states, residuals, start,
+                sensitivities.mass, sensitivities.damping, sensitivities.kappa)
+            bar.update(last - start)
+    return traces, value, sensitivities

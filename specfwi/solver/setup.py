@@ -1,0 +1,168 @@
+"""Everything one event needs to be time-stepped on one mesh, validated and built once."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..errors import invalid
+from ..mesh import UnstructuredMesh, derivative_matrix
+from ..physics import AcousticCoefficients
+from .kernels import kernels_for_order
+from .partition import ElementSchedule
+from .point_operators import point_operator
+from .time_step import largest_eigenvalue, stability_limit_in_seconds, time_axis
+
+logger = logging.getLogger(__name__)
+
+RECTANGLE_SIDES = ("x0", "x1", "y0", "y1")
+FREE_SURFACE_SIDE = "y1"
+STEPS_PER_CALL = 64
+
+
+def _side_sets(mesh: UnstructuredMesh, absorbing_boundaries, free_surface) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(absorbing side sets, free-surface side sets) from the user's options (bool or side-set names)."""
+    def names(option, parameter, default):
+        if option is True:
+            return tuple(s for s in default if s in mesh.side_sets)
+        if option is False or option is None:
+            return ()
+        chosen = (option,) if isinstance(option, str) else tuple(option)
+        unknown = [s for s in chosen if s not in mesh.side_sets]
+        if unknown:
+            raise invalid(parameter, option, f"True, False or side-set names among {sorted(mesh.side_sets)}")
+        return chosen
+
+    free = names(free_surface, "free_surface", (FREE_SURFACE_SIDE,))
+    absorbing = tuple(s for s in names(absorbing_boundaries, "absorbing_boundaries", RECTANGLE_SIDES) if s not in free)
+    return absorbing, free
+
+
+@dataclass
+class SimulationSetup:
+    """A mesh, an event and time-stepping options turned into arrays for the kernels.
+
+    time : (n_steps + 1,) sample times in s (state n lives at time[n])
+    source_nodes, source_weights : (n_sources, n_gll) injection of each source (weights include f)
+    receiver_nodes, receiver_weights : (n_receivers, n_gll) interpolation at each receiver
+    """
+
+    mesh: UnstructuredMesh
+    event: object
+    coefficients: AcousticCoefficients
+    kernels: object
+    operator: tuple
+    dirichlet_mask: np.ndarray
+    time_step_in_seconds: float
+    time: np.ndarray
+    source_nodes: np.ndarray
+    source_weights: np.ndarray
+    force_series: np.ndarray
+    direct_series: np.ndarray
+    receiver_nodes: np.ndarray
+    receiver_weights: np.ndarray
+    progress: bool | None
+
+    @classmethod
+    def build(cls, mesh: UnstructuredMesh, event, *, wavelet, end_time_in_seconds: float,
+              start_time_in_seconds: float | None = None, time_step_in_seconds: float | None = None,
+              absorbing_boundaries=True, free_surface=False, progress: bool | None = None) -> "SimulationSetup":
+        if not isinstance(mesh, UnstructuredMesh):
+            raise invalid("mesh", type(mesh).__name__, "an UnstructuredMesh")
+        if not callable(wavelet) or not hasattr(wavelet, "second_derivative"):
+            raise invalid("wavelet", wavelet, "a wavelet such as sf.Ricker(center_frequency=...)")
+        if not hasattr(event, "sources") or not hasattr(event, "receivers"):
+            raise invalid("event", event, "an sf.Event with sources and receivers")
+        if start_time_in_seconds is None:
+            start_time_in_seconds = float(wavelet.start_time_in_seconds)
+        for name, value in (("start_time_in_seconds", start_time_in_seconds), ("end_time_in_seconds", end_time_in_seconds)):
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not np.isfinite(value):
+                raise invalid(name, value, "a finite time in s")
+        if end_time_in_seconds <= start_time_in_seconds:
+            raise invalid("end_time_in_seconds", end_time_in_seconds, f"a time > start_time_in_seconds = {start_time_in_seconds}")
+        absorbing, free = _side_sets(mesh, absorbing_boundaries, free_surface)
+        source_points = np.array([[s.x, s.y] for s in event.sources], dtype=float)
+        receiver_points = np.array([[r.x, r.y] for r in event.receivers], dtype=float)
+        source_nodes, source_weights = point_operator(mesh, source_points, name="sources")
+        receiver_nodes, receiver_weights = point_operator(mesh, receiver_points, name="receivers")
+        source_weights = source_weights * np.array([s.f for s in event.sources], dtype=float)[:, None]
+
+        coefficients = AcousticCoefficients.from_mesh(mesh, absorbing_side_sets=absorbing)
+        schedule = ElementSchedule.build(mesh.global_node_index, mesh.n_global_nodes)
+        operator = (np.ascontiguousarray(mesh.global_node_index), np.ascontiguousarray(coefficients.stiffness_tensor),
+                    np.ascontiguousarray(derivative_matrix(mesh.tensor_order)), schedule.chunk_offsets,
+                    schedule.chunk_elements, schedule.color_chunk_offsets)
+        dirichlet_mask = np.ones(mesh.n_global_nodes)
+        for side in free:
+            dirichlet_mask[mesh.boundary_global_nodes(side)] = 0.0
+
+        kernels = kernels_for_order(mesh.tensor_order)
+
+        def stiffness(u):
+            out = np.empty_like(u)
+            kernels.apply_stiffness(np.ascontiguousarray(u), out, *operator)
+            return out
+
+        limit = stability_limit_in_seconds(largest_eigenvalue(stiffness, coefficients.mass))
+        dt, n_steps = time_axis(float(start_time_in_seconds), float(end_time_in_seconds), time_step_in_seconds, limit)
+        time = start_time_in_seconds + dt * np.arange(n_steps + 1)
+        n_sources = len(source_points)
+        force_series = np.repeat(np.asarray(wavelet(time), dtype=float)[:, None], n_sources, axis=1)
+        direct_series = (dt**4 / 12.0) * np.repeat(np.asarray(wavelet.second_derivative(time), dtype=float)[:, None],
+                                                    n_sources, axis=1)
+        logger.info("simulation: %d elements, %d nodes, dt = %.4g s (limit %.4g s), %d steps",
+                    mesh.n_elements, mesh.n_global_nodes, dt, limit, n_steps)
+        return cls(mesh, event, coefficients, kernels, operator, dirichlet_mask, dt, time, source_nodes,
+                   source_weights, force_series, direct_series, receiver_nodes, receiver_weights, progress)
+
+    @property
+    def n_steps(self) -> int:
+        return len(self.time) - 1
+
+    @property
+    def n_global_nodes(self) -> int:
+        return self.mesh.n_global_nodes
+
+    def progress_bar(self, total: int, description: str):
+        """A tqdm bar over time steps, shown after 1 s unless progress is False (True: always)."""
+        return tqdm(total=total, desc=description, unit="step", disable=self.progress is False,
+                    delay=0.0 if self.progress else 1.0, leave=False)
+
+    def run_forward(self, *, traces: np.ndarray | None = None, first_step: int = 0, last_step: int | None = None,
+                    state=None, stored_states=None, stored_residuals=None, first_stored_step: int = 0,
+                    description: str = "forward"):
+        """Steps first_step .. last_step - 1 from ``state`` = (u^{first-1}, u^first) (zeros by default).
+
+        ``traces`` (n_receivers, n_steps + 1), if given, receives the receiver samples of the new
+        states. ``stored_states`` / ``stored_residuals`` follow the layout of the kernels'
+        ``forward_steps``. Returns (u^{last-1}, u^last).
+        """
+        last_step = self.n_steps if last_step is None else last_step
+        n = self.n_global_nodes
+        previous, current = (np.zeros(n), np.zeros(n)) if state is None else (state[0].copy(), state[1].copy())
+        following = np.zeros(n)
+        work = np.zeros((3, n))
+        traces = np.zeros((len(self.receiver_nodes), 0)) if traces is None else traces
+        empty = np.zeros((0, 0))
+        stored_states = empty if stored_states is None else stored_states
+        stored_residuals = empty if stored_residuals is None else stored_residuals
+        with self.progress_bar(last_step - first_step, description) as bar:
+            for start in range(first_step, last_step, STEPS_PER_CALL):
+                stop = min(start + STEPS_PER_CALL, last_step)
+                previous, current, following = self.kernels.forward_steps(
+                    start, stop, previous, current, following, work, self.coefficients.mass,
+                    self.coefficients.damping, self.dirichlet_mask, self.time_step_in_seconds, self.operator,
+                    self.source_nodes, self.source_weights, self.force_series, self.direct_series,
+                    self.receiver_nodes, self.receiver_weights, traces, stored_states, stored_residuals,
+                    first_stored_step)
+                bar.update(stop - start)
+        return previous, current
+
+    def record_traces(self) -> np.ndarray:
+        """Run the whole forward simulation; receiver samples (n_receivers, n_steps + 1)."""
+        traces = np.zeros((len(self.receiver_nodes), self.n_steps + 1))
+        self.run_forward(traces=traces)
+        return traces

@@ -1,0 +1,41 @@
+"""Forward simulation of one event: receiver traces as an xarray DataArray."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from ..mesh import UnstructuredMesh
+from .setup import SimulationSetup
+
+
+def traces_to_dataarray(setup: SimulationSetup, values: np.ndarray) -> xr.DataArray:
+    """Wrap (n_receivers, n_samples) values as phi traces with receiver names, coordinates and time (s)."""
+    receivers = setup.event.receivers
+    return xr.DataArray(
+        values, dims=("receiver", "time"), name="phi",
+        coords={"receiver": [r.name for r in receivers], "time": setup.time,
+                "x": ("receiver", np.array([r.x for r in receivers], dtype=float)),
+                "y": ("receiver", np.array([r.y for r in receivers], dtype=float))},
+        attrs={"field": "phi", "time_step_in_seconds": setup.time_step_in_seconds},
+    )
+
+
+def simulate(mesh: UnstructuredMesh, event, *, wavelet, end_time_in_seconds: float,
+             start_time_in_seconds: float | None = None, time_step_in_seconds: float | None = None,
+             absorbing_boundaries=True, free_surface=False, progress: bool | None = None) -> xr.DataArray:
+    """Simulate one event on a mesh with element-nodal VP (m/s) and RHO (kg/m^3).
+
+    Solves (1/(RHO VP^2)) phi_tt - div((1/RHO) grad phi) = sum_s f_s delta(x - x_s) w(t) from rest at
+    ``start_time_in_seconds`` (default: the wavelet's own start, where it is still ~0) to
+    ``end_time_in_seconds``. The time step defaults to a fixed fraction of the stability limit
+    (see specfwi.solver.time_step). ``absorbing_boundaries``: True (every rectangle side that is not a
+    free surface), False, or side-set names; ``free_surface``: False, True (the top side "y1": phi = 0)
+    or side-set names. ``progress``: None shows a bar for runs longer than a second, False never, True always.
+
+    Returns phi at the receivers: DataArray dims ("receiver", "time"), coords receiver (names), time (s), x, y.
+    """
+    setup = SimulationSetup.build(mesh, event, wavelet=wavelet, end_time_in_seconds=end_time_in_seconds,
+                                  start_time_in_seconds=start_time_in_seconds, time_step_in_seconds=time_step_in_seconds,
+                                  absorbing_boundaries=absorbing_boundaries, free_surface=free_surface, progress=progress)
+    return traces_to_dataarray(setup, setup.record_traces())

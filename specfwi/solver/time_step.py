@@ -1,0 +1,55 @@
+"""Stability limit and default time step of the fourth-order Lax-Wendroff integrator.
+
+The scheme u^{n+1} - 2u^n + u^{n-1} = dt^2 (A + dt^2/12 A^2) u^n, A = -M^{-1}K, is stable
+while dt^2 * lambda_max(M^{-1}K) <= 12 (boundary damping only removes energy), so the limit is
+dt_max = sqrt(12 / lambda_max). lambda_max is found by Lanczos iteration (ARPACK) on the
+symmetric operator M^{-1/2} K M^{-1/2}.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.sparse.linalg import LinearOperator, eigsh
+
+from ..errors import StabilityError, invalid
+
+#: Default time step as a fraction of the stability limit (chosen from the A1 accuracy study, docs/solver.md).
+DEFAULT_COURANT_FRACTION = 0.9
+_EIGENVALUE_SAFETY = 1.0 + 2e-3  # Lanczos at tol 1e-3 underestimates lambda_max by ~2e-4
+
+
+def largest_eigenvalue(apply_stiffness, mass: np.ndarray) -> float:
+    """lambda_max of M^{-1} K, in 1/s^2; ``apply_stiffness(u) -> K u`` on global vectors."""
+    scale = 1.0 / np.sqrt(mass)
+    operator = LinearOperator((len(mass), len(mass)), matvec=lambda v: scale * apply_stiffness(scale * np.ravel(v)),
+                              dtype=float)
+    start = np.random.default_rng(0).standard_normal(len(mass))
+    value = eigsh(operator, k=1, which="LA", tol=1e-3, v0=start, return_eigenvectors=False, ncv=min(len(mass) - 1, 24))
+    return float(value[0]) * _EIGENVALUE_SAFETY
+
+
+def stability_limit_in_seconds(largest_eigenvalue_value: float) -> float:
+    return math.sqrt(12.0 / largest_eigenvalue_value)
+
+
+def time_axis(start_time_in_seconds: float, end_time_in_seconds: float, time_step_in_seconds: float | None,
+              stability_limit: float) -> tuple[float, int]:
+    """(time step, number of steps N); samples are start + n dt for n = 0..N and the last reaches the end time.
+
+    Without an explicit step, dt = DEFAULT_COURANT_FRACTION * limit, shortened so that N dt spans the
+    interval exactly.
+    """
+    duration = end_time_in_seconds - start_time_in_seconds
+    if not (np.isfinite(duration) and duration > 0):
+        raise invalid("end_time_in_seconds", end_time_in_seconds, f"a finite time > start_time_in_seconds = {start_time_in_seconds}")
+    if time_step_in_seconds is None:
+        n_steps = math.ceil(duration / (DEFAULT_COURANT_FRACTION * stability_limit))
+        return duration / n_steps, n_steps
+    if isinstance(time_step_in_seconds, bool) or not np.isfinite(time_step_in_seconds) or time_step_in_seconds <= 0:
+        raise invalid("time_step_in_seconds", time_step_in_seconds, "a finite time > 0 s, or None for automatic")
+    if time_step_in_seconds > stability_limit:
+        raise StabilityError(f"'time_step_in_seconds' must be <= the stability limit {stability_limit:.6g} s of this "
+                             f"mesh and model, got {time_step_in_seconds!r}")
+    return float(time_step_in_seconds), math.ceil(duration / time_step_in_seconds - 1e-9)

@@ -1,0 +1,280 @@
+"""Tests of specfwi.misfit: values against analytic cases, adjoint sources by Taylor tests, windows."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from specfwi.errors import SpecfwiError
+from specfwi.misfit import MISFIT_NAMES, Window, get_misfit, trapezoid_weights, uniform_time_step
+from specfwi.misfit.cross_correlation import time_shifts
+from specfwi.testing import check_gradient
+
+TIME_STEP = 0.01
+TIME = np.arange(401) * TIME_STEP  # 0 .. 4 s
+NAMES = ["A", "B", "C"]
+
+
+def traces(values, time=TIME, names=None):
+    values = np.atleast_2d(values)
+    names = names or [f"R{i}" for i in range(len(values))]
+    return xr.DataArray(values, dims=("receiver", "time"), coords={"receiver": names, "time": time,
+                                                                   "x": ("receiver", np.arange(len(names)) * 10.0)},
+                        name="phi")
+
+
+def gaussian(center, width, time=TIME):
+    return np.exp(-0.5 * ((time - center) / width) ** 2)
+
+
+def smooth_random_traces(rng, n_receivers=3):
+    """Sums of Gaussians well inside the time axis: smooth, tapered to zero at both ends."""
+    values = np.zeros((n_receivers, TIME.size))
+    for row in range(n_receivers):
+        for _ in range(3):
+            values[row] += rng.normal() * gaussian(rng.uniform(1.2, 2.8), rng.uniform(0.08, 0.2))
+    return values
+
+
+def taylor_check(misfit, synthetic, observed, rng):
+    """Taylor test of the misfit w.r.t. the synthetic samples, with gradient dt c_k a_k."""
+    value, adjoint_source = misfit(synthetic, observed)
+    gradient = TIME_STEP * trapezoid_weights(TIME) * adjoint_source.values
+    direction = smooth_random_traces(rng, synthetic.shape[0]) + 0.1 * rng.standard_normal(synthetic.shape)
+
+    def function(values):
+        return misfit(synthetic.copy(data=values), observed).value
+
+    return check_gradient(function, synthetic.values, direction, gradient,
+                          steps=1e-3 * 0.5 ** np.arange(6))
+
+
+# ---------------------------------------------------------------- quadrature and traces
+def test_trapezoid_weights_integrate_linear_functions_exactly():
+    weights = trapezoid_weights(TIME)
+    assert weights[0] == weights[-1] == 0.5 and np.all(weights[1:-1] == 1.0)
+    integral = uniform_time_step(TIME) * np.sum(weights * (3.0 * TIME + 2.0))
+    assert integral == pytest.approx(1.5 * 4.0**2 + 2.0 * 4.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("time", [np.array([0.0, 0.1, 0.3]), np.array([0.0]), np.array([1.0, 0.5, 0.0]),
+                                  np.array([0.0, np.nan, 0.2])])
+def test_time_axis_must_be_uniform_and_increasing(time):
+    with pytest.raises(SpecfwiError, match="'time' must be"):
+        trapezoid_weights(time)
+
+
+# ---------------------------------------------------------------- analytic values
+def test_energy_of_a_gaussian_matches_the_analytic_integral():
+    width = 0.15
+    synthetic = traces([gaussian(2.0, width), 2.0 * gaussian(1.5, width)])
+    value, adjoint_source = get_misfit("L2_energy_no_observed_data")(synthetic)
+    # 1/2 int (a g)^2 dt = a^2 width sqrt(pi) / 2
+    assert value == pytest.approx((1.0 + 4.0) * width * np.sqrt(np.pi) / 2.0, rel=1e-10)
+    np.testing.assert_array_equal(adjoint_source.values, synthetic.values)
+    assert adjoint_source.dims == ("receiver", "time")
+    np.testing.assert_array_equal(adjoint_source["x"].values, synthetic["x"].values)
+
+
+def test_l2_of_shifted_gaussians_matches_the_analytic_integral():
+    width, shift = 0.1, 0.07
+    synthetic = traces(gaussian(2.0 + shift, width))
+    observed = traces(gaussian(2.0, width))
+    value, adjoint_source = get_misfit("L2")(synthetic, observed)
+    # int (g(t - s) - g(t))^2 dt = 2 width sqrt(pi) (1 - exp(-s^2 / (4 width^2)))
+    expected = 0.5 * 2.0 * width * np.sqrt(np.pi) * (1.0 - np.exp(-shift**2 / (4.0 * width**2)))
+    assert value == pytest.approx(expected, rel=1e-10)
+    np.testing.assert_allclose(adjoint_source.values, synthetic.values - observed.values, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.0037, -0.0213, 0.3456, -0.5])
+def test_cross_correlation_recovers_the_time_shift_of_a_gaussian(shift):
+    width = 0.1
+    synthetic = traces([gaussian(2.0 + shift, width), gaussian(1.7 + shift, 2 * width)], names=["A", "B"])
+    observed = traces([gaussian(2.0, width), gaussian(1.7, 2 * width)], names=["A", "B"])
+    recovered = time_shifts(synthetic.values, observed.values, TIME)
+    np.testing.assert_allclose(recovered, shift, atol=0.01 * TIME_STEP)
+    value, _ = get_misfit("cross_correlation_time_shift")(synthetic, observed)
+    assert value == pytest.approx(0.5 * np.sum(recovered**2), rel=1e-12)
+
+
+def test_cross_correlation_skips_receivers_with_zero_traces():
+    synthetic = traces([gaussian(2.05, 0.1), np.zeros(TIME.size)])
+    observed = traces([gaussian(2.0, 0.1), gaussian(2.0, 0.1)])
+    value, adjoint_source = get_misfit("cross_correlation_time_shift")(synthetic, observed)
+    assert value == pytest.approx(0.5 * 0.05**2, rel=0.02)
+    np.testing.assert_array_equal(adjoint_source.values[1], 0.0)
+    assert np.any(adjoint_source.values[0] != 0.0)
+
+
+# ---------------------------------------------------------------- adjoint sources (Taylor tests)
+WINDOWS = {
+    "none": None,
+    "single": Window(1.0, 3.0, taper_width_in_seconds=0.4),
+    "per_receiver": {"R0": Window(0.8, 3.2, taper_width_in_seconds=0.5), "R2": Window(1.0, 3.5)},
+}
+
+
+@pytest.mark.parametrize("window", WINDOWS.values(), ids=WINDOWS.keys())
+@pytest.mark.parametrize("name", MISFIT_NAMES)
+def test_adjoint_source_is_the_gradient_of_the_misfit(name, window):
+    rng = np.random.default_rng(12)
+    synthetic = traces(smooth_random_traces(rng))
+    observed = None
+    if name != "L2_energy_no_observed_data":
+        observed = traces(np.roll(synthetic.values, 7, axis=1) + 0.3 * smooth_random_traces(rng))
+    result = taylor_check(get_misfit(name, window=window), synthetic, observed, rng)
+    assert result.passed(1e-6 if name == "cross_correlation_time_shift" else 1e-8, minimum_slope=1.8), str(result)
+    assert abs(result.directional_derivative) > 0.0
+
+
+def test_taylor_check_catches_a_wrong_cross_correlation_adjoint_sign():
+    rng = np.random.default_rng(3)
+    synthetic = traces(smooth_random_traces(rng))
+    observed = traces(np.roll(synthetic.values, 5, axis=1))
+    correct = get_misfit("cross_correlation_time_shift")
+
+    def flipped(synthetic, observed):
+        value, adjoint_source = correct(synthetic, observed)
+        return value, -adjoint_source
+
+    result = taylor_check(get_misfit(flipped), synthetic, observed, rng)
+    assert not result.passed(1e-2)
+
+
+def test_windowed_l2_adjoint_source_is_the_residual_times_squared_weights():
+    window = Window(1.0, 3.0, taper_width_in_seconds=0.5)
+    rng = np.random.default_rng(5)
+    synthetic, observed = traces(smooth_random_traces(rng)), traces(smooth_random_traces(rng))
+    value, adjoint_source = get_misfit("L2", window=window)(synthetic, observed)
+    weights = window.weights(TIME)
+    np.testing.assert_allclose(adjoint_source.values, (synthetic.values - observed.values) * weights**2,
+                               rtol=1e-14, atol=0)
+    residual = (synthetic.values - observed.values) * weights
+    assert value == pytest.approx(0.5 * TIME_STEP * np.sum(trapezoid_weights(TIME) * residual**2), rel=1e-14)
+
+
+def test_per_receiver_windows_exclude_unlisted_receivers():
+    rng = np.random.default_rng(6)
+    synthetic = traces(smooth_random_traces(rng))
+    value, adjoint_source = get_misfit("L2_energy_no_observed_data", window={"R1": Window(0.0, 4.0)})(synthetic)
+    np.testing.assert_array_equal(adjoint_source.values[[0, 2]], 0.0)
+    np.testing.assert_array_equal(adjoint_source.values[1], synthetic.values[1])
+    only_r1 = get_misfit("L2_energy_no_observed_data")(synthetic.isel(receiver=[1])).value
+    assert value == pytest.approx(only_r1, rel=1e-14)
+    with pytest.raises(SpecfwiError, match="'window' must be"):
+        get_misfit("L2_energy_no_observed_data", window={"nope": Window(0.0, 1.0)})(synthetic)
+
+
+# ---------------------------------------------------------------- windows
+def test_window_weights_follow_the_hann_taper():
+    window = Window(1.0, 3.0, taper_width_in_seconds=0.5)
+    time = np.array([0.5, 1.0, 1.25, 1.5, 2.0, 2.5, 2.75, 3.0, 3.5])
+    np.testing.assert_allclose(window.weights(time), [0.0, 0.0, 0.5, 1.0, 1.0, 1.0, 0.5, 0.0, 0.0], atol=1e-15)
+    np.testing.assert_array_equal(Window(1.0, 3.0).weights(time), [0, 1, 1, 1, 1, 1, 1, 1, 0])
+
+
+@pytest.mark.parametrize("arguments, name", [
+    ((2.0, 1.0), "end_in_seconds"), ((1.0, 1.0), "end_in_seconds"), ((np.nan, 1.0), "start_in_seconds"),
+    ((0.0, 1.0, -0.1), "taper_width_in_seconds"), ((0.0, 1.0, 0.6), "taper_width_in_seconds"),
+])
+def test_window_rejects_bad_bounds(arguments, name):
+    start, end, *taper = arguments
+    with pytest.raises(SpecfwiError, match=f"'{name}' must be"):
+        Window(start, end, taper_width_in_seconds=taper[0] if taper else 0.0)
+
+
+# ---------------------------------------------------------------- validation and user callables
+def test_get_misfit_rejects_unknown_names_listing_the_allowed_ones():
+    with pytest.raises(SpecfwiError, match="'misfit' must be one of .*'L2'.*cross_correlation_time_shift"):
+        get_misfit("L1")
+    with pytest.raises(SpecfwiError, match="'misfit' must be"):
+        get_misfit(3.0)
+    with pytest.raises(SpecfwiError, match="'window' must be"):
+        get_misfit("L2", window=(0.0, 1.0))
+
+
+def test_observed_data_must_be_given_exactly_when_needed():
+    synthetic = traces(gaussian(2.0, 0.1))
+    with pytest.raises(SpecfwiError, match="'observed' must be None"):
+        get_misfit("L2_energy_no_observed_data")(synthetic, synthetic)
+    for name in ("L2", "cross_correlation_time_shift"):
+        with pytest.raises(SpecfwiError, match="'observed' must be traces"):
+            get_misfit(name)(synthetic)
+
+
+def test_observed_traces_must_match_the_synthetic_ones():
+    synthetic = traces(np.ones((3, TIME.size)), names=NAMES)
+    misfit = get_misfit("L2")
+    with pytest.raises(SpecfwiError, match="'observed.receiver' must be"):
+        misfit(synthetic, traces(np.ones((3, TIME.size)), names=["A", "B", "D"]))
+    with pytest.raises(SpecfwiError, match="'observed.time' must be"):
+        misfit(synthetic, traces(np.ones((3, TIME.size)), time=TIME + 0.5 * TIME_STEP, names=NAMES))
+    with pytest.raises(SpecfwiError, match="'observed' must be"):
+        misfit(synthetic, np.ones((3, TIME.size)))
+
+
+def test_observed_receivers_are_matched_by_name():
+    rng = np.random.default_rng(8)
+    synthetic = traces(smooth_random_traces(rng), names=NAMES)
+    observed = traces(smooth_random_traces(rng), names=NAMES)
+    reordered = observed.isel(receiver=[2, 0, 1])
+    for name in ("L2", "cross_correlation_time_shift"):
+        assert get_misfit(name)(synthetic, reordered).value == get_misfit(name)(synthetic, observed).value
+
+
+@pytest.mark.parametrize("bad, name", [
+    (lambda t: t.rename({"time": "t"}), "synthetic.dims"),
+    (lambda t: t.drop_vars("time"), "synthetic.coords"),
+    (lambda t: t.assign_coords(time=TIME**2), "synthetic.time"),
+    (lambda t: t.copy(data=np.where(TIME > 2.0, np.nan, t.values)), "synthetic"),
+    (lambda t: t.values, "synthetic"),
+])
+def test_synthetic_traces_are_validated(bad, name):
+    with pytest.raises(SpecfwiError, match=f"'{name}' must be"):
+        get_misfit("L2_energy_no_observed_data")(bad(traces(gaussian(2.0, 0.1))))
+
+
+def test_transposed_traces_are_accepted():
+    synthetic = traces(smooth_random_traces(np.random.default_rng(1)))
+    misfit = get_misfit("L2_energy_no_observed_data")
+    assert misfit(synthetic.T).value == misfit(synthetic).value
+    assert misfit(synthetic.T).adjoint_source.dims == ("receiver", "time")
+
+
+def quartic(synthetic, observed):
+    """chi = 1/4 sum int u^4 dt, adjoint source u^3 (a user misfit returning a numpy array)."""
+    time = synthetic["time"].values
+    value = 0.25 * uniform_time_step(time) * np.sum(trapezoid_weights(time) * synthetic.values**4)
+    return value, synthetic.values**3
+
+
+def test_user_callable_is_validated_and_windowed():
+    rng = np.random.default_rng(9)
+    synthetic = traces(smooth_random_traces(rng))
+    misfit = get_misfit(quartic, window=Window(1.5, 2.5, taper_width_in_seconds=0.3))
+    value, adjoint_source = misfit(synthetic)
+    assert isinstance(adjoint_source, xr.DataArray) and adjoint_source.dims == ("receiver", "time")
+    np.testing.assert_array_equal(adjoint_source.values[:, TIME < 1.5], 0.0)
+    result = taylor_check(misfit, synthetic, None, rng)
+    assert result.passed(1e-8), str(result)
+
+
+@pytest.mark.parametrize("output, match", [
+    (lambda u: (np.nan, u.values), "misfit value of"),
+    (lambda u: ("1", u.values), "misfit value of"),
+    (lambda u: (1.0, u.values[:, :-1]), "adjoint source of"),
+    (lambda u: (1.0, u.rename({"receiver": "station"})), "adjoint source of"),
+    (lambda u: (1.0, np.full(u.shape, np.inf)), "adjoint source of"),
+    (lambda u: (1.0, "adjoint"), "adjoint source of"),
+    (lambda u: 1.0, "output of misfit"),
+])
+def test_user_callable_output_is_validated(output, match):
+    synthetic = traces(gaussian(2.0, 0.1))
+    with pytest.raises(SpecfwiError, match=match):
+        get_misfit(lambda synthetic, observed: output(synthetic))(synthetic)
+
+
+def test_get_misfit_returns_a_misfit_unchanged_without_window():
+    misfit = get_misfit("L2")
+    assert get_misfit(misfit) is misfit
+    assert misfit.requires_observed_data and misfit.name == "L2"

@@ -1,0 +1,343 @@
+"""Tests of specfwi.project: storage, hashing, registry, configurations, entities, cached results, reliability."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import xarray as xr
+
+import specfwi as sf
+from specfwi.errors import ProjectError, SchemaVersionError, SpecfwiError
+from specfwi.project import jobs
+from specfwi.project.hashing import hash_arrays, hash_json, hash_mesh, hash_xarray
+from specfwi.project.registry import Registry
+from specfwi.project.storage import (
+    atomic_path,
+    read_xarray_h5,
+    remove_stale_temporaries,
+    staged_files,
+    write_xarray_h5,
+)
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+# ---------------------------------------------------------------------------- tiny project helpers
+
+def tiny_model(name: str = "model", *, vp_offset: float = 0.0) -> sf.model.GenericModel:
+    """A 600 m x 400 m model with VP and RHO increasing with depth."""
+    x = np.linspace(0.0, 600.0, 4)
+    y = np.linspace(-400.0, 0.0, 3)
+    _, yy = np.meshgrid(x, y, indexing="ij")
+    data = xr.Dataset({"vp": (["x", "y"], 1500.0 + vp_offset - yy), "rho": (["x", "y"], 1000.0 - yy)},
+                      coords={"x": x, "y": y})
+    return sf.model.GenericModel(name=name, data=data)
+
+
+def tiny_event(name: str = "event", source_x: float = 200.0) -> sf.Event:
+    return sf.Event(event_name=name, sources=sf.ScalarPoint2D(x=source_x, y=-200.0, f=1.0),
+                    receivers=sf.ArrayPoint2D(x=np.array([100.0, 300.0, 500.0]), y=-20.0, fields=["phi"]))
+
+
+def tiny_event_configuration(end_time_in_seconds: float = 0.25) -> sf.EventConfiguration:
+    return sf.EventConfiguration(sf.Ricker(center_frequency=10.0), end_time_in_seconds)
+
+
+def tiny_simulation(name: str = "sim", **overrides) -> sf.SimulationConfiguration:
+    options = {"max_frequency_in_hertz": 15.0, "elements_per_wavelength": 1.0, "volume_models": "model",
+               "tensor_order": 3, "event_configuration": tiny_event_configuration()}
+    return sf.SimulationConfiguration(name, **{**options, **overrides})
+
+
+def tiny_project(path, *, n_events: int = 1) -> sf.Project:
+    """A project with a model, ``n_events`` events, simulation "sim" and misfit "energy"."""
+    project = sf.Project.from_volume_model(path, tiny_model(), load_if_exists=True)
+    project += [tiny_event(f"event_{index}", 150.0 + 150.0 * index) for index in range(n_events)]
+    project += tiny_simulation()
+    project += sf.MisfitConfiguration("energy", "L2_energy_no_observed_data")
+    return project
+
+
+class Recomputation(AssertionError):
+    """Raised by a job that a test forbids to run."""
+
+
+def forbid_computation(monkeypatch) -> None:
+    """Make every per-event job fail, so that a test proves results come from the cache."""
+    def refuse(*arguments):
+        raise Recomputation("a cached result was computed again")
+    for module, name in ((jobs, "simulate"), (jobs, "compute_gradient")):
+        monkeypatch.setattr(module, name, refuse, raising=False)
+
+
+# ---------------------------------------------------------------------------- storage
+
+def test_atomic_path_renames_on_success_and_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "folder" / "file.txt"
+    with atomic_path(target) as temporary:
+        temporary.write_text("complete")
+        assert not target.exists()
+    assert target.read_text() == "complete"
+    with pytest.raises(RuntimeError), atomic_path(target) as temporary:
+        temporary.write_text("half")
+        raise RuntimeError("killed")
+    assert target.read_text() == "complete"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["file.txt"]
+
+
+def test_staged_files_publish_every_file_or_none(tmp_path):
+    with staged_files(tmp_path) as staging:
+        (staging / "a.h5").write_text("a")
+        (staging / "a.xdmf").write_text("b")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.h5", "a.xdmf"]
+    with pytest.raises(RuntimeError), staged_files(tmp_path) as staging:
+        (staging / "c.h5").write_text("c")
+        raise RuntimeError("killed")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.h5", "a.xdmf"]
+
+
+def test_remove_stale_temporaries_keeps_those_of_live_processes(tmp_path):
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True, check=True)
+    dead_pid = int(finished.stdout)
+    import socket
+    host = socket.gethostname()
+    dead_file = tmp_path / "sub" / f".x.h5~{host}~{dead_pid}~abcd.tmp"
+    dead_folder = tmp_path / f".staging~{host}~{dead_pid}~ef01.tmp"
+    live_file = tmp_path / f".y.h5~{host}~{os.getpid()}~abcd.tmp"
+    other_host = tmp_path / f".z.h5~another-host~{dead_pid}~abcd.tmp"
+    dead_file.parent.mkdir()
+    dead_folder.mkdir()
+    for file in (dead_file, live_file, other_host, dead_folder / "inner.h5"):
+        file.write_text("partial")
+    assert remove_stale_temporaries(tmp_path) == 2
+    assert not dead_file.exists() and not dead_folder.exists()
+    assert live_file.exists() and other_host.exists()
+
+
+def test_xarray_h5_round_trip_keeps_values_strings_and_attributes(tmp_path):
+    traces = xr.DataArray(np.random.default_rng(0).standard_normal((3, 5)), dims=("receiver", "time"),
+                          coords={"receiver": ["A", "B", "C"], "time": np.linspace(0, 1, 5),
+                                  "x": ("receiver", [1.0, 2.0, 3.0])}, name="phi", attrs={"unit": "m"})
+    write_xarray_h5(tmp_path / "traces.h5", traces)
+    assert read_xarray_h5(tmp_path / "traces.h5").identical(traces)
+    dataset = tiny_model().data.assign_attrs(source="test")
+    write_xarray_h5(tmp_path / "model.h5", dataset)
+    assert read_xarray_h5(tmp_path / "model.h5").identical(dataset)
+
+
+def test_xarray_h5_refuses_another_schema_version(tmp_path):
+    write_xarray_h5(tmp_path / "model.h5", tiny_model().data)
+    with h5py.File(tmp_path / "model.h5", "r+") as handle:
+        handle.attrs["specfwi_schema_version"] = 99
+    with pytest.raises(SchemaVersionError, match="99"):
+        read_xarray_h5(tmp_path / "model.h5")
+
+
+# ---------------------------------------------------------------------------- hashing
+
+def test_hashes_follow_content_not_identity():
+    rng = np.random.default_rng(1)
+    values = rng.standard_normal((4, 3))
+    assert hash_arrays({"a": values, "b": values[0]}) == hash_arrays({"b": values[0].copy(), "a": values.copy()})
+    changed = values.copy()
+    changed[2, 1] = np.nextafter(changed[2, 1], np.inf)
+    assert hash_arrays({"a": values}) != hash_arrays({"a": changed})
+    assert hash_arrays({"a": values}) != hash_arrays({"a": values.astype(np.float32)})
+    assert hash_json({"x": 1.0, "y": [1, 2]}) == hash_json({"y": [1, 2], "x": 1.0})
+    assert hash_json({"x": 0.1}) != hash_json({"x": np.nextafter(0.1, 1.0)})
+    model = tiny_model()
+    assert hash_xarray(model.data) == hash_xarray(tiny_model().data)
+    assert hash_xarray(model.data) != hash_xarray(tiny_model(vp_offset=1e-9).data)
+    mesh = sf.mesh.rectangle((0, 1), (0, 1), 2, 2, tensor_order=2)
+    mesh.attach_field("VP", np.ones((4, 9)))
+    copy = mesh.copy()
+    assert hash_mesh(copy) == hash_mesh(mesh)
+    copy.element_nodal_fields["VP"][3, 4] = 2.0
+    assert hash_mesh(copy) != hash_mesh(mesh)
+
+
+# ---------------------------------------------------------------------------- registry
+
+def test_registry_adds_idempotently_and_refuses_a_taken_name(tmp_path):
+    registry = Registry(tmp_path / "registry.sqlite", create=True)
+    assert registry.add_entity("event", "a", "hash-1", {"value": 1})
+    assert not registry.add_entity("event", "a", "hash-1", {"value": 1})
+    with pytest.raises(ProjectError, match="new name"):
+        registry.add_entity("event", "a", "hash-2", {"value": 2})
+    assert Registry(tmp_path / "registry.sqlite").get_entity("event", "a").payload == {"value": 1}
+    with pytest.raises(ProjectError, match="no project registry"):
+        Registry(tmp_path / "missing.sqlite")
+
+
+# ---------------------------------------------------------------------------- configurations
+
+@pytest.mark.parametrize("build, parameter", [
+    (lambda: sf.EventConfiguration(sf.Ricker(center_frequency=5.0), 0.0), "end_time_in_seconds"),
+    (lambda: sf.EventConfiguration(sf.Ricker(center_frequency=5.0), -1.0), "end_time_in_seconds"),
+    (lambda: sf.EventConfiguration(sf.Ricker(center_frequency=5.0), 1.0, start_time_in_seconds=2.0),
+     "start_time_in_seconds"),
+    (lambda: sf.EventConfiguration(sf.Ricker(center_frequency=5.0), 1.0, time_step_in_seconds=0.0),
+     "time_step_in_seconds"),
+    (lambda: sf.EventConfiguration(lambda t: t, 1.0), "wavelet"),
+    (lambda: tiny_simulation(max_frequency_in_hertz=-1.0), "max_frequency_in_hertz"),
+    (lambda: tiny_simulation(elements_per_wavelength=float("nan")), "elements_per_wavelength"),
+    (lambda: tiny_simulation(volume_models=[]), "volume_models"),
+    (lambda: tiny_simulation(tensor_order=0), "tensor_order"),
+    (lambda: tiny_simulation(free_surface="yes"), "free_surface"),
+    (lambda: tiny_simulation(event_configuration=None), "event_configuration"),
+    (lambda: tiny_simulation(name=""), "name"),
+    (lambda: sf.MisfitConfiguration("m", "L3"), "misfit_function"),
+    (lambda: sf.MisfitConfiguration("m", "L2"), "observed_data"),
+    (lambda: sf.MisfitConfiguration("m", "L2_energy_no_observed_data", observed_data="sim"), "observed_data"),
+    (lambda: sf.MisfitConfiguration("m", "L2_energy_no_observed_data", receiver_field="u"), "receiver_field"),
+    (lambda: sf.UnstructuredMeshSimulationConfiguration("u", sf.mesh.rectangle((0, 1), (0, 1), 1, 1),
+                                                        tiny_event_configuration()), "unstructured_mesh"),
+])
+def test_configurations_validate_at_construction(build, parameter):
+    with pytest.raises(SpecfwiError, match=f"'{parameter}"):
+        build()
+
+
+def test_configurations_round_trip_through_dicts():
+    event_configuration = sf.EventConfiguration(sf.Ricker(center_frequency=4.0), 2.0, start_time_in_seconds=-0.5,
+                                                time_step_in_seconds=1e-3)
+    assert sf.EventConfiguration.from_dict(json.loads(json.dumps(event_configuration.to_dict()))) == \
+        event_configuration
+    simulation = tiny_simulation(volume_models=["model", "patch"], free_surface=True)
+    assert sf.SimulationConfiguration.from_dict(json.loads(json.dumps(simulation.to_dict()))) == simulation
+    assert simulation != tiny_simulation()
+    misfit = sf.MisfitConfiguration("cc", "cross_correlation_time_shift", observed_data="data")
+    assert sf.MisfitConfiguration.from_dict(misfit.to_dict()) == misfit
+
+
+# ---------------------------------------------------------------------------- project and entities
+
+def test_project_creation_and_opening_errors(tmp_path):
+    with pytest.raises(ProjectError, match="no specfwi project"):
+        sf.Project(tmp_path / "missing")
+    project = sf.Project.from_volume_model(tmp_path / "p", tiny_model())
+    with pytest.raises(ProjectError, match="load_if_exists=True"):
+        sf.Project.from_volume_model(tmp_path / "p", tiny_model())
+    assert sf.Project.from_volume_model(tmp_path / "p", tiny_model(), load_if_exists=True).path == project.path
+    (tmp_path / "not_empty").mkdir()
+    (tmp_path / "not_empty" / "notes.txt").write_text("keep me")
+    with pytest.raises(ProjectError, match="not an empty folder"):
+        sf.Project.from_volume_model(tmp_path / "not_empty", tiny_model())
+    with pytest.raises(ProjectError, match="new name"):
+        sf.Project.from_volume_model(tmp_path / "p", tiny_model(vp_offset=10.0), load_if_exists=True)
+    with pytest.raises(SpecfwiError, match="'entity' must be one of"):
+        project += "event"
+
+
+def test_entities_are_added_once_and_reopen_equal(tmp_path):
+    project = tiny_project(tmp_path / "p", n_events=2)
+    project += tiny_event("event_0", 150.0)
+    with pytest.raises(ProjectError, match="new name"):
+        project += tiny_event("event_0", 160.0)
+    with pytest.raises(ProjectError, match="new name"):
+        project += tiny_simulation(event_configuration=tiny_event_configuration(0.5))
+    reopened = sf.Project(tmp_path / "p")
+    assert reopened.events.list() == ["event_0", "event_1"]
+    assert reopened.events.get("event_1") == tiny_event("event_1", 300.0)
+    assert reopened.simulations.get("sim") == tiny_simulation()
+    assert reopened.entities.get("volume_model", "model") == tiny_model()
+    assert reopened.entities.get("misfit_configuration", "energy") == \
+        sf.MisfitConfiguration("energy", "L2_energy_no_observed_data")
+    with pytest.raises(ProjectError, match=r"'event' must be one of the project's events \['event_0', 'event_1'\]"):
+        reopened.events.get("event_2")
+
+
+def test_get_mesh_builds_once_and_matches_meshing_the_model(tmp_path, monkeypatch):
+    project = tiny_project(tmp_path / "p")
+    mesh = project.simulations.get_mesh("sim")
+    direct = sf.mesh.from_volume_model(tiny_model(), max_frequency_in_hertz=15.0, elements_per_wavelength=1.0,
+                                       tensor_order=3)
+    assert hash_mesh(mesh) == hash_mesh(direct)
+
+    def refuse(*arguments, **options):
+        raise Recomputation("the mesh was built again")
+    monkeypatch.setattr("specfwi.project.accessors.build_simulation_mesh", refuse)
+    assert hash_mesh(sf.Project(tmp_path / "p").simulations.get_mesh("sim")) == hash_mesh(direct)
+
+
+def test_layered_volume_models_overwrite_where_they_cover(tmp_path):
+    project = tiny_project(tmp_path / "p")
+    x, y = np.linspace(0.0, 300.0, 2), np.linspace(-200.0, 0.0, 2)
+    patch = xr.Dataset({"vp": (["x", "y"], np.full((2, 2), 3000.0)), "rho": (["x", "y"], np.full((2, 2), 2000.0))},
+                       coords={"x": x, "y": y})
+    project += sf.model.GenericModel(name="patch", data=patch)
+    project += tiny_simulation("layered", volume_models=["model", "patch"])
+    mesh = project.simulations.get_mesh("layered")
+    nodes = mesh.get_element_nodes()
+    inside = (nodes[..., 0] <= 300.0) & (nodes[..., 1] >= -200.0)
+    np.testing.assert_allclose(mesh.element_nodal_fields["VP"][inside], 3000.0, rtol=1e-12)
+    outside = ~inside
+    expected = tiny_model().sample(nodes[outside])["VP"]
+    np.testing.assert_allclose(mesh.element_nodal_fields["VP"][outside], expected, rtol=1e-12)
+    # the element size follows the smallest velocity of all models
+    assert mesh.n_elements == project.simulations.get_mesh("sim").n_elements
+
+
+def test_waveforms_equal_a_direct_simulation_and_are_reused(tmp_path, monkeypatch, caplog):
+    project = tiny_project(tmp_path / "p")
+    traces = project.waveforms.get("sim", "event_0")
+    configuration = tiny_simulation()
+    direct = sf.simulate(project.simulations.get_mesh("sim"), tiny_event("event_0", 150.0),
+                         **configuration.solver_options())
+    xr.testing.assert_identical(traces, direct)
+    forbid_computation(monkeypatch)
+    with caplog.at_level(logging.INFO, logger="specfwi"):
+        again = sf.Project(tmp_path / "p").waveforms.get("sim", "event_0")
+    xr.testing.assert_identical(again, direct)
+    assert "Reusing cached waveforms" in caplog.text
+
+
+def test_user_mesh_configuration_simulates_on_that_mesh(tmp_path):
+    project = tiny_project(tmp_path / "p")
+    mesh = sf.mesh.rectangle((0.0, 600.0), (-400.0, 0.0), 5, 3, tensor_order=2)
+    n_nodes = mesh.n_gll
+    mesh.attach_field("VP", np.full((mesh.n_elements, n_nodes), 1600.0))
+    mesh.attach_field("RHO", np.full((mesh.n_elements, n_nodes), 1100.0))
+    configuration = sf.UnstructuredMeshSimulationConfiguration("own", mesh, tiny_event_configuration())
+    project += configuration
+    project += sf.UnstructuredMeshSimulationConfiguration("own", mesh.copy(), tiny_event_configuration())
+    reopened = sf.Project(tmp_path / "p")
+    assert reopened.simulations.get("own") == configuration
+    assert hash_mesh(reopened.simulations.get_mesh("own")) == hash_mesh(mesh)
+    direct = sf.simulate(mesh, tiny_event("event_0", 150.0), **configuration.solver_options())
+    xr.testing.assert_identical(reopened.waveforms.get("own", "event_0"), direct)
+
+
+def test_observed_data_import_checks_receivers_and_round_trips(tmp_path):
+    project = tiny_project(tmp_path / "p")
+    event = tiny_event("event_0", 150.0)
+    time_axis = np.linspace(0.0, 0.25, 11)
+    observed = xr.DataArray(np.random.default_rng(2).standard_normal((3, 11)), dims=("receiver", "time"),
+                            coords={"receiver": [r.name for r in event.receivers], "time": time_axis}, name="phi")
+    project.waveforms.add_observed("field_data", "event_0", observed)
+    project.waveforms.add_observed("field_data", "event_0", observed.copy())
+    with pytest.raises(ProjectError, match="new name"):
+        project.waveforms.add_observed("field_data", "event_0", observed * 2.0)
+    with pytest.raises(SpecfwiError, match="receiver names"):
+        project.waveforms.add_observed("other", "event_0", observed.assign_coords(receiver=["a", "b", "c"]))
+    with pytest.raises(ProjectError, match="simulation configuration"):
+        project.waveforms.add_observed("sim", "event_0", observed)
+    with pytest.raises(ProjectError, match="observed data"):
+        project += tiny_simulation("field_data")
+    reopened = sf.Project(tmp_path / "p")
+    assert reopened.waveforms.list_observed() == [("field_data", "event_0")]
+    xr.testing.assert_identical(reopened.waveforms.get_observed("field_data", "event_0"), observed)
+    with pytest.raises(ProjectError, match="add_observed"):
+        reopened.waveforms.get_observed("missing", "event_0")

@@ -33,11 +33,9 @@ def kernels_for_order(tensor_order: int) -> SimpleNamespace:
     """The compiled kernels for one tensor order (attributes: apply_stiffness, forward_steps, adjoint_steps)."""
     n = tensor_order + 1
 
-    @njit(parallel=True, cache=True)
-    def apply_stiffness(u, out, ibool, tensor, derivative, chunk_offsets, chunk_elements, color_chunk_offsets):
-        """out = K u for K = sum_e sum_q tensor_eq (grad_ref, grad_ref) (tensor: (n_el, n_gll, 3))."""
-        for node in prange(u.shape[0]):
-            out[node] = 0.0
+    @njit(parallel=True, cache=True, fastmath=True)
+    def add_stiffness(u, out, ibool, tensor, derivative, chunk_offsets, chunk_elements, color_chunk_offsets):
+        """out += K u for K = sum_e sum_q tensor_eq (grad_ref, grad_ref) (tensor: (n_el, n_gll, 3))."""
         for color in range(color_chunk_offsets.shape[0] - 1):
             for chunk in prange(color_chunk_offsets[color], color_chunk_offsets[color + 1]):
                 local = np.empty((n, n))
@@ -65,7 +63,14 @@ def kernels_for_order(tensor_order: int) -> SimpleNamespace:
                                 total += derivative[k, i] * flux_xi[j, k] + derivative[k, j] * flux_eta[k, i]
                             out[ibool[element, j * n + i]] += total
 
-    @njit(parallel=True, cache=True)
+    @njit(parallel=True, cache=True, fastmath=True)
+    def apply_stiffness(u, out, ibool, tensor, derivative, chunk_offsets, chunk_elements, color_chunk_offsets):
+        """out = K u."""
+        for node in prange(u.shape[0]):
+            out[node] = 0.0
+        add_stiffness(u, out, ibool, tensor, derivative, chunk_offsets, chunk_elements, color_chunk_offsets)
+
+    @njit(parallel=True, cache=True, fastmath=True)
     def accumulate_gradient_products(first, second, third, fourth, weight, kappa_sensitivity, ibool, geometric,
                                      derivative):
         """kappa_sensitivity[e, q] += G_eq(grad first, grad second) + weight * G_eq(grad third, grad fourth)."""
@@ -96,41 +101,45 @@ def kernels_for_order(tensor_order: int) -> SimpleNamespace:
                                     + g2 * grads[5] * grads[7]))
 
     @njit(cache=True)
-    def _inject(vector, nodes, weights, amplitudes):
-        """vector[nodes[p, q]] += weights[p, q] * amplitudes[p]."""
+    def _inject(vector, nodes, weights, amplitudes, scale):
+        """vector[nodes[p, q]] += scale * weights[p, q] * amplitudes[p]."""
         for p in range(nodes.shape[0]):
             for q in range(nodes.shape[1]):
-                vector[nodes[p, q]] += weights[p, q] * amplitudes[p]
+                vector[nodes[p, q]] += scale * weights[p, q] * amplitudes[p]
 
-    @njit(parallel=True, cache=True)
+    @njit(parallel=True, cache=True, fastmath=True)
     def _step(previous, current, following, residual, scaled_residual, correction, mass, damping, dirichlet_mask,
               time_step, operator, point_nodes, point_weights, force_row, direct_row):
         """One Lax-Wendroff step: following = u^{n+1} from current = u^n, previous = u^{n-1}.
 
-        Leaves residual = F - K u^n and scaled_residual = residual / M for the caller.
-        ``operator`` is the tuple (ibool, tensor, derivative, chunk_offsets, chunk_elements, color_chunk_offsets).
+        ``residual`` and ``correction`` must be zero on entry and are zero again on return;
+        scaled_residual holds y = (F - K u^n) / M afterwards. ``operator`` is the tuple
+        (ibool, tensor, derivative, chunk_offsets, chunk_elements, color_chunk_offsets).
         """
         dt2 = time_step * time_step
         dt4_12 = dt2 * dt2 / 12.0
         half_dt = 0.5 * time_step
         ibool, tensor, derivative, chunk_offsets, chunk_elements, color_chunk_offsets = operator
-        apply_stiffness(current, residual, ibool, tensor, derivative, chunk_offsets, chunk_elements, color_chunk_offsets)
+        add_stiffness(current, residual, ibool, tensor, derivative, chunk_offsets, chunk_elements, color_chunk_offsets)
+        _inject(residual, point_nodes, point_weights, force_row, -1.0)
         for node in prange(current.shape[0]):
             residual[node] = -residual[node]
-        _inject(residual, point_nodes, point_weights, force_row)
-        for node in prange(current.shape[0]):
             scaled_residual[node] = residual[node] / mass[node]
-        apply_stiffness(scaled_residual, correction, ibool, tensor, derivative, chunk_offsets, chunk_elements,
-                        color_chunk_offsets)
-        for node in prange(current.shape[0]):
-            following[node] = dt2 * residual[node] - dt4_12 * correction[node]
-        _inject(following, point_nodes, point_weights, direct_row)
+        add_stiffness(scaled_residual, correction, ibool, tensor, derivative, chunk_offsets, chunk_elements,
+                      color_chunk_offsets)
         for node in prange(current.shape[0]):
             following[node] = dirichlet_mask[node] * (
-                following[node] + 2.0 * mass[node] * current[node]
+                dt2 * residual[node] - dt4_12 * correction[node] + 2.0 * mass[node] * current[node]
                 - (mass[node] - half_dt * damping[node]) * previous[node]) / (mass[node] + half_dt * damping[node])
+            residual[node] = 0.0
+            correction[node] = 0.0
+        for p in range(point_nodes.shape[0]):
+            for q in range(point_nodes.shape[1]):
+                node = point_nodes[p, q]
+                following[node] += dirichlet_mask[node] * point_weights[p, q] * direct_row[p] / (
+                    mass[node] + half_dt * damping[node])
 
-    @njit(parallel=True, cache=True)
+    @njit(parallel=True, cache=True, fastmath=True)
     def forward_steps(first_step, last_step, previous, current, following, work, mass, damping, dirichlet_mask,
                       time_step, operator, source_nodes, source_weights, force_series, direct_series,
                       receiver_nodes, receiver_weights, traces, stored_states, stored_residuals, first_stored_step):
@@ -157,7 +166,7 @@ def kernels_for_order(tensor_order: int) -> SimpleNamespace:
             previous, current, following = current, following, previous
         return previous, current, following
 
-    @njit(parallel=True, cache=True)
+    @njit(parallel=True, cache=True, fastmath=True)
     def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_adjoint, previous_adjoint, work,
                       mass, damping, dirichlet_mask, time_step, operator, geometric, receiver_nodes, receiver_weights,
                       zero_series, adjoint_series, stored_states, stored_residuals, first_stored_step,

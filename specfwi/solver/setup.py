@@ -91,7 +91,7 @@ class SimulationSetup:
         source_weights = source_weights * np.array([s.f for s in event.sources], dtype=float)[:, None]
 
         coefficients = AcousticCoefficients.from_mesh(mesh, absorbing_side_sets=absorbing)
-        schedule = ElementSchedule.build(mesh.global_node_index, mesh.n_global_nodes)
+        schedule = ElementSchedule.build(mesh.global_node_index, mesh.get_element_centroid())
         operator = (np.ascontiguousarray(mesh.global_node_index), np.ascontiguousarray(coefficients.stiffness_tensor),
                     np.ascontiguousarray(derivative_matrix(mesh.tensor_order)), schedule.chunk_offsets,
                     schedule.chunk_elements, schedule.color_chunk_offsets)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from ..errors import invalid
 from ..mesh import UnstructuredMesh
 from .setup import SimulationSetup
 
@@ -39,3 +40,27 @@ def simulate(mesh: UnstructuredMesh, event, *, wavelet, end_time_in_seconds: flo
                                   start_time_in_seconds=start_time_in_seconds, time_step_in_seconds=time_step_in_seconds,
                                   absorbing_boundaries=absorbing_boundaries, free_surface=free_surface, progress=progress)
     return traces_to_dataarray(setup, setup.record_traces())
+
+
+def simulate_wavefield(mesh: UnstructuredMesh, event, *, wavelet, end_time_in_seconds: float, snapshot_times_in_seconds,
+                       **simulate_options) -> xr.DataArray:
+    """phi on every global node at the given times (the nearest time steps), for pictures and movies.
+
+    Options as :func:`simulate`. Returns a DataArray of dims ("time", "node") with the sample times (s);
+    ``mesh.global_node_coordinates`` gives the node positions (see :func:`specfwi.plot.wavefield`).
+    """
+    setup = SimulationSetup.build(mesh, event, wavelet=wavelet, end_time_in_seconds=end_time_in_seconds,
+                                  **simulate_options)
+    requested = np.atleast_1d(np.asarray(snapshot_times_in_seconds, dtype=float))
+    outside = (requested < setup.time[0]) | (requested > setup.time[-1]) | ~np.isfinite(requested)
+    if np.any(outside):
+        raise invalid("snapshot_times_in_seconds", requested[outside].tolist(),
+                      f"times within the simulated interval [{setup.time[0]}, {setup.time[-1]}] s")
+    steps = np.rint((requested - setup.time[0]) / setup.time_step_in_seconds).astype(int)
+    snapshots = np.zeros((len(steps), setup.n_global_nodes))
+    state, reached = None, 0
+    for index in np.argsort(steps):
+        state = setup.run_forward(first_step=reached, last_step=steps[index], state=state)
+        reached = steps[index]
+        snapshots[index] = state[1]
+    return xr.DataArray(snapshots, dims=("time", "node"), coords={"time": setup.time[steps]}, name="phi")

@@ -19,7 +19,7 @@ import xarray as xr
 
 import specfwi as sf
 from specfwi.errors import ProjectError, SchemaVersionError, SpecfwiError
-from specfwi.project import jobs
+from specfwi.project.observed import on_time_axis
 from specfwi.project.hashing import hash_arrays, hash_json, hash_mesh, hash_xarray
 from specfwi.project.registry import Registry
 from specfwi.project.storage import (
@@ -73,12 +73,15 @@ class Recomputation(AssertionError):
     """Raised by a job that a test forbids to run."""
 
 
+def refuse(*arguments, **options):
+    raise Recomputation("a cached result was computed again")
+
+
 def forbid_computation(monkeypatch) -> None:
-    """Make every per-event job fail, so that a test proves results come from the cache."""
-    def refuse(*arguments):
-        raise Recomputation("a cached result was computed again")
-    for module, name in ((jobs, "simulate"), (jobs, "compute_gradient")):
-        monkeypatch.setattr(module, name, refuse, raising=False)
+    """Make every computation fail (meshing, simulations, gradients): results must come from the cache."""
+    for target in ("specfwi.project.jobs.simulate", "specfwi.project.jobs.compute_gradient",
+                   "specfwi.project.accessors.build_simulation_mesh"):
+        monkeypatch.setattr(target, refuse)
 
 
 # ---------------------------------------------------------------------------- storage
@@ -265,10 +268,7 @@ def test_get_mesh_builds_once_and_matches_meshing_the_model(tmp_path, monkeypatc
     direct = sf.mesh.from_volume_model(tiny_model(), max_frequency_in_hertz=15.0, elements_per_wavelength=1.0,
                                        tensor_order=3)
     assert hash_mesh(mesh) == hash_mesh(direct)
-
-    def refuse(*arguments, **options):
-        raise Recomputation("the mesh was built again")
-    monkeypatch.setattr("specfwi.project.accessors.build_simulation_mesh", refuse)
+    forbid_computation(monkeypatch)
     assert hash_mesh(sf.Project(tmp_path / "p").simulations.get_mesh("sim")) == hash_mesh(direct)
 
 
@@ -341,3 +341,220 @@ def test_observed_data_import_checks_receivers_and_round_trips(tmp_path):
     xr.testing.assert_identical(reopened.waveforms.get_observed("field_data", "event_0"), observed)
     with pytest.raises(ProjectError, match="add_observed"):
         reopened.waveforms.get_observed("missing", "event_0")
+
+
+# ---------------------------------------------------------------------------- actions
+
+def direct_gradient(project: sf.Project, event_name: str, misfit="L2_energy_no_observed_data", observed=None):
+    """The gradient computed without the project, from the same mesh and configuration."""
+    return sf.compute_gradient(project.simulations.get_mesh("sim"), project.events.get(event_name), misfit=misfit,
+                               observed=observed, **tiny_simulation().solver_options())
+
+
+def assert_gradient_file_equals(path: str, expected) -> None:
+    raw = sf.UnstructuredMesh.from_h5(path)
+    assert sorted(raw.element_nodal_fields) == ["RHO", "VP"]
+    for parameter in ("VP", "RHO"):
+        np.testing.assert_array_equal(raw.element_nodal_fields[parameter],
+                                      expected.gradient.element_nodal_fields[parameter])
+    np.testing.assert_array_equal(raw.vertices, expected.gradient.vertices)
+
+
+def test_gradients_equal_a_direct_computation_and_are_reused(tmp_path, monkeypatch, caplog):
+    project = tiny_project(tmp_path / "p")
+    gradients = project.actions.inversion.compute_gradients("sim", "energy", project.events.list())
+    expected = direct_gradient(project, "event_0")
+    assert list(gradients) == ["event_0"]
+    assert_gradient_file_equals(gradients["event_0"], expected)
+    assert np.abs(expected.gradient.element_nodal_fields["VP"]).max() > 0.0
+    assert project.actions.inversion.compute_misfits("sim", "energy") == {"event_0": expected.misfit}
+    forbid_computation(monkeypatch)
+    with caplog.at_level(logging.INFO, logger="specfwi"):
+        again = sf.Project(tmp_path / "p").actions.inversion.compute_gradients("sim", "energy", "event_0")
+    assert again == gradients
+    assert "Reusing cached gradients of 'sim' with 'energy' for 1 event(s): event_0" in caplog.text
+
+
+def test_misfits_from_waveforms_match_the_solver(tmp_path):
+    project = tiny_project(tmp_path / "p")
+    energy = project.actions.inversion.compute_misfits("sim", "energy", "event_0")
+    assert energy["event_0"] == pytest.approx(sf.compute_misfit(
+        project.simulations.get_mesh("sim"), project.events.get("event_0"), misfit="L2_energy_no_observed_data",
+        **tiny_simulation().solver_options()), rel=1e-12)
+
+
+def test_observed_data_from_another_simulation_configuration(tmp_path):
+    project = tiny_project(tmp_path / "p")
+    project += tiny_model("true_model", vp_offset=100.0)
+    fixed_step = sf.EventConfiguration(sf.Ricker(center_frequency=10.0), 0.25, time_step_in_seconds=0.01)
+    project += [tiny_simulation("sim_fixed_step", event_configuration=fixed_step),
+                tiny_simulation("true_fixed_step", volume_models="true_model", event_configuration=fixed_step),
+                tiny_simulation("true", volume_models="true_model"),
+                sf.MisfitConfiguration("l2_fixed_step", "L2", observed_data="true_fixed_step"),
+                sf.MisfitConfiguration("l2", "L2", observed_data="true")]
+    # equal time axes: the project's misfit is the solver's
+    misfits = project.actions.inversion.compute_misfits("sim_fixed_step", "l2_fixed_step", "event_0")
+    observed = project.waveforms.get("true_fixed_step", "event_0")
+    assert misfits["event_0"] > 0.0
+    assert misfits["event_0"] == pytest.approx(sf.compute_misfit(
+        project.simulations.get_mesh("sim"), project.events.get("event_0"), misfit="L2", observed=observed,
+        **fixed_step.solver_options()), rel=1e-12)
+    assert project.actions.inversion.compute_misfits("true_fixed_step", "l2_fixed_step", "event_0") == \
+        {"event_0": 0.0}
+    # automatic time steps differ between the models: observed data are resampled onto the synthetic axis
+    assert project.waveforms.get("true", "event_0").sizes["time"] != project.waveforms.get("sim", "event_0").sizes[
+        "time"]
+    gradients = project.actions.inversion.compute_gradients("sim", "l2", "event_0")
+    synthetic = project.waveforms.get("sim", "event_0")
+    expected = sf.misfit.get_misfit("L2")(synthetic, on_time_axis(project.waveforms.get("true", "event_0"),
+                                                                  synthetic["time"].values)).value
+    assert project.actions.inversion.compute_misfits("sim", "l2", "event_0") == {"event_0": expected}
+    assert np.abs(sf.UnstructuredMesh.from_h5(gradients["event_0"]).element_nodal_fields["VP"]).max() > 0.0
+
+
+def test_observed_traces_are_resampled_onto_the_synthetic_time_axis():
+    def gaussian_traces(time):
+        centers = np.array([[0.3], [0.5]])
+        return xr.DataArray(np.exp(-0.5 * ((time[None, :] - centers) / 0.05) ** 2), dims=("receiver", "time"),
+                            coords={"receiver": ["A", "B"], "time": time}, name="phi")
+    observed = gaussian_traces(np.arange(101) * 0.01)
+    xr.testing.assert_identical(on_time_axis(observed, observed["time"].values), observed)
+    target_time = np.linspace(0.0, 1.0, 77)
+    resampled = on_time_axis(observed, target_time)
+    np.testing.assert_allclose(resampled.values, gaussian_traces(target_time).values, rtol=0.0, atol=2e-3)
+    assert list(resampled["receiver"].values) == ["A", "B"]
+    with pytest.raises(ProjectError, match="observed data span"):
+        on_time_axis(observed, np.linspace(0.0, 1.2, 50))
+
+
+def double_energy(synthetic, observed):
+    """Twice the L2 energy: its gradient is exactly twice the energy's."""
+    value, adjoint_source = sf.misfit.get_misfit("L2_energy_no_observed_data")(synthetic)
+    return 2.0 * value, 2.0 * adjoint_source
+
+
+def test_callable_misfits_are_stored_by_reference(tmp_path):
+    project = tiny_project(tmp_path / "p")
+    project += sf.MisfitConfiguration("double", double_energy)
+    project += sf.MisfitConfiguration("session_only", lambda synthetic, observed: double_energy(synthetic, observed))
+    reopened = sf.Project(tmp_path / "p")
+    double = reopened.actions.inversion.compute_gradients("sim", "double", "event_0")
+    energy = reopened.actions.inversion.compute_gradients("sim", "energy", "event_0")
+    for parameter in ("VP", "RHO"):
+        np.testing.assert_allclose(sf.UnstructuredMesh.from_h5(double["event_0"]).element_nodal_fields[parameter],
+                                   2.0 * sf.UnstructuredMesh.from_h5(energy["event_0"]).element_nodal_fields[parameter],
+                                   rtol=1e-12)
+    assert project.actions.inversion.compute_misfits("sim", "session_only", "event_0") == \
+        reopened.actions.inversion.compute_misfits("sim", "double", "event_0")
+    with pytest.raises(ProjectError, match="cannot be imported"):
+        reopened.actions.inversion.compute_misfits("sim", "session_only", "event_0")
+
+
+def test_not_waiting_returns_finished_events_and_collects_the_rest_later(tmp_path):
+    project = tiny_project(tmp_path / "p", n_events=2)
+    gradients, calls = {}, 0
+    while len(gradients) < 2:
+        gradients = project.actions.inversion.compute_gradients("sim", "energy", wait=False)
+        calls += 1
+        time.sleep(0.05)
+    assert calls >= 2  # the first call returned before both events were computed
+    for event in ("event_0", "event_1"):
+        assert_gradient_file_equals(gradients[event], direct_gradient(project, event))
+
+
+# ---------------------------------------------------------------------------- reliability
+
+def run_script(body: str, *arguments, **popen_options) -> subprocess.Popen:
+    """Start a Python process that has this test module importable as ``tp``."""
+    script = f"import logging, sys\nsys.path.insert(0, {str(Path(__file__).parent)!r})\nimport test_project as tp\n" \
+             f"logging.basicConfig(level=logging.INFO, stream=sys.stdout, format='%(message)s')\n" \
+             + textwrap.dedent(body)
+    return subprocess.Popen([sys.executable, "-c", script, *map(str, arguments)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, **popen_options)
+
+
+def test_a_killed_computation_leaves_a_project_that_completes_with_equal_results(tmp_path, caplog):
+    process = run_script("""
+        project = tp.tiny_project(sys.argv[1], n_events=3)
+        project.actions.inversion.compute_gradients("sim", "energy")
+    """, tmp_path / "p")
+    output = []
+    for line in process.stdout:
+        output.append(line)
+        if "Starting gradients" in line and "event_1" in line:
+            os.kill(process.pid, signal.SIGKILL)
+            break
+    process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL, "".join(output)
+    project = sf.Project(tmp_path / "p")
+    assert not list((tmp_path / "p").rglob(".*.tmp"))
+    with caplog.at_level(logging.INFO, logger="specfwi"):
+        gradients = project.actions.inversion.compute_gradients("sim", "energy")
+    assert "Reusing cached gradients of 'sim' with 'energy' for 1 event(s): event_0" in caplog.text
+    assert sorted(gradients) == ["event_0", "event_1", "event_2"]
+    for event, path in gradients.items():
+        assert_gradient_file_equals(path, direct_gradient(project, event))
+
+
+def test_two_processes_share_a_project(tmp_path, monkeypatch):
+    body = """
+        import pathlib, time
+        folder, name, source_x = pathlib.Path(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+        (folder.parent / f"ready_{name}").touch()
+        while len(list(folder.parent.glob("ready_*"))) < 2:
+            time.sleep(0.01)
+        project = tp.tiny_project(folder)
+        project += tp.tiny_event(name, source_x)
+        project.actions.inversion.compute_gradients("sim", "energy", name)
+    """
+    processes = [run_script(body, tmp_path / "p", name, x) for name, x in (("a", 250.0), ("b", 350.0))]
+    for process in processes:
+        output, _ = process.communicate(timeout=120)
+        assert process.returncode == 0, output
+    project = sf.Project(tmp_path / "p")
+    assert sorted(project.events.list()) == ["a", "b", "event_0"]
+    forbid_computation(monkeypatch)
+    gradients = project.actions.inversion.compute_gradients("sim", "energy", ["a", "b"])
+    for event, path in gradients.items():
+        assert_gradient_file_equals(path, direct_gradient(project, event))
+
+
+# ---------------------------------------------------------------------------- the north-star example
+
+def north_star(folder: Path):
+    """The example of DESIGN.md up to the raw gradient, as written, at a tiny size."""
+    x = np.linspace(0.0, 600.0, 10); y = np.linspace(-400.0, 0.0, 10)  # noqa: E702
+    xx, yy = np.meshgrid(x, y, indexing="ij")
+    ds = xr.Dataset({"vp": (["x", "y"], 1500.0 - yy), "rho": (["x", "y"], 1000.0 - yy)},
+                    coords={"x": x, "y": y})
+
+    p = sf.Project.from_volume_model(folder, sf.model.GenericModel(name="model", data=ds),
+                                     load_if_exists=True)
+    src = sf.ScalarPoint2D(x=200.0, y=-200.0, f=1.0)
+    rec = sf.ArrayPoint2D(x=np.linspace(50.0, 550.0, 10), y=0.0, fields=["phi"])
+    p += sf.Event(event_name="event", sources=src, receivers=rec)
+    ec = sf.EventConfiguration(wavelet=sf.Ricker(center_frequency=10.0), end_time_in_seconds=0.25)
+    p += sf.SimulationConfiguration(name="sim", max_frequency_in_hertz=15.0,
+                                    elements_per_wavelength=1.0, volume_models="model",
+                                    event_configuration=ec, tensor_order=3)
+    p += sf.MisfitConfiguration(name="energy", misfit_function="L2_energy_no_observed_data",
+                                receiver_field="phi")
+    gradients = p.actions.inversion.compute_gradients(
+        simulation_configuration="sim", misfit_configuration="energy", events=p.events.list())
+    raw = sf.UnstructuredMesh.from_h5(gradients["event"])          # simulation space
+    return p, raw
+
+
+def test_north_star_example_runs_twice_and_reuses_everything(tmp_path, monkeypatch, caplog):
+    project, raw = north_star(tmp_path / "proj")
+    mesh = project.simulations.get_mesh("sim")
+    for parameter in ("VP", "RHO"):
+        values = raw.element_nodal_fields[parameter]
+        assert values.shape == (mesh.n_elements, mesh.n_gll)
+        assert np.all(np.isfinite(values)) and np.abs(values).max() > 0.0
+    forbid_computation(monkeypatch)
+    with caplog.at_level(logging.INFO, logger="specfwi"):
+        _, again = north_star(tmp_path / "proj")
+    assert "Reusing cached gradients" in caplog.text
+    for parameter in ("VP", "RHO"):
+        np.testing.assert_array_equal(again.element_nodal_fields[parameter], raw.element_nodal_fields[parameter])

@@ -33,7 +33,7 @@ from .diffusion import DiffusionOperator
 from .geometry import array_key, geometry_key, same_geometry
 from .grid import RegularGrid
 from .inversion_model import InversionModel
-from .parameters import check_mesh_fields
+from .parameters import KNOWN_PARAMETERS, check_mesh_fields
 from .transfer import mesh_to_mesh
 
 DEFAULT_N_DIFFUSION_STEPS = 4
@@ -46,8 +46,6 @@ def _is_non_negative_number(value) -> bool:
 
 def _check_per_parameter(name: str, values, unit: str) -> dict[str, tuple[float, float]]:
     """{"VP": a or (a_x, a_y), ...} with a >= 0 -> {"VP": (a_x, a_y)}."""
-    from .parameters import KNOWN_PARAMETERS
-
     allowed = (f"a non-empty dict from names in {list(KNOWN_PARAMETERS)} to a number >= 0 or an (x, y) pair "
                f"of numbers >= 0 ({unit})")
     if not isinstance(values, MappingType) or not values:
@@ -93,10 +91,11 @@ class SmoothingSpace:
 
     @property
     def weights(self) -> NDArray[np.float64]:
-        """W: quadrature weight of every dof, flat, m^2."""
-        mass = np.bincount(self.element_global_index.ravel(), weights=self.mesh.quadrature_weights.ravel(),
+        """W: quadrature weight of every dof, flat, m^2 (for a grid, the lumped mass of its points)."""
+        if self.element_nodal:
+            return self.mesh.quadrature_weights.ravel()
+        return np.bincount(self.element_global_index.ravel(), weights=self.mesh.quadrature_weights.ravel(),
                            minlength=self.n_global)
-        return self.mesh.quadrature_weights.ravel() if self.element_nodal else mass
 
     def load(self, values: NDArray) -> NDArray[np.float64]:
         """Q^T values: sum the dofs onto the global nodes."""
@@ -145,18 +144,17 @@ class _DiffusionSmoothing:
 
     def _apply(self, quantity: InversionModel, space: SmoothingSpace, prior, to_load, unsmoothed) -> InversionModel:
         values = {parameter: quantity.values(parameter) for parameter in quantity.parameters}
-        groups: dict[tuple, list[str]] = {}
+        groups: dict[tuple, tuple[DiffusionOperator, list[str]]] = {}
         for parameter in quantity.parameters:
-            if parameter in self.parameters:
-                key, variance_x, variance_y = self._variances(parameter, space, prior)
-                operator = self._operators.get((space.key, key), lambda: DiffusionOperator(
-                    space.mesh, space.element_global_index, space.n_global, variance_x, variance_y,
-                    n_steps=self.n_diffusion_steps))
-                groups.setdefault((space.key, key), []).append(parameter)
-            else:
+            if parameter not in self.parameters:
                 values[parameter] = unsmoothed(values[parameter])
-        for key, parameters in groups.items():
-            operator = self._operators.get(key, lambda: None)
+                continue
+            key, variance_x, variance_y = self._variances(parameter, space, prior)
+            operator = self._operators.get((space.key, key), lambda: DiffusionOperator(
+                space.mesh, space.element_global_index, space.n_global, variance_x, variance_y,
+                n_steps=self.n_diffusion_steps))
+            groups.setdefault(key, (operator, []))[1].append(parameter)
+        for operator, parameters in groups.values():
             nodal = operator.apply(np.column_stack([to_load(values[parameter]) for parameter in parameters]))
             for column, parameter in enumerate(parameters):
                 values[parameter] = space.dofs(nodal[:, column])
@@ -215,7 +213,8 @@ class WavelengthSmoothing(_DiffusionSmoothing):
         if not _is_non_negative_number(reference_frequency_in_hertz) or reference_frequency_in_hertz == 0:
             raise invalid("reference_frequency_in_hertz", reference_frequency_in_hertz, "a finite number > 0 (Hz)")
         self.reference_frequency_in_hertz = float(reference_frequency_in_hertz)
-        _check_per_parameter("velocity_parameter", {velocity_parameter: 0.0}, "")
+        if not isinstance(velocity_parameter, str) or not velocity_parameter:
+            raise invalid("velocity_parameter", velocity_parameter, "the name of a velocity field of the prior, e.g. 'VP'")
         self.velocity_parameter = velocity_parameter
 
     def __repr__(self) -> str:

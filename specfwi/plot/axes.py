@@ -5,7 +5,6 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
-from mpl_toolkits.axes_grid1 import make_axes_locatable
 
 from ..errors import invalid
 
@@ -29,6 +28,5 @@ def label_map_axes(ax: Axes, title: str | None) -> None:
 
 
 def add_colorbar(ax: Axes, mappable: ScalarMappable, label: str) -> None:
-    """A colorbar as tall as the (equal-aspect) map, right of it."""
-    colorbar_axes = make_axes_locatable(ax).append_axes("right", size="3%", pad=0.1)
-    ax.figure.colorbar(mappable, cax=colorbar_axes, label=label)
+    """A colorbar right of the map that takes its space from the map's own axes (layout-engine safe)."""
+    ax.figure.colorbar(mappable, ax=ax, label=label, fraction=0.03, pad=0.02)

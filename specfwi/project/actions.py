@@ -17,6 +17,7 @@ from .accessors import event_names
 from .configurations import MisfitConfiguration
 from .hashing import combine
 from .jobs import GradientOutput, compute_event_gradient
+from .observed import misfit_against
 from .registry import ResultRecord
 from .storage import staged_files
 from .tasks import Task
@@ -81,9 +82,9 @@ class InversionActions:
         ready = self._observed_ready(configuration, missing, executor, wait) if missing else []
         synthetics = self._project.waveforms.compute(simulation_configuration, ready, executor=executor,
                                                      wait=wait) if ready else {}
-        misfit = get_misfit(configuration.misfit_function)
         for event, waveform_key in synthetics.items():
-            value, _ = misfit(self._project.waveforms.read(waveform_key), self._observed(configuration, event))
+            misfit = get_misfit(misfit_against(configuration.misfit_function, self._observed(configuration, event)))
+            value, _ = misfit(self._project.waveforms.read(waveform_key))
             self._project.registry.add_result(ResultRecord("misfit", keys[event], simulation_configuration,
                                                            misfit_configuration, event, None, float(value)))
             values[event] = float(value)

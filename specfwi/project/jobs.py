@@ -12,8 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
+from ..gradient import compute_gradient
 from ..mesh import UnstructuredMesh
 from ..solver import simulate
+from .observed import misfit_against
 
 
 @dataclass(frozen=True)
@@ -32,9 +34,7 @@ def simulate_event(mesh: UnstructuredMesh, event, solver_options: dict) -> xr.Da
 
 def compute_event_gradient(mesh: UnstructuredMesh, event, solver_options: dict, misfit: str | Callable,
                            observed: xr.DataArray | None) -> GradientOutput:
-    """Misfit, raw gradient and traces of one event (``sf.compute_gradient``)."""
-    from ..gradient import compute_gradient  # TEMPORARY until the gradient layer lands
-
-    result = compute_gradient(mesh, event, misfit=misfit, observed=observed, **solver_options)
+    """Misfit, raw gradient and traces of one event (``sf.compute_gradient``), observed data on the synthetic time axis."""
+    result = compute_gradient(mesh, event, misfit=misfit_against(misfit, observed), **solver_options)
     return GradientOutput(misfit=float(result.misfit), gradient_fields=dict(result.gradient.element_nodal_fields),
                           traces=result.traces)

@@ -87,10 +87,11 @@ class Project:
             if not load_if_exists:
                 raise ProjectError(f"a project already exists at {str(path)!r}; open it with sf.Project(path), pass "
                                    f"load_if_exists=True, or choose another folder")
-        elif path.exists() and (not path.is_dir() or any(path.iterdir())):
+        elif path.exists() and (not path.is_dir() or any(not entry.name.startswith(REGISTRY_FILE_NAME)
+                                                         for entry in path.iterdir())):
             raise ProjectError(f"{str(path)!r} exists and is not an empty folder; choose a new or empty folder "
                                f"for the project")
-        else:
+        else:  # a new or empty folder, or one where another process is creating the registry right now
             path.mkdir(parents=True, exist_ok=True)
             Registry(path / REGISTRY_FILE_NAME, create=True)
             logger.info("Created a project at %s.", path)

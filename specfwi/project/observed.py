@@ -1,0 +1,69 @@
+"""Observed traces brought onto the time axis of the synthetics they are compared with.
+
+Two simulation configurations with automatic time steps (e.g. a true and an
+initial model) sample time differently; imported data have their own sampling.
+The misfit compares on the synthetic's axis: observed traces are evaluated there
+by a cubic spline (unchanged when the axes are equal already). The observed data
+do not depend on the model, so gradients stay exact derivatives of that misfit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+from scipy.interpolate import CubicSpline
+
+from ..errors import ProjectError
+from ..misfit import MisfitResult, get_misfit
+
+RELATIVE_TIME_TOLERANCE = 1e-9
+
+
+def on_time_axis(observed: xr.DataArray, time_in_seconds: np.ndarray) -> xr.DataArray:
+    """``observed`` (dims ("receiver", "time")) sampled at ``time_in_seconds``, which must lie in its time span.
+
+    Times outside the span by less than half an observed sample are clamped to it.
+    """
+    observed = observed.transpose("receiver", "time")
+    observed_time = observed["time"].values
+    time_in_seconds = np.asarray(time_in_seconds, dtype=float)
+    if observed_time.shape == time_in_seconds.shape and np.allclose(
+            observed_time, time_in_seconds, rtol=0.0,
+            atol=RELATIVE_TIME_TOLERANCE * max(abs(observed_time).max(), abs(time_in_seconds).max())):
+        return observed.assign_coords(time=time_in_seconds)
+    half_sample = 0.5 * float(np.min(np.diff(observed_time)))
+    if time_in_seconds[0] < observed_time[0] - half_sample or time_in_seconds[-1] > observed_time[-1] + half_sample:
+        raise ProjectError(f"the observed data span [{observed_time[0]}, {observed_time[-1]}] s but the synthetics "
+                           f"span [{time_in_seconds[0]}, {time_in_seconds[-1]}] s; simulate a time range that the "
+                           f"observed data cover (start_time_in_seconds, end_time_in_seconds)")
+    values = CubicSpline(observed_time, observed.values, axis=1)(
+        np.clip(time_in_seconds, observed_time[0], observed_time[-1]))
+    coordinates = {name: coordinate for name, coordinate in observed.coords.items() if "time" not in coordinate.dims}
+    return xr.DataArray(values, dims=("receiver", "time"), coords={**coordinates, "time": time_in_seconds},
+                        name=observed.name, attrs=observed.attrs)
+
+
+@dataclass(frozen=True)
+class MisfitOnSyntheticTime:
+    """The misfit ``misfit`` of synthetics against ``observed`` brought onto the synthetic time axis.
+
+    A callable ``(synthetic, _) -> MisfitResult`` for ``sf.compute_gradient(misfit=..., observed=None)``.
+    """
+
+    misfit: str | Callable
+    observed: xr.DataArray
+
+    @property
+    def name(self) -> str:
+        return self.misfit if isinstance(self.misfit, str) else getattr(self.misfit, "__name__", "misfit")
+
+    def __call__(self, synthetic: xr.DataArray, _: xr.DataArray | None = None) -> MisfitResult:
+        return get_misfit(self.misfit)(synthetic, on_time_axis(self.observed, synthetic["time"].values))
+
+
+def misfit_against(misfit: str | Callable, observed: xr.DataArray | None) -> str | Callable:
+    """The misfit to evaluate with ``observed=None``: ``misfit`` itself without data, else with them built in."""
+    return misfit if observed is None else MisfitOnSyntheticTime(misfit, observed)

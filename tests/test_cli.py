@@ -1,0 +1,94 @@
+"""Tests of the ``specfwi`` command (specfwi.cli)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import types
+
+import pytest
+from test_project import tiny_project
+
+from specfwi.cli import build_parser, main
+
+SUBCOMMANDS = ["demo", "info", "misfit", "gradient", "plot-gradient", "plot-waveforms"]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def test_every_subcommand_has_help(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    overview = capsys.readouterr().out
+    for subcommand in SUBCOMMANDS:
+        assert subcommand in overview
+        with pytest.raises(SystemExit) as exit_info:
+            main([subcommand, "--help"])
+        assert exit_info.value.code == 0
+        assert f"usage: specfwi {subcommand}" in capsys.readouterr().out
+
+
+def test_parser_reads_the_documented_options():
+    arguments = build_parser().parse_args(["gradient", "proj", "--simulation", "sim", "--misfit", "energy",
+                                           "--events", "a", "b", "--workers", "2"])
+    assert (arguments.project, arguments.simulation, arguments.misfit, arguments.events, arguments.workers,
+            arguments.scheduler) == ("proj", "sim", "energy", ["a", "b"], 2, None)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["gradient", "proj", "--simulation", "s", "--misfit", "m", "--workers", "2",
+                                   "--scheduler", "tcp://host:8786"])
+
+
+def test_errors_print_one_line_and_exit_2(tmp_path):
+    completed = subprocess.run([sys.executable, "-c", "import sys; from specfwi.cli import main; "
+                                "sys.exit(main(sys.argv[1:]))", "info", str(tmp_path / "missing")],
+                               capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 2
+    assert completed.stderr.startswith("specfwi: error: there is no specfwi project")
+    assert len(completed.stderr.strip().splitlines()) == 1 and "Traceback" not in completed.stderr
+
+
+def test_info_misfit_and_gradient_commands(tmp_path, capsys):
+    project = tiny_project(tmp_path / "p")
+    assert main(["gradient", str(project.path), "--simulation", "sim", "--misfit", "energy"]) == 0
+    event, path = capsys.readouterr().out.strip().split("\t")
+    assert (event, path) == ("event_0", project.actions.inversion.compute_gradients("sim", "energy")["event_0"])
+    assert main(["misfit", str(project.path), "--simulation", "sim", "--misfit", "energy", "--events",
+                 "event_0"]) == 0
+    lines = dict(line.split("\t") for line in capsys.readouterr().out.strip().splitlines())
+    expected = project.actions.inversion.compute_misfits("sim", "energy")["event_0"]
+    assert float(lines["event_0"]) == pytest.approx(expected, rel=1e-9)
+    assert float(lines["total"]) == pytest.approx(expected, rel=1e-9)
+    assert main(["info", str(project.path)]) == 0
+    info = capsys.readouterr().out
+    for expected_line in ("volume models (1): model", "events (1): event_0", "simulation configurations (1): sim",
+                          "misfit configurations (1): energy", "gradient: simulation sim, misfit energy, event event_0"):
+        assert expected_line in info
+    assert main(["misfit", str(project.path), "--simulation", "nope", "--misfit", "energy"]) == 2
+    assert "'simulation_configuration' must be one of the project's simulation configurations ['sim'], got 'nope'" \
+        in capsys.readouterr().err
+
+
+def test_plot_commands_write_images(tmp_path):
+    project = tiny_project(tmp_path / "p")
+    gradient_image, traces_image = tmp_path / "gradient.png", tmp_path / "traces.png"
+    assert main(["plot-gradient", str(project.path), "--simulation", "sim", "--misfit", "energy", "--event",
+                 "event_0", "--clip", "0.5", "--output", str(gradient_image)]) == 0
+    assert main(["plot-waveforms", str(project.path), "--simulation", "sim", "--event", "event_0", "--output",
+                 str(traces_image)]) == 0
+    for image in (gradient_image, traces_image):
+        assert image.read_bytes().startswith(PNG_SIGNATURE)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gradient.png", "p", "traces.png"]
+
+
+def test_demo_command_calls_the_demo_and_prints_its_summary(tmp_path, monkeypatch, capsys):
+    calls = []
+    fake_demo = types.ModuleType("specfwi.demo")
+    fake_demo.run_demo = lambda output_dir: calls.append(output_dir) or {"misfit": 1.5, "output": str(output_dir)}
+    monkeypatch.setitem(sys.modules, "specfwi.demo", fake_demo)
+    assert main(["demo", "--output", str(tmp_path)]) == 0
+    assert calls == [str(tmp_path)]
+    assert json.loads(capsys.readouterr().out) == {"misfit": 1.5, "output": str(tmp_path)}
+    monkeypatch.setitem(sys.modules, "specfwi.demo", None)
+    assert main(["demo"]) == 2
+    assert "demo is not part of this installation" in capsys.readouterr().err

@@ -48,12 +48,12 @@ class AccuracyResult:
     timing: Timing
 
     def row(self) -> str:
-        return (f"{self.tensor_order:>5}  {self.mesh_options:<40} {self.n_global_nodes:>8} {self.n_steps:>6} "
+        return (f"{self.tensor_order:>5}  {self.mesh_options:<48} {self.n_global_nodes:>8} {self.n_steps:>6} "
                 f"{self.courant_fraction:>7.3f}  {self.relative_error:>9.3%} {self.amplitude_ratio:>8.4f} "
                 f"{self.shape_error:>9.3%}  {self.timing.summary()}")
 
 
-HEADER = (f"{'order':>5}  {'resolution':<40} {'nodes':>8} {'steps':>6} {'dt/limit':>8} {'L2 error':>9} "
+HEADER = (f"{'order':>5}  {'resolution':<48} {'nodes':>8} {'steps':>6} {'dt/limit':>8} {'L2 error':>9} "
           f"{'amp ratio':>9} {'shape err':>9}  wall time")
 
 

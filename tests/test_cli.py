@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import types
+from importlib.metadata import entry_points
 
 import pytest
 from test_project import tiny_project
@@ -39,13 +39,15 @@ def test_parser_reads_the_documented_options():
                                    "--scheduler", "tcp://host:8786"])
 
 
-def test_errors_print_one_line_and_exit_2(tmp_path):
-    completed = subprocess.run([sys.executable, "-c", "import sys; from specfwi.cli import main; "
-                                "sys.exit(main(sys.argv[1:]))", "info", str(tmp_path / "missing")],
-                               capture_output=True, text=True, timeout=60)
-    assert completed.returncode == 2
-    assert completed.stderr.startswith("specfwi: error: there is no specfwi project")
-    assert len(completed.stderr.strip().splitlines()) == 1 and "Traceback" not in completed.stderr
+def test_errors_print_one_line_and_exit_2(tmp_path, capsys):
+    assert main(["info", str(tmp_path / "missing")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("specfwi: error: there is no specfwi project")
+    assert len(error.strip().splitlines()) == 1 and "Traceback" not in error
+
+
+def test_console_script_runs_main():
+    assert entry_points(group="console_scripts")["specfwi"].value == "specfwi.cli:main"
 
 
 def test_info_misfit_and_gradient_commands(tmp_path, capsys):

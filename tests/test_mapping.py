@@ -45,8 +45,8 @@ def discretization(kind: str):
         return None
     if kind == "nested_mesh":
         return rectangle(X_RANGE, Y_RANGE, 3, 2, tensor_order=2)
-    if kind == "other_mesh":
-        return rectangle(X_RANGE, Y_RANGE, 4, 3, tensor_order=3)
+    if kind == "other_mesh":  # coarser, not nested
+        return rectangle(X_RANGE, Y_RANGE, 4, 3, tensor_order=2)
     return xr.Dataset(coords={"x": np.linspace(-50.0, 3050.0, 8), "y": np.linspace(-1020.0, 10.0, 5)})
 
 
@@ -92,7 +92,8 @@ def misfit_like(gradient: UnstructuredMesh, model: UnstructuredMesh) -> float:
     (dict(cutout_taper_width_in_meters=-1.0), "cutout_taper_width_in_meters"),
     (dict(region_of_interest="everywhere"), "region_of_interest"),
     (dict(inversion_discretization=np.zeros((3, 3))), "inversion_discretization"),
-    (dict(inversion_discretization=xr.Dataset(coords={"x": [0.0, 1.0], "y": [1.0, 0.0]})), "inversion_discretization.y"),
+    (dict(inversion_discretization=xr.Dataset(coords={"x": [0.0, 1.0], "y": [1.0, 0.0]})),
+     "inversion_discretization.y"),
 ])
 def test_bad_arguments_raise_specfwi_errors_naming_the_parameter(arguments, name):
     with pytest.raises(SpecfwiError, match=f"'{name}' must be"):
@@ -128,7 +129,7 @@ def test_prior_missing_a_parameter_or_not_positive_is_rejected(prior):
     Mapping(["VP"]).map_to_inversion(only_vp, only_vp)  # RHO is not needed when not inverted for
     negative = prior.copy()
     negative.element_nodal_fields["VP"][0, 0] = -1.0
-    with pytest.raises(SpecfwiError, match=r"'prior\['VP'\]' must be > 0"):
+    with pytest.raises(SpecfwiError, match=r"'prior\[VP\]' must be > 0"):
         Mapping(["VP"], "logarithmic").map_to_inversion(negative, negative)
 
 
@@ -161,7 +162,7 @@ COMBINATIONS = list(itertools.product(SCALINGS, ("simulation", "nested_mesh", "o
 
 @pytest.mark.parametrize("scaling, kind, masks", COMBINATIONS)
 def test_adjoint_is_the_transpose_of_the_linearised_map(prior, scaling, kind, masks):
-    rng = np.random.default_rng(abs(hash((scaling, kind, masks))) % 2**32)
+    rng = np.random.default_rng(COMBINATIONS.index((scaling, kind, masks)))
     parameters = ["VP", "RHO"] if kind != "grid" else ["RHO"]
     mapping = Mapping(parameters, scaling, inversion_discretization=discretization(kind), **MASKS[masks])
     event = tiny_event()
@@ -191,8 +192,10 @@ def test_logarithmic_adjoint_is_the_derivative_of_map_to_simulation(prior, kind)
     x = mapping.map_to_inversion(prior, prior)
     x = x.from_vector(0.1 * rng.standard_normal(x.n_dofs))
     gradient = mapping.adjoint(raw_gradient, prior, event, x=x)
-    result = check_gradient(lambda v: misfit_like(raw_gradient, mapping.map_to_simulation(x.from_vector(v), prior, event)),
-                            x.to_vector(), rng.standard_normal(x.n_dofs), gradient.to_vector())
+    def function(vector):
+        return misfit_like(raw_gradient, mapping.map_to_simulation(x.from_vector(vector), prior, event))
+
+    result = check_gradient(function, x.to_vector(), rng.standard_normal(x.n_dofs), gradient.to_vector())
     assert result.passed(1e-7, minimum_slope=1.9), str(result)
     assert result.remainder_slope == pytest.approx(2.0, abs=0.1)
 
@@ -249,7 +252,8 @@ def test_cutout_zeroes_the_gradient_inside_the_radius_and_keeps_it_beyond_radius
     nodes = prior.get_element_nodes()
     distance = np.min([np.hypot(nodes[..., 0] - x, nodes[..., 1] - y) for x, y in ((500.0, -500.0), (2000.0, 0.0))],
                       axis=0)
-    inside, beyond, between = distance <= radius, distance >= radius + taper, (distance > radius) & (distance < radius + taper)
+    inside, beyond = distance <= radius, distance >= radius + taper
+    between = ~inside & ~beyond
     assert inside.sum() > 5 and beyond.sum() > 5 and between.sum() > 5
     assert np.all(gradient[inside] == 0.0)
     assert np.array_equal(gradient[beyond], raw[beyond])
@@ -274,7 +278,8 @@ def test_cutout_taper_is_a_smooth_monotone_ramp():
 def test_default_taper_width_equals_the_radius(prior):
     event = tiny_event(sources=((1500.0, -500.0),), receivers=())
     default = Mapping(["VP"], source_cutout_radius_in_meters=200.0).mask(prior, event)
-    explicit = Mapping(["VP"], source_cutout_radius_in_meters=200.0, cutout_taper_width_in_meters=200.0).mask(prior, event)
+    explicit = Mapping(["VP"], source_cutout_radius_in_meters=200.0,
+                       cutout_taper_width_in_meters=200.0).mask(prior, event)
     assert np.array_equal(default, explicit)
 
 
@@ -317,7 +322,8 @@ def test_round_trip_of_a_model_on_the_simulation_mesh_is_exact_where_the_mask_is
     mapping = Mapping(["VP", "RHO"], scaling, region_of_interest=ramp_region)
     model = prior.copy()
     for name in PARAMETERS:
-        model.attach_field(name, prior.element_nodal_fields[name] * (1.0 + 0.1 * rng.random((prior.n_elements, prior.n_gll))))
+        wiggles = 1.0 + 0.1 * rng.random((prior.n_elements, prior.n_gll))
+        model.attach_field(name, prior.element_nodal_fields[name] * wiggles)
     back = mapping.map_to_simulation(mapping.map_to_inversion(model, prior), prior)
     mask = mapping.mask(prior)
     assert np.any(mask == 1.0) and np.any(mask == 0.0)
@@ -414,7 +420,7 @@ def test_mesh_transfer_keeps_each_nested_element_in_its_coarse_element(prior):
     element_value = np.repeat(np.arange(coarse.n_elements, dtype=float)[:, None], coarse.n_gll, axis=1)
     values = (mesh_to_mesh(coarse, prior) @ element_value.ravel()).reshape(prior.n_elements, prior.n_gll)
     owner, _ = coarse.locate_points(prior.get_element_centroid())
-    np.testing.assert_array_equal(values, np.repeat(owner[:, None].astype(float), prior.n_gll, axis=1))
+    np.testing.assert_allclose(values, np.repeat(owner[:, None].astype(float), prior.n_gll, axis=1), atol=1e-13)
 
 
 def test_grid_transfer_reproduces_bilinear_fields(prior):

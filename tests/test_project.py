@@ -306,7 +306,7 @@ def test_waveforms_equal_a_direct_simulation_and_are_reused(tmp_path, monkeypatc
 
 def test_user_mesh_configuration_simulates_on_that_mesh(tmp_path):
     project = tiny_project(tmp_path / "p")
-    mesh = sf.mesh.rectangle((0.0, 600.0), (-400.0, 0.0), 5, 3, tensor_order=2)
+    mesh = sf.mesh.rectangle((0.0, 600.0), (-400.0, 0.0), 5, 3, tensor_order=3)
     n_nodes = mesh.n_gll
     mesh.attach_field("VP", np.full((mesh.n_elements, n_nodes), 1600.0))
     mesh.attach_field("RHO", np.full((mesh.n_elements, n_nodes), 1100.0))

@@ -76,8 +76,8 @@ class DiffusionOperator:
         self.n_steps = n_steps
         self.mass = np.bincount(element_global_index.ravel(), weights=mesh.quadrature_weights.ravel(),
                                 minlength=n_global)
-        stiffness = assemble_stiffness(mesh, element_global_index, n_global,
-                                       np.asarray(variance_x) / (2.0 * n_steps), np.asarray(variance_y) / (2.0 * n_steps))
+        step_x, step_y = (np.asarray(variance) / (2.0 * n_steps) for variance in (variance_x, variance_y))
+        stiffness = assemble_stiffness(mesh, element_global_index, n_global, step_x, step_y)
         system = (sp.diags(self.mass) + stiffness).tocsc()
         self._factorization = spla.splu(system, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
                                         options={"SymmetricMode": True})

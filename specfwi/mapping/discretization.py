@@ -114,7 +114,8 @@ class InversionSpace:
         if not isinstance(quantity, InversionModel):
             raise invalid(name, type(quantity).__name__, "an InversionModel (from map_to_inversion or adjoint)")
         if quantity.parameters != parameters:
-            raise invalid(f"{name}.parameters", list(quantity.parameters), f"the inversion parameters {list(parameters)}")
+            raise invalid(f"{name}.parameters", list(quantity.parameters),
+                          f"the inversion parameters {list(parameters)}")
         container = self._container
         if isinstance(container, RegularGrid):
             matches = isinstance(quantity.model, xr.Dataset) and container.same_as(

@@ -74,8 +74,13 @@ class Mapping:
     region_of_interest : None, an UnstructuredMesh with a field "region_of_interest" in [0, 1], or a
         callable f(x, y) -> values in [0, 1] (arrays of element-node coordinates, m); updates are
         multiplied by it.
-    inversion_discretization : None (the simulation mesh), an UnstructuredMesh (typically coarser), or a
-        regular grid (an xarray Dataset/DataArray with coordinates x, y in m) covering the simulation mesh.
+    inversion_discretization : None (the simulation mesh), an UnstructuredMesh (coarser than the simulation
+        mesh), or a regular grid (an xarray Dataset/DataArray with coordinates x, y in m) covering it.
+
+    Every method takes the ``prior`` (an UnstructuredMesh holding the inversion parameters); meshes of
+    several geometries (event-dependent meshes) may be used with one Mapping. ``event`` is anything with
+    ``.sources`` and ``.receivers`` (objects with ``.x``, ``.y`` in m); with ``event=None`` no cutout is
+    applied, only the region of interest. Cutouts make the simulation model event-dependent.
     """
 
     def __init__(self, inversion_parameters: Sequence[str] = ("VP", "RHO"), scaling: Scaling = "absolute",
@@ -236,7 +241,8 @@ class Mapping:
         """d model / d d per inversion parameter at x, and the mask."""
         mask = self._mask(bound, event)
         if x is None:
-            deviations = {parameter: np.zeros((prior.n_elements, prior.n_gll)) for parameter in self.inversion_parameters}
+            zeros = np.zeros((prior.n_elements, prior.n_gll))
+            deviations = {parameter: zeros for parameter in self.inversion_parameters}
         else:
             deviations = self._deviations(bound, bound.space.check(x, self.inversion_parameters, "x"), prior, mask)
         return {parameter: scalings.derivative(self.scaling, prior.element_nodal_fields[parameter], deviation)

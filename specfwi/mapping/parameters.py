@@ -37,9 +37,9 @@ def check_mesh_fields(name: str, mesh, parameters: Sequence[str], *, positive: b
     for parameter in parameters:
         values = mesh.element_nodal_fields[parameter]
         if not np.all(np.isfinite(values)):
-            raise invalid(f"{name}[{parameter!r}]", f"{int(np.sum(~np.isfinite(values)))} non-finite values",
+            raise invalid(f"{name}[{parameter}]", f"{int(np.sum(~np.isfinite(values)))} non-finite values",
                           "finite everywhere", ModelError)
         if positive and np.any(values <= 0.0):
-            raise invalid(f"{name}[{parameter!r}]", f"a minimum of {float(values.min())!r}",
+            raise invalid(f"{name}[{parameter}]", f"a minimum of {float(values.min())!r}",
                           "> 0 everywhere (the scaling divides by it or takes its logarithm)", ModelError)
     return mesh

@@ -54,7 +54,7 @@ def _check_per_parameter(name: str, values, unit: str) -> dict[str, tuple[float,
     for parameter, value in values.items():
         pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
         if parameter not in KNOWN_PARAMETERS or len(pair) != 2 or not all(map(_is_non_negative_number, pair)):
-            raise invalid(f"{name}[{parameter!r}]", value, allowed)
+            raise invalid(f"{name}[{parameter}]", value, allowed)
         checked[parameter] = (float(pair[0]), float(pair[1]))
     return checked
 
@@ -80,14 +80,21 @@ class SmoothingSpace:
     element_nodal: bool
     key: str
 
+    @staticmethod
+    def key_of(quantity: InversionModel) -> str:
+        """The geometry key of a quantity's discretization (cheap: no numbering is built)."""
+        if isinstance(quantity.model, UnstructuredMesh):
+            return geometry_key(quantity.model)
+        return RegularGrid.from_xarray(quantity.model, name="quantity.model").key
+
     @classmethod
     def of(cls, quantity: InversionModel) -> "SmoothingSpace":
+        key = cls.key_of(quantity)
         if isinstance(quantity.model, UnstructuredMesh):
             mesh = quantity.model
-            return cls(mesh, mesh.global_node_index, mesh.n_global_nodes, True, geometry_key(mesh))
-        grid = RegularGrid.from_xarray(quantity.model, name="quantity.model")
-        mesh, element_global_index = grid.as_mesh()
-        return cls(mesh, element_global_index, grid.n_points, False, grid.key)
+            return cls(mesh, mesh.global_node_index, mesh.n_global_nodes, True, key)
+        mesh, element_global_index = RegularGrid.from_xarray(quantity.model).as_mesh()
+        return cls(mesh, element_global_index, len(mesh.vertices), False, key)
 
     @property
     def weights(self) -> NDArray[np.float64]:
@@ -139,8 +146,7 @@ class _DiffusionSmoothing:
     def _space(self, quantity) -> SmoothingSpace:
         if not isinstance(quantity, InversionModel):
             raise invalid("quantity", type(quantity).__name__, "an InversionModel")
-        probe = SmoothingSpace.of(quantity)
-        return self._spaces.get(probe.key, lambda: probe)
+        return self._spaces.get(SmoothingSpace.key_of(quantity), lambda: SmoothingSpace.of(quantity))
 
     def _apply(self, quantity: InversionModel, space: SmoothingSpace, prior, to_load, unsmoothed) -> InversionModel:
         values = {parameter: quantity.values(parameter) for parameter in quantity.parameters}
@@ -214,7 +220,8 @@ class WavelengthSmoothing(_DiffusionSmoothing):
             raise invalid("reference_frequency_in_hertz", reference_frequency_in_hertz, "a finite number > 0 (Hz)")
         self.reference_frequency_in_hertz = float(reference_frequency_in_hertz)
         if not isinstance(velocity_parameter, str) or not velocity_parameter:
-            raise invalid("velocity_parameter", velocity_parameter, "the name of a velocity field of the prior, e.g. 'VP'")
+            raise invalid("velocity_parameter", velocity_parameter,
+                          "the name of a velocity field of the prior, e.g. 'VP'")
         self.velocity_parameter = velocity_parameter
 
     def __repr__(self) -> str:

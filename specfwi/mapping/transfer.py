@@ -51,7 +51,8 @@ def mesh_to_points(mesh: UnstructuredMesh, points, *, preferred_elements=None, n
     weights = mesh.interpolation_weights(element_index, reference)
     columns = element_index[:, None] * mesh.n_gll + np.arange(mesh.n_gll)[None, :]
     rows = np.repeat(np.arange(len(points)), mesh.n_gll)
-    matrix = sp.csr_matrix((weights.ravel(), (rows, columns.ravel())), shape=(len(points), mesh.n_elements * mesh.n_gll))
+    matrix = sp.csr_matrix((weights.ravel(), (rows, columns.ravel())),
+                           shape=(len(points), mesh.n_elements * mesh.n_gll))
     matrix.eliminate_zeros()
     return matrix
 

@@ -64,6 +64,7 @@ class EntityStore:
         self.folder = folder
         self.registry = registry
         self._session_functions: dict[str, Callable] = {}
+        self._simulation_configurations: dict[str, SimulationConfiguration | UnstructuredMeshSimulationConfiguration] = {}
 
     # ------------------------------------------------------------------ adding
     def add(self, entity) -> None:
@@ -143,11 +144,16 @@ class EntityStore:
 
     def get_simulation_configuration(self, name: str
                                      ) -> SimulationConfiguration | UnstructuredMeshSimulationConfiguration:
-        payload = self._record(SIMULATION_CONFIGURATION, name).payload
-        if payload["type"] == "UnstructuredMeshSimulationConfiguration":
-            mesh = UnstructuredMesh.from_h5(self.folder / payload["file"])
-            return UnstructuredMeshSimulationConfiguration.from_dict(payload, unstructured_mesh=mesh)
-        return SimulationConfiguration.from_dict(payload)
+        """The configuration (read once per process: entities never change under a name)."""
+        if name not in self._simulation_configurations:
+            payload = self._record(SIMULATION_CONFIGURATION, name).payload
+            if payload["type"] == "UnstructuredMeshSimulationConfiguration":
+                mesh = UnstructuredMesh.from_h5(self.folder / payload["file"])
+                configuration = UnstructuredMeshSimulationConfiguration.from_dict(payload, unstructured_mesh=mesh)
+            else:
+                configuration = SimulationConfiguration.from_dict(payload)
+            self._simulation_configurations[name] = configuration
+        return self._simulation_configurations[name]
 
     def get_misfit_configuration(self, name: str) -> MisfitConfiguration:
         record = self._record(MISFIT_CONFIGURATION, name)

@@ -46,7 +46,7 @@ def on_time_axis(observed: xr.DataArray, time_in_seconds: np.ndarray) -> xr.Data
                         name=observed.name, attrs=observed.attrs)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MisfitOnSyntheticTime:
     """The misfit ``misfit`` of synthetics against ``observed`` brought onto the synthetic time axis.
 

@@ -1,0 +1,24 @@
+"""The documentation runs: every python block of docs/tutorial.md, in order, in one namespace."""
+
+import re
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def python_blocks(path: Path) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.S)
+
+
+def test_tutorial_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    blocks = python_blocks(DOCS / "tutorial.md")
+    assert len(blocks) >= 8
+    namespace = {}
+    for block in blocks:
+        exec(compile(block, str(DOCS / "tutorial.md"), "exec"), namespace)
+    assert namespace["after"] < namespace["before"]

@@ -149,7 +149,8 @@ def analytic_trace(time_in_seconds: np.ndarray, *, offset_in_meters: float, velo
     """
     time_in_seconds = np.asarray(time_in_seconds, dtype=float)
     highest = 12.0 * math.pi * wavelet.center_frequency
-    span = np.abs(time_in_seconds).max() + abs(wavelet.time_shift_in_seconds) + offset_in_meters / velocity_in_meters_per_second
+    travel_time = offset_in_meters / velocity_in_meters_per_second
+    span = np.abs(time_in_seconds).max() + abs(wavelet.time_shift_in_seconds) + travel_time
     n_panels = max(64, math.ceil(highest * span / (2.0 * math.pi)))
     nodes, weights = leggauss(32)
     edges = np.linspace(0.0, highest, n_panels + 1)
@@ -157,7 +158,7 @@ def analytic_trace(time_in_seconds: np.ndarray, *, offset_in_meters: float, velo
     omega = (edges[:-1, None] + half * (nodes[None, :] + 1.0)).ravel()
     quadrature = (half * weights[None, :]).ravel()
     spectrum = (density_in_kilograms_per_cubic_meter * source_amplitude * 0.25j
-                * hankel1(0, omega * offset_in_meters / velocity_in_meters_per_second)
+                * hankel1(0, omega * travel_time)
                 * ricker_spectrum(omega, wavelet) * quadrature)
     values = np.empty(time_in_seconds.shape)
     for start in range(0, len(time_in_seconds), 256):  # bounded memory: 256 x n_nodes complex values

@@ -26,6 +26,7 @@ _PUBLIC_NAMES = {
     "compute_gradient": "specfwi.gradient",
     "GradientResult": "specfwi.gradient",
     "Mapping": "specfwi.mapping",
+    "InversionModel": "specfwi.mapping",
     "ConstantSmoothing": "specfwi.mapping",
     "WavelengthSmoothing": "specfwi.mapping",
     "Project": "specfwi.project",

@@ -142,6 +142,15 @@ def test_wavelength_smoothing_of_a_coarse_inversion_mesh_interpolates_the_prior(
     np.testing.assert_allclose(by_wavelength.to_vector(), reference.to_vector(), rtol=1e-10)
 
 
+def test_wavelength_smoothing_of_a_grid_wider_than_the_prior_mesh(small_mesh):
+    prior = prior_on(small_mesh, lambda x, y: np.full_like(x, 2000.0))
+    grid = quantity_on_grid(np.linspace(-100.0, 1100.0, 13), np.linspace(-900.0, 50.0, 9))
+    field = grid.from_vector(np.random.default_rng(6).standard_normal(grid.n_dofs))
+    by_wavelength = WavelengthSmoothing({"VP": 0.5}, reference_frequency_in_hertz=10.0).smooth(field, prior=prior)
+    np.testing.assert_allclose(by_wavelength.to_vector(), ConstantSmoothing({"VP": 100.0}).smooth(field).to_vector(),
+                               rtol=1e-10)
+
+
 # ---------------------------------------------------------------------------------------------- algebra
 SMOOTHINGS = {
     "constant": lambda: ConstantSmoothing({"VP": 120.0, "RHO": (60.0, 200.0)}),

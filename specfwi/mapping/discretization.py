@@ -47,7 +47,6 @@ class InversionSpace:
 
     def __init__(self, discretization: Discretization, simulation_mesh: UnstructuredMesh):
         self.simulation_mesh = simulation_mesh
-        self.discretization = discretization
         if discretization is None or (isinstance(discretization, UnstructuredMesh)
                                       and same_geometry(discretization, simulation_mesh)):
             self.is_identity = True

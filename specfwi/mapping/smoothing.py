@@ -34,7 +34,7 @@ from .geometry import array_key, geometry_key, same_geometry
 from .grid import RegularGrid
 from .inversion_model import InversionModel
 from .parameters import KNOWN_PARAMETERS, check_mesh_fields
-from .transfer import mesh_to_mesh
+from .transfer import mesh_to_points
 
 DEFAULT_N_DIFFUSION_STEPS = 4
 
@@ -209,7 +209,8 @@ class WavelengthSmoothing(_DiffusionSmoothing):
     n_diffusion_steps : as for ConstantSmoothing.
 
     ``smooth`` and ``precondition`` need ``prior=``: an UnstructuredMesh holding the velocity, on the
-    quantity's mesh or any mesh covering its nodes (interpolated there).
+    quantity's mesh or on another mesh (interpolated at the quantity's nodes; nodes outside the prior's
+    bounding box take the value at the nearest point of the box).
     """
 
     def __init__(self, n_wavelengths: dict, *, reference_frequency_in_hertz: float, velocity_parameter: str = "VP",
@@ -241,7 +242,10 @@ class WavelengthSmoothing(_DiffusionSmoothing):
         velocity = prior.element_nodal_fields[self.velocity_parameter]
         if same_geometry(prior, space.mesh):
             return velocity
-        transfer = mesh_to_mesh(prior, space.mesh, name="smoothing nodes in prior")
+        x_min, x_max, y_min, y_max = prior.extent
+        nodes = space.mesh.get_element_nodes().reshape(-1, 2)
+        nearest = np.column_stack([np.clip(nodes[:, 0], x_min, x_max), np.clip(nodes[:, 1], y_min, y_max)])
+        transfer = mesh_to_points(prior, nearest, name="smoothing nodes in prior")
         return (transfer @ velocity.ravel()).reshape(space.mesh.n_elements, space.mesh.n_gll)
 
     def _variances(self, parameter, space, prior):

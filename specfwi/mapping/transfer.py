@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from ..errors import OutsideMeshError, invalid
 from ..mesh import UnstructuredMesh
-from ..mesh.point_location import REFERENCE_TOLERANCE, RESIDUAL_TOLERANCE, _invert_bilinear
+from ..mesh.point_location import REFERENCE_TOLERANCE, RESIDUAL_TOLERANCE, invert_bilinear
 from .grid import RegularGrid
 
 GRID_TOLERANCE = 1e-9
@@ -23,7 +23,7 @@ GRID_TOLERANCE = 1e-9
 def _located_in_preferred(mesh: UnstructuredMesh, points: NDArray, preferred_elements: NDArray):
     """Reference coordinates of points in given elements; a mask of those that lie in them."""
     corners = mesh.vertices[mesh.connectivity[preferred_elements]]
-    reference, residual = _invert_bilinear(corners, points)
+    reference, residual = invert_bilinear(corners, points)
     size = np.ptp(corners, axis=1).max(axis=1)
     inside = (np.abs(reference).max(axis=1) <= 1.0 + REFERENCE_TOLERANCE) & (residual <= RESIDUAL_TOLERANCE * size)
     return np.clip(reference, -1.0, 1.0), inside

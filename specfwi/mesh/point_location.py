@@ -83,7 +83,7 @@ def _grid_for(mesh: "UnstructuredMesh") -> _BoundingBoxGrid:
     return grid
 
 
-def _invert_bilinear(corners: NDArray[np.float64], targets: NDArray[np.float64]):
+def invert_bilinear(corners: NDArray[np.float64], targets: NDArray[np.float64]):
     """Newton inversion of the bilinear maps of ``corners`` (m, 4, 2) at ``targets`` (m, 2).
 
     Returns the reference coordinates (m, 2) and the final residual norm (m,), m.
@@ -156,7 +156,7 @@ def locate_points(mesh: "UnstructuredMesh", points, *, name: str = "points"
     for batch_start in range(0, len(points), POINTS_PER_BATCH):
         batch = slice(batch_start, batch_start + POINTS_PER_BATCH)
         pair_point, pair_element = grid.candidates(points[batch])
-        reference, residual = _invert_bilinear(mesh.vertices[mesh.connectivity[pair_element]],
+        reference, residual = invert_bilinear(mesh.vertices[mesh.connectivity[pair_element]],
                                                points[batch][pair_point])
         inside = ((np.abs(reference).max(axis=1) <= 1.0 + REFERENCE_TOLERANCE)
                   & (residual <= RESIDUAL_TOLERANCE * grid.element_size[pair_element]))

@@ -496,21 +496,30 @@ def test_a_killed_computation_leaves_a_project_that_completes_with_equal_results
         assert_gradient_file_equals(path, direct_gradient(project, event))
 
 
+def wait_for_both(folder: Path, name: str) -> None:
+    """A barrier: mark ``name`` ready and wait until two parties are."""
+    (folder / f"ready_{name}").touch()
+    while len(list(folder.glob("ready_*"))) < 2:
+        time.sleep(0.01)
+
+
+def add_event_and_compute(folder: Path, name: str, source_x: float) -> None:
+    project = tiny_project(folder)
+    project += tiny_event(name, source_x)
+    project.actions.inversion.compute_gradients("sim", "energy", name)
+
+
 def test_two_processes_share_a_project(tmp_path, monkeypatch):
-    body = """
-        import pathlib, time
-        folder, name, source_x = pathlib.Path(sys.argv[1]), sys.argv[2], float(sys.argv[3])
-        (folder.parent / f"ready_{name}").touch()
-        while len(list(folder.parent.glob("ready_*"))) < 2:
-            time.sleep(0.01)
-        project = tp.tiny_project(folder)
-        project += tp.tiny_event(name, source_x)
-        project.actions.inversion.compute_gradients("sim", "energy", name)
-    """
-    processes = [run_script(body, tmp_path / "p", name, x) for name, x in (("a", 250.0), ("b", 350.0))]
-    for process in processes:
-        output, _ = process.communicate(timeout=120)
-        assert process.returncode == 0, output
+    other = run_script("""
+        import pathlib
+        folder = pathlib.Path(sys.argv[1])
+        tp.wait_for_both(folder.parent, "other")
+        tp.add_event_and_compute(folder, "b", 350.0)
+    """, tmp_path / "p")
+    wait_for_both(tmp_path, "this")
+    add_event_and_compute(tmp_path / "p", "a", 250.0)
+    output, _ = other.communicate(timeout=120)
+    assert other.returncode == 0, output
     project = sf.Project(tmp_path / "p")
     assert sorted(project.events.list()) == ["a", "b", "event_0"]
     forbid_computation(monkeypatch)

@@ -46,6 +46,7 @@ class SimulationSetup:
     """A mesh, an event and time-stepping options turned into arrays for the kernels.
 
     time : (n_steps + 1,) sample times in s (state n lives at time[n])
+    stability_limit_in_seconds : the largest stable time step of this mesh and model
     source_nodes, source_weights : (n_sources, n_gll) injection of each source (weights include f)
     receiver_nodes, receiver_weights : (n_receivers, n_gll) interpolation at each receiver
     """
@@ -57,6 +58,7 @@ class SimulationSetup:
     operator: tuple
     dirichlet_mask: np.ndarray
     time_step_in_seconds: float
+    stability_limit_in_seconds: float
     time: np.ndarray
     source_nodes: np.ndarray
     source_weights: np.ndarray
@@ -115,7 +117,7 @@ class SimulationSetup:
                                                     n_sources, axis=1)
         logger.info("simulation: %d elements, %d nodes, dt = %.4g s (limit %.4g s), %d steps",
                     mesh.n_elements, mesh.n_global_nodes, dt, limit, n_steps)
-        return cls(mesh, event, coefficients, kernels, operator, dirichlet_mask, dt, time, source_nodes,
+        return cls(mesh, event, coefficients, kernels, operator, dirichlet_mask, dt, limit, time, source_nodes,
                    source_weights, force_series, direct_series, receiver_nodes, receiver_weights, progress)
 
     @property

@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="run the demo workflow (model, simulation, gradient, mapping)",
                                description="Run the demo workflow and print its summary.")
-    demo.add_argument("--output", default="specfwi-demo", metavar="DIR",
+    demo.add_argument("--output", default="specfwi_demo", metavar="DIR",
                       help="folder for the demo project and figures (default: %(default)s)")
     demo.set_defaults(handler=_demo)
 

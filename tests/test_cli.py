@@ -64,7 +64,8 @@ def test_info_misfit_and_gradient_commands(tmp_path, capsys):
     assert main(["info", str(project.path)]) == 0
     info = capsys.readouterr().out
     for expected_line in ("volume models (1): model", "events (1): event_0", "simulation configurations (1): sim",
-                          "misfit configurations (1): energy", "gradient: simulation sim, misfit energy, event event_0"):
+                          "misfit configurations (1): energy",
+                          "gradient: simulation sim, misfit energy, event event_0"):
         assert expected_line in info
     assert main(["misfit", str(project.path), "--simulation", "nope", "--misfit", "energy"]) == 2
     assert "'simulation_configuration' must be one of the project's simulation configurations ['sim'], got 'nope'" \

@@ -119,8 +119,8 @@ class SimulationsAccessor:
         if record is not None:
             return UnstructuredMesh.from_h5(self._project.path / record.path)
         logger.info("Creating the mesh of simulation configuration %r.", simulation_configuration)
-        mesh = build_simulation_mesh([self._project.store.get_volume_model(name) for name in configuration.volume_models],
-                                     max_frequency_in_hertz=configuration.max_frequency_in_hertz,
+        models = [self._project.store.get_volume_model(name) for name in configuration.volume_models]
+        mesh = build_simulation_mesh(models, max_frequency_in_hertz=configuration.max_frequency_in_hertz,
                                      elements_per_wavelength=configuration.elements_per_wavelength,
                                      tensor_order=configuration.tensor_order)
         relative_path = f"meshes/{key}.h5"

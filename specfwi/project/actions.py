@@ -105,20 +105,22 @@ class InversionActions:
         events = event_names(events, self._project.events.list())
         ready = self._observed_ready(configuration, events, executor, wait)
         keys = {event: self._key("gradient", simulation_configuration, configuration, event) for event in ready}
+        solver_options = self._project.simulations.get(simulation_configuration).solver_options()
 
         def task(event: str) -> Task:
             return Task(key=keys[event], event_name=event, function=compute_event_gradient,
                         make_arguments=lambda: (self._project.simulations.get_mesh(simulation_configuration),
                                                 self._project.events.get(event),
-                                                self._project.simulations.get(simulation_configuration).solver_options(),
+                                                solver_options,
                                                 configuration.misfit_function,
                                                 self._observed(configuration, event)),
                         store=lambda output: self._store_gradient(output, simulation_configuration, configuration,
                                                                   event, keys[event]),
                         is_cached=lambda: self._project.find_result("gradient", keys[event]) is not None)
 
+        description = f"gradients of {simulation_configuration!r} with {misfit_configuration!r}"
         finished = self._project.runner.run([task(event) for event in ready], executor=executor, wait=wait,
-                                            description=f"gradients of {simulation_configuration!r} with {misfit_configuration!r}")
+                                            description=description)
         return {event: str(self._project.path / self._project.find_result("gradient", keys[event]).path)
                 for event in ready if keys[event] in finished}
 

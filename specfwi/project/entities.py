@@ -64,7 +64,8 @@ class EntityStore:
         self.folder = folder
         self.registry = registry
         self._session_functions: dict[str, Callable] = {}
-        self._simulation_configurations: dict[str, SimulationConfiguration | UnstructuredMeshSimulationConfiguration] = {}
+        self._simulation_configurations: dict[str, SimulationConfiguration
+                                              | UnstructuredMeshSimulationConfiguration] = {}
 
     # ------------------------------------------------------------------ adding
     def add(self, entity) -> None:
@@ -85,7 +86,7 @@ class EntityStore:
                     entity.unstructured_mesh.write_h5(staging / f"{entity.mesh_hash}.h5")
         else:
             payload = entity.to_dict()
-        if kind == SIMULATION_CONFIGURATION and self.registry.list_entities(OBSERVED_DATA):
+        if kind == SIMULATION_CONFIGURATION:
             self._refuse_observed_name(name)
         if self.registry.add_entity(kind, name, hash_json(payload), payload):
             logger.info("Added %s %r to the project.", kind.replace("_", " "), name)

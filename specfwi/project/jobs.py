@@ -34,7 +34,10 @@ def simulate_event(mesh: UnstructuredMesh, event, solver_options: dict) -> xr.Da
 
 def compute_event_gradient(mesh: UnstructuredMesh, event, solver_options: dict, misfit: str | Callable,
                            observed: xr.DataArray | None) -> GradientOutput:
-    """Misfit, raw gradient and traces of one event (``sf.compute_gradient``), observed data on the synthetic time axis."""
+    """Misfit, raw gradient and traces of one event (``sf.compute_gradient``).
+
+    Observed data (or None) are compared on the synthetic time axis (see :mod:`specfwi.project.observed`).
+    """
     result = compute_gradient(mesh, event, misfit=misfit_against(misfit, observed), **solver_options)
     return GradientOutput(misfit=float(result.misfit), gradient_fields=dict(result.gradient.element_nodal_fields),
                           traces=result.traces)

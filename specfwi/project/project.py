@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ProjectError
+from ..errors import ProjectError, invalid
 from ..model import GenericModel
 from .accessors import EntitiesAccessor, EventsAccessor, SimulationsAccessor, WaveformsAccessor
 from .actions import Actions
@@ -52,6 +52,10 @@ class Project:
     UnstructuredMeshSimulationConfiguration, MisfitConfiguration, or a list of them);
     adding an identical entity again does nothing, adding different content under a
     taken name is an error.
+
+    Attributes: ``path``; the accessors ``entities``, ``events``, ``simulations``,
+    ``waveforms``; ``actions.inversion``; and the internals ``registry`` (SQLite),
+    ``store`` (entity files) and ``runner`` (jobs of this Project object).
     """
 
     def __init__(self, path: str | os.PathLike):
@@ -59,9 +63,6 @@ class Project:
         if not (self.path / REGISTRY_FILE_NAME).is_file():
             raise ProjectError(f"there is no specfwi project at {str(self.path)!r}; create one with "
                                f"sf.Project.from_volume_model(path, volume_model)")
-        self._open()
-
-    def _open(self) -> None:
         self.registry = Registry(self.path / REGISTRY_FILE_NAME)
         remove_stale_temporaries(self.path)
         self.store = EntityStore(self.path, self.registry)
@@ -82,7 +83,7 @@ class Project:
         """
         path = Path(path).resolve()
         if not isinstance(volume_model, GenericModel):
-            raise ProjectError(f"'volume_model' must be an sf.model.GenericModel, got {type(volume_model).__name__}")
+            raise invalid("volume_model", type(volume_model).__name__, "an sf.model.GenericModel")
         if (path / REGISTRY_FILE_NAME).is_file():
             if not load_if_exists:
                 raise ProjectError(f"a project already exists at {str(path)!r}; open it with sf.Project(path), pass "

@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 from ..errors import invalid
 from ..mesh import UnstructuredMesh, derivative_matrix
 from ..physics import AcousticCoefficients
-from .kernels import kernels_for_order
+from .kernel_modules import kernels_for_order
 from .partition import ElementSchedule
 from .point_operators import point_operator
 from .time_step import largest_eigenvalue, stability_limit_in_seconds, time_axis

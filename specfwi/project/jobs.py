@@ -6,9 +6,11 @@ and write no project file, and return arrays that the client process stores.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import xarray as xr
 
@@ -27,8 +29,27 @@ class GradientOutput:
     traces: xr.DataArray
 
 
+WORKER_THREADS_VARIABLE = "SPECFWI_WORKER_THREADS"
+
+
+def _limit_threads_on_dask_worker() -> None:
+    """On a Dask worker, run the kernels on $SPECFWI_WORKER_THREADS threads (default 1).
+
+    Parallelism across events comes from the workers (start one single-threaded worker per
+    core); several multi-threaded kernels on the same cores would wait on each other's barriers.
+    """
+    try:
+        from distributed import get_worker
+
+        get_worker()
+    except (ImportError, ValueError):
+        return
+    numba.set_num_threads(min(numba.config.NUMBA_NUM_THREADS, int(os.environ.get(WORKER_THREADS_VARIABLE, "1"))))
+
+
 def simulate_event(mesh: UnstructuredMesh, event, solver_options: dict) -> xr.DataArray:
     """Receiver traces of one event (``sf.simulate``)."""
+    _limit_threads_on_dask_worker()
     return simulate(mesh, event, **solver_options)
 
 
@@ -38,6 +59,7 @@ def compute_event_gradient(mesh: UnstructuredMesh, event, solver_options: dict, 
 
     Observed data (or None) are compared on the synthetic time axis (see :mod:`specfwi.project.observed`).
     """
+    _limit_threads_on_dask_worker()
     result = compute_gradient(mesh, event, misfit=misfit_against(misfit, observed), **solver_options)
     return GradientOutput(misfit=float(result.misfit), gradient_fields=dict(result.gradient.element_nodal_fields),
                           traces=result.traces)

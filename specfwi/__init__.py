@@ -43,7 +43,7 @@ _PUBLIC_NAMES = {
     "MisfitConfiguration": "specfwi.project",
 }
 _SUBMODULES = {"errors", "mesh", "model", "acquisition", "physics", "solver", "misfit", "gradient", "mapping",
-               "inversion", "project", "execution", "plot", "testing", "cli"}
+               "project", "execution", "plot", "testing", "cli"}
 
 __all__ = sorted(_PUBLIC_NAMES) + sorted(_SUBMODULES) + ["__version__"]
 

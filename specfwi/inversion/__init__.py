@@ -1,1 +1,0 @@
-"""inversion layer (see docs/architecture.md)."""

@@ -69,30 +69,39 @@ def accumulate_gradient_products(first, second, third, fourth, weight, kappa_sen
                                  derivative):
     """kappa_sensitivity[e, q] += G_eq(grad first, grad second) + weight * G_eq(grad third, grad fourth)."""
     for element in prange(ibool.shape[0]):
+        local = np.empty((4, N, N))
         for j in range(N):
             for i in range(N):
-                grads = np.zeros(8)
+                node = ibool[element, j * N + i]
+                local[0, j, i] = first[node]
+                local[1, j, i] = second[node]
+                local[2, j, i] = third[node]
+                local[3, j, i] = fourth[node]
+        for j in range(N):
+            for i in range(N):
+                first_xi = first_eta = second_xi = second_eta = 0.0
+                third_xi = third_eta = fourth_xi = fourth_eta = 0.0
                 for k in range(N):
                     di = derivative[i, k]
                     dj = derivative[j, k]
-                    a = ibool[element, j * N + k]
-                    b = ibool[element, k * N + i]
-                    grads[0] += di * first[a]
-                    grads[1] += dj * first[b]
-                    grads[2] += di * second[a]
-                    grads[3] += dj * second[b]
-                    grads[4] += di * third[a]
-                    grads[5] += dj * third[b]
-                    grads[6] += di * fourth[a]
-                    grads[7] += dj * fourth[b]
+                    first_xi += di * local[0, j, k]
+                    first_eta += dj * local[0, k, i]
+                    second_xi += di * local[1, j, k]
+                    second_eta += dj * local[1, k, i]
+                    third_xi += di * local[2, j, k]
+                    third_eta += dj * local[2, k, i]
+                    fourth_xi += di * local[3, j, k]
+                    fourth_eta += dj * local[3, k, i]
                 q = j * N + i
                 g0 = geometric[element, q, 0]
                 g1 = geometric[element, q, 1]
                 g2 = geometric[element, q, 2]
                 kappa_sensitivity[element, q] += (
-                    g0 * grads[0] * grads[2] + g1 * (grads[0] * grads[3] + grads[1] * grads[2]) + g2 * grads[1] * grads[3]
-                    + weight * (g0 * grads[4] * grads[6] + g1 * (grads[4] * grads[7] + grads[5] * grads[6])
-                                + g2 * grads[5] * grads[7]))
+                    g0 * first_xi * second_xi + g1 * (first_xi * second_eta + first_eta * second_xi)
+                    + g2 * first_eta * second_eta
+                    + weight * (g0 * third_xi * fourth_xi + g1 * (third_xi * fourth_eta + third_eta * fourth_xi)
+                                + g2 * third_eta * fourth_eta))
+
 
 @njit(cache=True)
 def _inject(vector, nodes, weights, amplitudes, scale):

@@ -129,9 +129,6 @@ def test_a1_matches_the_analytic_green_function_without_fitted_factors(amplitude
     assert run.peak_ratio == pytest.approx(1.0, abs=1e-2)  # measured 1.0002
 
 
-@pytest.mark.xfail(strict=True, reason="free surface: the Lax-Wendroff correction K M^-1 r uses the residual at the "
-                   "Dirichlet nodes (specfwi/solver/kernels.py, _step: scaled_residual is not masked), which "
-                   "makes the scheme second order in time there; error 5.1e-2 (1.2e-4 with the mask)")
 def test_free_surface_matches_the_image_source_solution():
     run = run_a1(4, 2.0, free_surface=True)
     assert run.relative_error <= 1e-2
@@ -148,7 +145,7 @@ def test_a1_error_converges_under_h_refinement_at_order_4():
     """Three element sizes (1, 1.5, 2 elements per wavelength), default time step (dt ~ h).
 
     The spatial (dispersion) error of order-4 elements decreases like h^8 and the time integrator's
-    like dt^4, so the fitted log-log slope must be at least 4 (measured: ~6.3, errors 1.6e-2, 2.2e-3, 2.3e-4).
+    like dt^4, so the fitted log-log slope must be at least 4 (measured: 6.1, errors 1.6e-2, 2.2e-3, 2.3e-4).
     """
     runs = [run_a1(4, elements_per_wavelength) for elements_per_wavelength in (1.0, 1.5, 2.0)]
     sizes = np.array([run.element_size_in_meters for run in runs])
@@ -266,12 +263,13 @@ def test_stiffness_energy_of_a_linear_field_is_the_exact_integral(distorted_mode
 def discrete_energies(setup: SimulationSetup) -> tuple[np.ndarray, np.ndarray]:
     """(E^{n+1/2}, damping loss D^n) for every step, from the solver's own states.
 
-    For M (u+ - 2u + u-) + dt/2 C (u+ - u-) + dt^2 K_eff u = 0, K_eff = K - dt^2/12 K M^-1 K (the
-    fourth-order Lax-Wendroff step without source), E^{n+1/2} = |u^{n+1} - u^n|_M^2 + dt^2 u^{n+1}.K_eff u^n
-    satisfies E^{n+1/2} - E^{n-1/2} = -D^n = -dt/2 (u^{n+1} - u^{n-1}).C (u^{n+1} - u^{n-1}).
+    For M (u+ - 2u + u-) + dt/2 C (u+ - u-) + dt^2 K_eff u = 0, K_eff = K - dt^2/12 K P M^-1 K (the
+    fourth-order Lax-Wendroff step without source on the nodes that are not on a free surface, P the
+    projection onto them), E^{n+1/2} = |u^{n+1} - u^n|_M^2 + dt^2 u^{n+1}.K_eff u^n satisfies
+    E^{n+1/2} - E^{n-1/2} = -D^n = -dt/2 (u^{n+1} - u^{n-1}).C (u^{n+1} - u^{n-1}).
     """
     stiffness = stiffness_operator(setup)
-    mass, damping = setup.coefficients.mass, setup.coefficients.damping
+    mass, damping, free_nodes = setup.coefficients.mass, setup.coefficients.damping, setup.dirichlet_mask
     dt = setup.time_step_in_seconds
     energies, losses = [], []
     state = None
@@ -280,7 +278,7 @@ def discrete_energies(setup: SimulationSetup) -> tuple[np.ndarray, np.ndarray]:
         state = setup.run_forward(first_step=step, last_step=step + 1, state=state)
         current, following = state
         stiffness_current = stiffness(current)
-        effective = stiffness_current - dt**2 / 12.0 * stiffness(stiffness_current / mass)
+        effective = stiffness_current - dt**2 / 12.0 * stiffness(free_nodes * stiffness_current / mass)
         increment = following - current
         energies.append(increment @ (mass * increment) + dt**2 * following @ effective)
         losses.append(0.5 * dt * (following - previous) @ (damping * (following - previous)))
@@ -360,10 +358,8 @@ def test_receiver_interpolation_is_exact_for_quadratic_fields(distorted_model_me
 
 @pytest.mark.parametrize("boundaries, tolerance", [
     (dict(absorbing_boundaries=False), 1e-10),
-    pytest.param(dict(absorbing_boundaries=False, free_surface=True), 1e-10, marks=pytest.mark.xfail(
-        strict=True, reason="free surface: the Lax-Wendroff correction uses the residual at the Dirichlet nodes "
-                            "(specfwi/solver/kernels.py, _step); mismatch 6e-7 of the peak (7e-15 with the mask)")),
-    (dict(absorbing_boundaries=True), 1e-3),
+    (dict(absorbing_boundaries=False, free_surface=True), 1e-10),
+    (dict(absorbing_boundaries=True), 1e-5),
 ])
 def test_traces_are_reciprocal(distorted_model_mesh, boundaries, tolerance):
     """Swapping source and receiver gives the same trace.
@@ -371,7 +367,7 @@ def test_traces_are_reciprocal(distorted_model_mesh, boundaries, tolerance):
     Without damping it is exact (to round-off): M and K are symmetric, injection is the transpose of
     interpolation, and the Lax-Wendroff correction (I - dt^2/12 K M^-1) commutes through the step. With
     absorbing boundaries that correction does not commute with the damping C, so reciprocity holds only
-    to O(dt^2) (measured 6.5e-5 of the peak here).
+    to O(dt^2) (measured 4e-7 of the peak here).
     """
     first, second = (230.0, -170.0), (410.0, -95.0)
     options = dict(wavelet=WAVELET, end_time_in_seconds=0.5, time_step_in_seconds=2e-3, progress=False, **boundaries)

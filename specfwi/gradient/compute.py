@@ -8,10 +8,12 @@ import numpy as np
 import xarray as xr
 
 from ..mesh import UnstructuredMesh
+from ..errors import invalid
 from ..misfit import get_misfit
+from ..misfit.traces import match_observed
 from ..physics import PARAMETERS
 from ..solver import SimulationSetup, traces_to_dataarray
-from ..solver.adjoint import DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES, forward_then_adjoint
+from ..solver.adjoint import DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES, check_memory_budget, forward_then_adjoint, plan_checkpoints
 
 
 @dataclass
@@ -33,10 +35,16 @@ class GradientResult:
 
 
 def _prepare(mesh, event, wavelet, misfit, observed, window, options) -> tuple[SimulationSetup, object]:
+    """Validate everything (misfit, observed data and their time axis) before any time stepping."""
     misfit_function = get_misfit(misfit, window=window)
     if observed is None and misfit_function.requires_observed_data:
-        misfit_function(xr.DataArray(np.zeros((1, 2)), dims=("receiver", "time"), coords={"time": [0.0, 1.0]}))
+        raise invalid("observed", None, f"traces (the misfit {misfit_function.name!r} compares with observed data)")
+    if observed is not None and misfit_function.requires_observed_data is False:
+        raise invalid("observed", "traces", f"None (the misfit {misfit_function.name!r} uses no observed data)")
     setup = SimulationSetup.build(mesh, event, wavelet=wavelet, **options)
+    if observed is not None:
+        template = traces_to_dataarray(setup, np.zeros((len(setup.receiver_nodes), setup.n_steps + 1)))
+        match_observed(observed, template)
     return setup, misfit_function
 
 
@@ -64,9 +72,11 @@ def compute_gradient(mesh: UnstructuredMesh, event, *, wavelet, misfit, end_time
     Arguments as :func:`compute_misfit`; ``checkpoint_memory_in_megabytes`` bounds the memory for stored
     forward states (beyond it, segments are recomputed from checkpoints: same result to round-off).
     """
+    check_memory_budget(checkpoint_memory_in_megabytes)
     setup, misfit_function = _prepare(mesh, event, wavelet, misfit, observed, window,
                                       dict(end_time_in_seconds=end_time_in_seconds,
                                            time_step_in_seconds=time_step_in_seconds, **simulate_options))
+    plan = plan_checkpoints(setup.n_steps, setup.n_global_nodes, checkpoint_memory_in_megabytes)
     adjoint_sources = {}
 
     def adjoint_source(values):
@@ -75,8 +85,7 @@ def compute_gradient(mesh: UnstructuredMesh, event, *, wavelet, misfit, end_time
         adjoint_sources["adjoint"] = result.adjoint_source
         return result.value, result.adjoint_source.transpose("receiver", "time").values
 
-    _, value, sensitivities = forward_then_adjoint(setup, adjoint_source,
-                                                   checkpoint_memory_in_megabytes=checkpoint_memory_in_megabytes)
+    _, value, sensitivities = forward_then_adjoint(setup, adjoint_source, plan=plan)
     derivatives = setup.coefficients.material_gradient(sensitivities.mass, sensitivities.damping, sensitivities.kappa)
     gradient = mesh.copy()
     gradient.element_nodal_fields = {}

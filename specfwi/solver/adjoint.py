@@ -39,14 +39,20 @@ class CheckpointPlan:
         return self.segment_length >= self.n_steps
 
 
+def check_memory_budget(memory_in_megabytes) -> None:
+    """The checkpoint memory must be a finite number of megabytes > 0."""
+    if isinstance(memory_in_megabytes, bool) or not isinstance(memory_in_megabytes, (int, float, np.number)) or not (
+            np.isfinite(memory_in_megabytes) and memory_in_megabytes > 0):
+        raise invalid("checkpoint_memory_in_megabytes", memory_in_megabytes, "a finite number of megabytes > 0")
+
+
 def plan_checkpoints(n_steps: int, n_global_nodes: int, memory_in_megabytes: float) -> CheckpointPlan:
     """The largest segment (fewest recomputations) whose storage fits the budget.
 
     Storage for segment length s: buffers of s + 2 states and s residuals, plus two states per
     checkpoint (ceil(n_steps / s) of them when s < n_steps).
     """
-    if isinstance(memory_in_megabytes, bool) or not np.isfinite(memory_in_megabytes) or memory_in_megabytes <= 0:
-        raise invalid("checkpoint_memory_in_megabytes", memory_in_megabytes, "a finite number of megabytes > 0")
+    check_memory_budget(memory_in_megabytes)
     vector = n_global_nodes * _BYTES_PER_VALUE
     budget = memory_in_megabytes * 1024**2
 
@@ -76,16 +82,16 @@ class MaterialSensitivities:
     kappa: np.ndarray
 
 
-def forward_then_adjoint(setup: SimulationSetup, adjoint_source, *, checkpoint_memory_in_megabytes: float
-                         = DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES):
+def forward_then_adjoint(setup: SimulationSetup, adjoint_source, *, plan: CheckpointPlan):
     """Run the forward simulation, then the adjoint driven by ``adjoint_source(traces)``.
+
+    ``plan`` (see :func:`plan_checkpoints`) says which forward states are kept.
 
     ``adjoint_source`` maps the recorded traces (n_receivers, n_steps + 1) to (value, a) where a has the
     same shape and follows the convention of :mod:`specfwi.misfit` (delta chi = sum dt c_k a delta u).
     Returns (traces, value, MaterialSensitivities).
     """
     n_steps, n_nodes = setup.n_steps, setup.n_global_nodes
-    plan = plan_checkpoints(n_steps, n_nodes, checkpoint_memory_in_megabytes)
     logger.info("adjoint: %d steps, segments of %d steps, %.1f MB of stored states", n_steps, plan.segment_length,
                 plan.memory_in_bytes / 1024**2)
     segment_starts = list(range(0, n_steps, plan.segment_length))

@@ -127,7 +127,7 @@ def _step(previous, current, following, residual, scaled_residual, correction, m
     _inject(residual, point_nodes, point_weights, force_row, -1.0)
     for node in prange(current.shape[0]):
         residual[node] = -residual[node]
-        scaled_residual[node] = residual[node] / mass[node]
+        scaled_residual[node] = dirichlet_mask[node] * residual[node] / mass[node]
     add_stiffness(scaled_residual, correction, ibool, tensor, derivative, chunk_offsets, chunk_elements,
                   color_chunk_offsets)
     for node in prange(current.shape[0]):

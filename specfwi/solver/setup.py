@@ -14,7 +14,7 @@ from ..physics import AcousticCoefficients
 from .kernel_modules import kernels_for_order
 from .partition import ElementSchedule
 from .point_operators import point_operator
-from .time_step import largest_eigenvalue, stability_limit_in_seconds, time_axis
+from .time_step import check_time_step, largest_eigenvalue, stability_limit_in_seconds, time_axis
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +85,7 @@ class SimulationSetup:
                 raise invalid(name, value, "a finite time in s")
         if end_time_in_seconds <= start_time_in_seconds:
             raise invalid("end_time_in_seconds", end_time_in_seconds, f"a time > start_time_in_seconds = {start_time_in_seconds}")
+        check_time_step(time_step_in_seconds)
         absorbing, free = _side_sets(mesh, absorbing_boundaries, free_surface)
         source_points = np.array([[s.x, s.y] for s in event.sources], dtype=float)
         receiver_points = np.array([[r.x, r.y] for r in event.receivers], dtype=float)

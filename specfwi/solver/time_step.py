@@ -59,6 +59,14 @@ def stability_limit_in_seconds(largest_eigenvalue_value: float) -> float:
     return math.sqrt(12.0 / largest_eigenvalue_value)
 
 
+def check_time_step(time_step_in_seconds) -> None:
+    """An explicit time step must be a finite number of seconds > 0 (None means automatic)."""
+    if time_step_in_seconds is not None and (
+            isinstance(time_step_in_seconds, bool) or not isinstance(time_step_in_seconds, (int, float, np.number))
+            or not np.isfinite(time_step_in_seconds) or time_step_in_seconds <= 0):
+        raise invalid("time_step_in_seconds", time_step_in_seconds, "a finite time > 0 s, or None for automatic")
+
+
 def time_axis(start_time_in_seconds: float, end_time_in_seconds: float, time_step_in_seconds: float | None,
               stability_limit: float) -> tuple[float, int]:
     """(time step, number of steps N); samples are start + n dt for n = 0..N and the last reaches the end time.
@@ -72,8 +80,7 @@ def time_axis(start_time_in_seconds: float, end_time_in_seconds: float, time_ste
     if time_step_in_seconds is None:
         n_steps = math.ceil(duration / (DEFAULT_COURANT_FRACTION * stability_limit))
         return duration / n_steps, n_steps
-    if isinstance(time_step_in_seconds, bool) or not np.isfinite(time_step_in_seconds) or time_step_in_seconds <= 0:
-        raise invalid("time_step_in_seconds", time_step_in_seconds, "a finite time > 0 s, or None for automatic")
+    check_time_step(time_step_in_seconds)
     if time_step_in_seconds > stability_limit:
         raise StabilityError(f"'time_step_in_seconds' must be <= the stability limit {stability_limit:.6g} s of this "
                              f"mesh and model, got {time_step_in_seconds!r}")

@@ -62,14 +62,9 @@ def _use_file_backend():
 # ---------------------------------------------------------------------------- subcommands
 
 def _demo(arguments: argparse.Namespace) -> None:
-    try:
-        demo = importlib.import_module("specfwi.demo")
-    except ModuleNotFoundError as error:
-        if error.name != "specfwi.demo":
-            raise
-        raise SpecfwiError("the demo is not part of this installation of specfwi") from None
+    demo = importlib.import_module("specfwi.demo")
     _use_file_backend()
-    summary = demo.run_demo(arguments.output)
+    summary = demo.run_demo(arguments.output, max_frequency_in_hertz=arguments.max_frequency)
     print(json.dumps(summary, indent=2, default=str))
 
 
@@ -142,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
                                description="Run the demo workflow and print its summary.")
     demo.add_argument("--output", default="specfwi_demo", metavar="DIR",
                       help="folder for the demo project and figures (default: %(default)s)")
+    demo.add_argument("--max-frequency", type=float, default=12.5, metavar="HZ",
+                      help="highest frequency the mesh resolves; the Ricker's centre frequency is 1/2.5 of it "
+                           "(default: the seed's %(default)s Hz)")
     demo.set_defaults(handler=_demo)
 
     info = commands.add_parser("info", help="list a project's entities and cached results",

@@ -87,11 +87,15 @@ def test_plot_commands_write_images(tmp_path):
 def test_demo_command_calls_the_demo_and_prints_its_summary(tmp_path, monkeypatch, capsys):
     calls = []
     fake_demo = types.ModuleType("specfwi.demo")
-    fake_demo.run_demo = lambda output_dir: calls.append(output_dir) or {"misfit": 1.5, "output": str(output_dir)}
+    fake_demo.run_demo = lambda output_dir, **options: calls.append(output_dir) or {"misfit": 1.5, "output": str(output_dir)}
     monkeypatch.setitem(sys.modules, "specfwi.demo", fake_demo)
     assert main(["demo", "--output", str(tmp_path)]) == 0
     assert calls == [str(tmp_path)]
     assert json.loads(capsys.readouterr().out) == {"misfit": 1.5, "output": str(tmp_path)}
-    monkeypatch.setitem(sys.modules, "specfwi.demo", None)
-    assert main(["demo"]) == 2
-    assert "demo is not part of this installation" in capsys.readouterr().err
+
+
+def test_demo_command_refuses_a_bad_frequency_before_writing_anything(tmp_path, capsys):
+    output = tmp_path / "demo"
+    assert main(["demo", "--output", str(output), "--max-frequency", "0"]) == 2
+    assert "'max_frequency_in_hertz' must be" in capsys.readouterr().err
+    assert not output.exists()

@@ -52,11 +52,13 @@ def simulate_wavefield(mesh: UnstructuredMesh, event, *, wavelet, end_time_in_se
     setup = SimulationSetup.build(mesh, event, wavelet=wavelet, end_time_in_seconds=end_time_in_seconds,
                                   **simulate_options)
     requested = np.atleast_1d(np.asarray(snapshot_times_in_seconds, dtype=float))
-    outside = (requested < setup.time[0]) | (requested > setup.time[-1]) | ~np.isfinite(requested)
+    half_step = 0.5 * setup.time_step_in_seconds
+    outside = ((requested < setup.time[0] - half_step) | (requested > setup.time[-1] + half_step)
+               | ~np.isfinite(requested))
     if np.any(outside):
         raise invalid("snapshot_times_in_seconds", requested[outside].tolist(),
                       f"times within the simulated interval [{setup.time[0]}, {setup.time[-1]}] s")
-    steps = np.rint((requested - setup.time[0]) / setup.time_step_in_seconds).astype(int)
+    steps = np.clip(np.rint((requested - setup.time[0]) / setup.time_step_in_seconds).astype(int), 0, setup.n_steps)
     snapshots = np.zeros((len(steps), setup.n_global_nodes))
     state, reached = None, 0
     for index in np.argsort(steps):

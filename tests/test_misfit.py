@@ -114,7 +114,7 @@ WINDOWS = {
 }
 
 
-@pytest.mark.parametrize("window", WINDOWS.values(), ids=WINDOWS.keys())
+@pytest.mark.parametrize("window", list(WINDOWS.values()), ids=list(WINDOWS))
 @pytest.mark.parametrize("name", MISFIT_NAMES)
 def test_adjoint_source_is_the_gradient_of_the_misfit(name, window):
     rng = np.random.default_rng(12)

@@ -77,18 +77,16 @@ def compute_gradient(mesh: UnstructuredMesh, event, *, wavelet, misfit, end_time
                                       dict(end_time_in_seconds=end_time_in_seconds,
                                            time_step_in_seconds=time_step_in_seconds, **simulate_options))
     plan = plan_checkpoints(setup.n_steps, setup.n_global_nodes, checkpoint_memory_in_megabytes)
-    adjoint_sources = {}
+    misfit_results = []
 
     def adjoint_source(values):
-        result = misfit_function(traces_to_dataarray(setup, values), observed)
-        adjoint_sources["traces"] = traces_to_dataarray(setup, values)
-        adjoint_sources["adjoint"] = result.adjoint_source
-        return result.value, result.adjoint_source.transpose("receiver", "time").values
+        misfit_results.append(misfit_function(traces_to_dataarray(setup, values), observed))
+        return misfit_results[0].value, misfit_results[0].adjoint_source.transpose("receiver", "time").values
 
-    _, value, sensitivities = forward_then_adjoint(setup, adjoint_source, plan=plan)
+    traces, value, sensitivities = forward_then_adjoint(setup, adjoint_source, plan=plan)
     derivatives = setup.coefficients.material_gradient(sensitivities.mass, sensitivities.damping, sensitivities.kappa)
     gradient = mesh.copy()
     gradient.element_nodal_fields = {}
     for name in PARAMETERS:
         gradient.attach_field(name, derivatives[name])
-    return GradientResult(float(value), gradient, adjoint_sources["traces"], adjoint_sources["adjoint"])
+    return GradientResult(float(value), gradient, traces_to_dataarray(setup, traces), misfit_results[0].adjoint_source)

@@ -28,8 +28,6 @@ from ..errors import invalid
 from . import point_location
 from .gll import check_order, gll_points, gll_weights
 
-EDGE_NAMES = ("eta=-1", "xi=+1", "eta=+1", "xi=-1")
-
 
 class UnstructuredMesh:
     """A 2D quadrilateral mesh of GLL elements of one tensor order.

@@ -69,8 +69,7 @@ def share_within(values: np.ndarray, nodes: np.ndarray, centers, radius_in_meter
 
 
 def _with_field(mesh, values):
-    shown = mesh.copy()
-    shown.element_nodal_fields = {}
+    shown = mesh.geometry_copy()
     shown.attach_field("VP", values)
     return shown
 

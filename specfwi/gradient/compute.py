@@ -85,8 +85,7 @@ def compute_gradient(mesh: UnstructuredMesh, event, *, wavelet, misfit, end_time
 
     traces, value, sensitivities = forward_then_adjoint(setup, adjoint_source, plan=plan)
     derivatives = setup.coefficients.material_gradient(sensitivities.mass, sensitivities.damping, sensitivities.kappa)
-    gradient = mesh.copy()
-    gradient.element_nodal_fields = {}
+    gradient = mesh.geometry_copy()
     for name in PARAMETERS:
         gradient.attach_field(name, derivatives[name])
     return GradientResult(float(value), gradient, traces_to_dataarray(setup, traces), misfit_results[0].adjoint_source)

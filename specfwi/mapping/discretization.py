@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 
 from ..errors import invalid
 from ..mesh import UnstructuredMesh
-from .geometry import geometry_only, same_geometry
+from .geometry import same_geometry
 from .grid import RegularGrid
 from .inversion_model import InversionModel
 from .transfer import grid_to_points, mesh_to_mesh
@@ -50,14 +50,14 @@ class InversionSpace:
         if discretization is None or (isinstance(discretization, UnstructuredMesh)
                                       and same_geometry(discretization, simulation_mesh)):
             self.is_identity = True
-            self._container = geometry_only(simulation_mesh)
+            self._container = simulation_mesh.geometry_copy()
             self.n_dofs = simulation_mesh.n_elements * simulation_mesh.n_gll
             self.transfer = sp.identity(self.n_dofs, format="csr")
             return
         self.is_identity = False
         name = "simulation mesh nodes in inversion_discretization"
         if isinstance(discretization, UnstructuredMesh):
-            self._container = geometry_only(discretization)
+            self._container = discretization.geometry_copy()
             self.n_dofs = discretization.n_elements * discretization.n_gll
             self.transfer = mesh_to_mesh(discretization, simulation_mesh, name=name)
         else:
@@ -103,7 +103,7 @@ class InversionSpace:
         """An InversionModel holding flat dof values (n_dofs,) per parameter."""
         if isinstance(self._container, RegularGrid):
             return InversionModel(self._container.dataset(values), parameters)
-        model = geometry_only(self._container)
+        model = self._container.geometry_copy()
         for parameter in parameters:
             model.attach_field(parameter, np.asarray(values[parameter]).reshape(model.n_elements, model.n_gll))
         return InversionModel(model, parameters)

@@ -6,7 +6,6 @@ mesh's geometry (tensor order, vertices, connectivity), never on its fields.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 
 import numpy as np
@@ -37,10 +36,3 @@ def same_geometry(first: UnstructuredMesh, second: UnstructuredMesh) -> bool:
             and first.connectivity.shape == second.connectivity.shape
             and np.array_equal(first.vertices, second.vertices)
             and np.array_equal(first.connectivity, second.connectivity))
-
-
-def geometry_only(mesh: UnstructuredMesh) -> UnstructuredMesh:
-    """A shallow copy of ``mesh`` without fields: the geometry arrays (never modified) are shared."""
-    geometry = copy.copy(mesh)
-    geometry.element_nodal_fields = {}
-    return geometry

@@ -10,7 +10,6 @@ from numpy.typing import ArrayLike, NDArray
 
 from ..errors import invalid
 from ..mesh import UnstructuredMesh
-from .geometry import geometry_only
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,7 +84,7 @@ class InversionModel:
             raise invalid("values", f"arrays of sizes {sizes}", f"arrays of size {self.n_dofs_per_parameter}")
         if isinstance(self.model, UnstructuredMesh):
             shape = (self.model.n_elements, self.model.n_gll)
-            model = geometry_only(self.model)
+            model = self.model.geometry_copy()
             for parameter in self.parameters:
                 model.attach_field(parameter, np.asarray(values[parameter], dtype=float).reshape(shape))
         else:

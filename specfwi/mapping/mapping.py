@@ -31,7 +31,7 @@ from ..mesh import UnstructuredMesh
 from . import scaling as scalings
 from .cache import BoundedCache
 from .discretization import InversionSpace, check_discretization
-from .geometry import geometry_key, geometry_only, same_geometry
+from .geometry import geometry_key, same_geometry
 from .inversion_model import InversionModel
 from .masks import RegionOfInterest, cutout_mask, station_coordinates
 from .parameters import KNOWN_PARAMETERS, check_mesh_fields, check_parameter_names
@@ -147,7 +147,7 @@ class Mapping:
         bound, prior = self._bind(prior)
         direction = bound.space.check(direction, self.inversion_parameters, "direction")
         factors, mask = self._derivative_factors(bound, prior, event, x)
-        perturbation = geometry_only(prior)
+        perturbation = prior.geometry_copy()
         for parameter in KNOWN_PARAMETERS:
             if parameter in prior.element_nodal_fields:
                 perturbation.attach_field(parameter, np.zeros((prior.n_elements, prior.n_gll)))

@@ -98,6 +98,12 @@ class UnstructuredMesh:
         """A deep copy (geometry, side sets and fields)."""
         return _copy.deepcopy(self)
 
+    def geometry_copy(self) -> "UnstructuredMesh":
+        """A copy without fields that shares the (never modified) geometry arrays and cached numbering."""
+        geometry = _copy.copy(self)
+        geometry.element_nodal_fields = {}
+        return geometry
+
     def __repr__(self) -> str:
         fields = ", ".join(self.element_nodal_fields) or "none"
         return (f"<UnstructuredMesh: {self.n_elements} elements, order {self.tensor_order}, "

@@ -19,17 +19,18 @@ import xarray as xr
 RESULT_SCHEMA_VERSION = 1
 
 
-def _json_default(value):
+def json_default(value):
+    """``json.dumps(default=...)`` for numpy scalars and arrays; anything else is a TypeError."""
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
         return value.tolist()
-    raise TypeError(f"cannot hash a value of type {type(value).__name__}")
+    raise TypeError(f"cannot write a value of type {type(value).__name__} as JSON")
 
 
 def canonical_json(content) -> str:
     """JSON with sorted keys and no whitespace; floats keep their exact repr."""
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), default=_json_default)
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), default=json_default)
 
 
 def _update_with_array(hasher, values) -> None:

@@ -25,6 +25,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import SchemaVersionError, invalid
+from .hashing import json_default
 
 logger = logging.getLogger(__name__)
 
@@ -129,16 +130,8 @@ def _write_variables(group: h5py.Group, variables) -> None:
     for name, variable in variables.items():
         dataset = group.create_dataset(str(name), data=_encode_values(np.asarray(variable.values)))
         dataset.attrs["dims"] = json.dumps([str(d) for d in variable.dims])
-        dataset.attrs["attrs"] = json.dumps(variable.attrs, default=_json_default)
+        dataset.attrs["attrs"] = json.dumps(variable.attrs, default=json_default)
         dataset.attrs["is_string"] = np.asarray(variable.values).dtype.kind in "USO"
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"cannot store an attribute of type {type(value).__name__}")
 
 
 def _read_variables(group: h5py.Group) -> dict:
@@ -160,7 +153,7 @@ def write_xarray_h5(path: str | os.PathLike, data: xr.Dataset | xr.DataArray) ->
             handle.attrs["specfwi_schema_version"] = XARRAY_SCHEMA_VERSION
             handle.attrs["kind"] = "DataArray" if isinstance(data, xr.DataArray) else "Dataset"
             handle.attrs["name"] = str(data.name or "data") if isinstance(data, xr.DataArray) else ""
-            handle.attrs["attrs"] = json.dumps(dataset.attrs, default=_json_default)
+            handle.attrs["attrs"] = json.dumps(dataset.attrs, default=json_default)
             _write_variables(handle.create_group("coords"), dataset.coords.variables)
             _write_variables(handle.create_group("data_vars"), dataset.data_vars.variables)
 

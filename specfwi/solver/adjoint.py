@@ -117,11 +117,12 @@ def forward_then_adjoint(setup: SimulationSetup, adjoint_source, *, plan: Checkp
     adjoint_series[0] = 0.0  # u^0 is the fixed initial state
     zero_series = np.zeros_like(adjoint_series)
 
-    sensitivities = MaterialSensitivities(np.zeros(n_nodes), np.zeros(n_nodes),
-                                          np.zeros((setup.mesh.n_elements, setup.mesh.n_gll)))
+    mass_sensitivity, damping_sensitivity = np.zeros(n_nodes), np.zeros(n_nodes)
+    kappa_blocks = np.zeros(setup.blocks.node_blocks.shape)
     following, current, spare = np.zeros(n_nodes), np.zeros(n_nodes), np.zeros(n_nodes)
-    work = np.zeros((4, n_nodes))
-    geometric = np.ascontiguousarray(setup.coefficients.geometric_tensor)
+    work = np.zeros((3, n_nodes))
+    local = setup.slot_buffer()
+    geometric = setup.blocks.to_blocks(setup.coefficients.geometric_tensor)
     with setup.progress_bar(n_steps + 1, "adjoint") as bar:
         for start in reversed(segment_starts):
             stop = min(start + plan.segment_length, n_steps)
@@ -132,9 +133,10 @@ def forward_then_adjoint(setup: SimulationSetup, adjoint_source, *, plan: Checkp
                                   description="recompute")
             last = n_steps + 1 if stop == n_steps else stop
             following, current, spare = setup.kernels.adjoint_steps(
-                start, last, n_steps, following, current, spare, work, setup.coefficients.mass,
-                setup.coefficients.damping, setup.dirichlet_mask, time_step, setup.operator, geometric,
+                start, last, n_steps, following, current, spare, work, local, setup.step_coefficients, time_step,
+                setup.operator, geometric,
                 setup.receiver_nodes, setup.receiver_weights, zero_series, adjoint_series, states, residuals, start,
-                sensitivities.mass, sensitivities.damping, sensitivities.kappa)
+                mass_sensitivity, damping_sensitivity, kappa_blocks)
             bar.update(last - start)
+    sensitivities = MaterialSensitivities(mass_sensitivity, damping_sensitivity, setup.blocks.from_blocks(kappa_blocks))
     return traces, value, sensitivities

@@ -1,10 +1,11 @@
 """Numba CPU kernels of the acoustic spectral-element solver, for one tensor order.
 
-All kernels work on global nodal vectors (n_global_nodes,) and on the
-element-to-global numbering ``ibool`` (n_elements, n_gll). Elements are
-processed colour by colour (no two chunks of a colour share a node), chunks spread
-over threads, so scatter-adds never race and results do not depend on the number
-of threads.
+All kernels work on global nodal vectors (n_global_nodes,) and on elements in
+blocks of ``B`` SIMD lanes (:mod:`specfwi.solver.element_blocks`): an element pass
+writes each element's nodal results into its own slots of a flat buffer ``local``,
+and a node pass sums each node's slots, fused with the pointwise work of the step.
+Nothing is scattered, so nothing races, and results do not depend on the number of
+threads.
 
 Time integrator (fourth-order Lax-Wendroff / modified equation), for
 M u'' + C u' + K u = F(t), per step n:
@@ -15,8 +16,8 @@ M u'' + C u' + K u = F(t), per step n:
 with Q^n = dt^4/12 F_tt^n. The same kernel runs the discrete adjoint (F = 0,
 Q = -dJ/du^k, stepping backwards) because the step is symmetric in M, C, K.
 
-``N`` (GLL points per axis) is a module constant so that LLVM unrolls the small
-loops. This file serves order 4 as it is; :mod:`specfwi.solver.kernel_modules`
+``N`` (GLL points per axis) and ``B`` are module constants so that LLVM unrolls the
+small loops and vectorises the lane loops. This file serves order 4 as it is; :mod:`specfwi.solver.kernel_modules`
 makes a copy with another ``N`` for the other orders. Keep the line defining ``N``
 exactly as it is: that copy rewrites it.
 """
@@ -25,82 +26,132 @@ import numpy as np
 from numba import njit, prange
 
 N = 5  # GLL points per axis (tensor order + 1)
+NN = N * N
+B = 16  # elements per block (element_blocks.BLOCK_SIZE)
+MAX_CHUNKS = 256  # parallel work items per element pass (each allocates its scratch once)
+
+
+@njit(cache=True)
+def _chunk_bounds(n_items, chunk, n_chunks):
+    return chunk * n_items // n_chunks, (chunk + 1) * n_items // n_chunks
 
 
 @njit(parallel=True, cache=True, fastmath=True)
-def add_stiffness(u, out, ibool, tensor, derivative, chunk_offsets, chunk_elements, color_chunk_offsets):
-    """out += K u for K = sum_e sum_q tensor_eq (grad_ref, grad_ref) (tensor: (n_el, n_gll, 3))."""
-    for color in range(color_chunk_offsets.shape[0] - 1):
-        for chunk in prange(color_chunk_offsets[color], color_chunk_offsets[color + 1]):
-            local = np.empty((N, N))
-            flux_xi = np.empty((N, N))
-            flux_eta = np.empty((N, N))
-            for index in range(chunk_offsets[chunk], chunk_offsets[chunk + 1]):
-                element = chunk_elements[index]
-                for j in range(N):
-                    for i in range(N):
-                        local[j, i] = u[ibool[element, j * N + i]]
-                for j in range(N):
-                    for i in range(N):
+def element_stiffness(u, local, node_blocks, tensor_blocks, derivative):
+    """local[slot of (block, q, lane)] = (K_e u_e)_q for every element e (tensor_blocks: (n_blocks, 3, NN, B))."""
+    n_blocks = node_blocks.shape[0]
+    n_chunks = min(n_blocks, MAX_CHUNKS)
+    for chunk in prange(n_chunks):
+        values = np.empty((NN, B))
+        flux_xi = np.empty((NN, B))
+        flux_eta = np.empty((NN, B))
+        first, last = _chunk_bounds(n_blocks, chunk, n_chunks)
+        for block in range(first, last):
+            for q in range(NN):
+                for lane in range(B):
+                    values[q, lane] = u[node_blocks[block, q, lane]]
+            for j in range(N):
+                for i in range(N):
+                    q = j * N + i
+                    for lane in range(B):
                         d_xi = 0.0
                         d_eta = 0.0
                         for k in range(N):
-                            d_xi += derivative[i, k] * local[j, k]
-                            d_eta += derivative[j, k] * local[k, i]
-                        q = j * N + i
-                        flux_xi[j, i] = tensor[element, q, 0] * d_xi + tensor[element, q, 1] * d_eta
-                        flux_eta[j, i] = tensor[element, q, 1] * d_xi + tensor[element, q, 2] * d_eta
-                for j in range(N):
-                    for i in range(N):
+                            d_xi += derivative[i, k] * values[j * N + k, lane]
+                            d_eta += derivative[j, k] * values[k * N + i, lane]
+                        cross = tensor_blocks[block, 1, q, lane]
+                        flux_xi[q, lane] = tensor_blocks[block, 0, q, lane] * d_xi + cross * d_eta
+                        flux_eta[q, lane] = cross * d_xi + tensor_blocks[block, 2, q, lane] * d_eta
+            offset = block * NN * B
+            for j in range(N):
+                for i in range(N):
+                    q = j * N + i
+                    for lane in range(B):
                         total = 0.0
                         for k in range(N):
-                            total += derivative[k, i] * flux_xi[j, k] + derivative[k, j] * flux_eta[k, i]
-                        out[ibool[element, j * N + i]] += total
+                            total += derivative[k, i] * flux_xi[j * N + k, lane] + derivative[k, j] * flux_eta[k * N + i, lane]
+                        local[offset + q * B + lane] = total
+
+
+@njit(cache=True)
+def _fold_extra_slots(local, node_slots, extra_nodes, extra_slot_offsets, extra_slots):
+    """Adds the slots of nodes shared by more than 4 elements into their first slot."""
+    for position in range(extra_nodes.shape[0]):
+        total = 0.0
+        for extra in range(extra_slot_offsets[position], extra_slot_offsets[position + 1]):
+            total += local[extra_slots[extra]]
+        local[node_slots[extra_nodes[position], 0]] += total
+
+
+@njit(inline="always", fastmath=True)
+def _assembled(local, node_slots, node):
+    """The sum of a node's (first 4) slots in ``local``."""
+    return (local[node_slots[node, 0]] + local[node_slots[node, 1]]) + (
+        local[node_slots[node, 2]] + local[node_slots[node, 3]])
+
+
+@njit(cache=True, fastmath=True)
+def _element_results(u, local, operator):
+    """Every element's K_e u_e in ``local``, each node's extra slots folded into its first."""
+    node_blocks, tensor_blocks, derivative, node_slots, extra_nodes, extra_slot_offsets, extra_slots = operator
+    element_stiffness(u, local, node_blocks, tensor_blocks, derivative)
+    _fold_extra_slots(local, node_slots, extra_nodes, extra_slot_offsets, extra_slots)
+
 
 @njit(parallel=True, cache=True, fastmath=True)
-def apply_stiffness(u, out, ibool, tensor, derivative, chunk_offsets, chunk_elements, color_chunk_offsets):
-    """out = K u."""
-    for node in prange(u.shape[0]):
-        out[node] = 0.0
-    add_stiffness(u, out, ibool, tensor, derivative, chunk_offsets, chunk_elements, color_chunk_offsets)
+def apply_stiffness(u, out, local, operator):
+    """out = K u (``local``: scratch of n_slots values whose last entry is 0)."""
+    _element_results(u, local, operator)
+    node_slots = operator[3]
+    for node in prange(out.shape[0]):
+        out[node] = _assembled(local, node_slots, node)
+
 
 @njit(parallel=True, cache=True, fastmath=True)
-def accumulate_gradient_products(first, second, third, fourth, weight, kappa_sensitivity, ibool, geometric,
-                                 derivative):
-    """kappa_sensitivity[e, q] += G_eq(grad first, grad second) + weight * G_eq(grad third, grad fourth)."""
-    for element in prange(ibool.shape[0]):
-        local = np.empty((4, N, N))
-        for j in range(N):
-            for i in range(N):
-                node = ibool[element, j * N + i]
-                local[0, j, i] = first[node]
-                local[1, j, i] = second[node]
-                local[2, j, i] = third[node]
-                local[3, j, i] = fourth[node]
-        for j in range(N):
-            for i in range(N):
-                first_xi = first_eta = second_xi = second_eta = 0.0
-                third_xi = third_eta = fourth_xi = fourth_eta = 0.0
-                for k in range(N):
-                    di = derivative[i, k]
-                    dj = derivative[j, k]
-                    first_xi += di * local[0, j, k]
-                    first_eta += dj * local[0, k, i]
-                    second_xi += di * local[1, j, k]
-                    second_eta += dj * local[1, k, i]
-                    third_xi += di * local[2, j, k]
-                    third_eta += dj * local[2, k, i]
-                    fourth_xi += di * local[3, j, k]
-                    fourth_eta += dj * local[3, k, i]
-                q = j * N + i
-                g0 = geometric[element, q, 0]
-                g1 = geometric[element, q, 1]
-                g2 = geometric[element, q, 2]
-                kappa_sensitivity[element, q] += (
-                    g0 * first_xi * second_xi + g1 * (first_xi * second_eta + first_eta * second_xi)
-                    + g2 * first_eta * second_eta
-                    + weight * (g0 * third_xi * fourth_xi + g1 * (third_xi * fourth_eta + third_eta * fourth_xi)
-                                + g2 * third_eta * fourth_eta))
+def accumulate_gradient_products(first, second, third, fourth, weight, kappa_sensitivity, node_blocks,
+                                 geometric_blocks, derivative):
+    """kappa_sensitivity[b, q, l] += G(grad first, grad second) + weight * G(grad third, grad fourth).
+
+    Blocked layout: kappa_sensitivity (n_blocks, NN, B), geometric_blocks (n_blocks, 3, NN, B).
+    """
+    n_blocks = node_blocks.shape[0]
+    n_chunks = min(n_blocks, MAX_CHUNKS)
+    for chunk in prange(n_chunks):
+        values = np.empty((4, NN, B))
+        first_block, last_block = _chunk_bounds(n_blocks, chunk, n_chunks)
+        for block in range(first_block, last_block):
+            for q in range(NN):
+                for lane in range(B):
+                    node = node_blocks[block, q, lane]
+                    values[0, q, lane] = first[node]
+                    values[1, q, lane] = second[node]
+                    values[2, q, lane] = third[node]
+                    values[3, q, lane] = fourth[node]
+            for j in range(N):
+                for i in range(N):
+                    q = j * N + i
+                    for lane in range(B):
+                        first_xi = first_eta = second_xi = second_eta = 0.0
+                        third_xi = third_eta = fourth_xi = fourth_eta = 0.0
+                        for k in range(N):
+                            di = derivative[i, k]
+                            dj = derivative[j, k]
+                            first_xi += di * values[0, j * N + k, lane]
+                            first_eta += dj * values[0, k * N + i, lane]
+                            second_xi += di * values[1, j * N + k, lane]
+                            second_eta += dj * values[1, k * N + i, lane]
+                            third_xi += di * values[2, j * N + k, lane]
+                            third_eta += dj * values[2, k * N + i, lane]
+                            fourth_xi += di * values[3, j * N + k, lane]
+                            fourth_eta += dj * values[3, k * N + i, lane]
+                        g0 = geometric_blocks[block, 0, q, lane]
+                        g1 = geometric_blocks[block, 1, q, lane]
+                        g2 = geometric_blocks[block, 2, q, lane]
+                        kappa_sensitivity[block, q, lane] += (
+                            g0 * first_xi * second_xi + g1 * (first_xi * second_eta + first_eta * second_xi)
+                            + g2 * first_eta * second_eta
+                            + weight * (g0 * third_xi * fourth_xi + g1 * (third_xi * fourth_eta + third_eta * fourth_xi)
+                                        + g2 * third_eta * fourth_eta))
 
 
 @njit(cache=True)
@@ -111,51 +162,53 @@ def _inject(vector, nodes, weights, amplitudes, scale):
             vector[nodes[p, q]] += scale * weights[p, q] * amplitudes[p]
 
 @njit(parallel=True, cache=True, fastmath=True)
-def _step(previous, current, following, residual, scaled_residual, correction, mass, damping, dirichlet_mask,
-          time_step, operator, point_nodes, point_weights, force_row, direct_row):
+def _step(previous, current, following, residual, scaled_residual, local, step_coefficients, time_step, operator,
+          point_nodes, point_weights, force_row, direct_row):
     """One Lax-Wendroff step: following = u^{n+1} from current = u^n, previous = u^{n-1}.
 
-    ``residual`` and ``correction`` must be zero on entry and are zero again on return;
-    scaled_residual holds y = (F - K u^n) / M afterwards. ``operator`` is the tuple
-    (ibool, tensor, derivative, chunk_offsets, chunk_elements, color_chunk_offsets).
+    Afterwards residual holds r = F^n - K u^n and scaled_residual y = r / M (0 at Dirichlet nodes).
+    ``step_coefficients`` (4, n_nodes): mask / M, mask / D, 2 M mask / D, (M - dt C / 2) mask / D with
+    D = M + dt C / 2 and mask 0 at Dirichlet nodes. ``local``: scratch of n_slots values, last entry 0.
+    ``operator``: (node_blocks, tensor_blocks, derivative, node_slots, extra_nodes, extra_slot_offsets, extra_slots).
     """
     dt2 = time_step * time_step
     dt4_12 = dt2 * dt2 / 12.0
-    half_dt = 0.5 * time_step
-    ibool, tensor, derivative, chunk_offsets, chunk_elements, color_chunk_offsets = operator
-    add_stiffness(current, residual, ibool, tensor, derivative, chunk_offsets, chunk_elements, color_chunk_offsets)
-    _inject(residual, point_nodes, point_weights, force_row, -1.0)
+    inverse_mass, inverse_diagonal, current_factor, previous_factor = step_coefficients
+    node_slots = operator[3]
+    _element_results(current, local, operator)
     for node in prange(current.shape[0]):
-        residual[node] = -residual[node]
-        scaled_residual[node] = dirichlet_mask[node] * residual[node] / mass[node]
-    add_stiffness(scaled_residual, correction, ibool, tensor, derivative, chunk_offsets, chunk_elements,
-                  color_chunk_offsets)
-    for node in prange(current.shape[0]):
-        following[node] = dirichlet_mask[node] * (
-            dt2 * residual[node] - dt4_12 * correction[node] + 2.0 * mass[node] * current[node]
-            - (mass[node] - half_dt * damping[node]) * previous[node]) / (mass[node] + half_dt * damping[node])
-        residual[node] = 0.0
-        correction[node] = 0.0
+        value = -_assembled(local, node_slots, node)
+        residual[node] = value
+        scaled_residual[node] = inverse_mass[node] * value
+    _inject(residual, point_nodes, point_weights, force_row, 1.0)
     for p in range(point_nodes.shape[0]):
         for q in range(point_nodes.shape[1]):
             node = point_nodes[p, q]
-            following[node] += dirichlet_mask[node] * point_weights[p, q] * direct_row[p] / (
-                mass[node] + half_dt * damping[node])
+            scaled_residual[node] = inverse_mass[node] * residual[node]
+    _element_results(scaled_residual, local, operator)
+    for node in prange(current.shape[0]):
+        correction = _assembled(local, node_slots, node)
+        following[node] = (inverse_diagonal[node] * (dt2 * residual[node] - dt4_12 * correction)
+                           + current_factor[node] * current[node] - previous_factor[node] * previous[node])
+    for p in range(point_nodes.shape[0]):
+        for q in range(point_nodes.shape[1]):
+            node = point_nodes[p, q]
+            following[node] += inverse_diagonal[node] * point_weights[p, q] * direct_row[p]
+
 
 @njit(parallel=True, cache=True, fastmath=True)
-def forward_steps(first_step, last_step, previous, current, following, work, mass, damping, dirichlet_mask,
-                  time_step, operator, source_nodes, source_weights, force_series, direct_series,
-                  receiver_nodes, receiver_weights, traces, stored_states, stored_residuals, first_stored_step):
+def forward_steps(first_step, last_step, previous, current, following, work, local, step_coefficients, time_step,
+                  operator, source_nodes, source_weights, force_series, direct_series, receiver_nodes, receiver_weights, traces, stored_states, stored_residuals, first_stored_step):
     """Steps n = first_step .. last_step - 1 (u^{n+1} from u^n, u^{n-1}); returns the rotated buffers.
 
     traces (n_receivers, n_samples) gets column n + 1 when it has columns (column 0 is the initial state).
     If stored_states has rows: stored_states[n + 2 - first_stored_step] = u^{n+1} and
     stored_residuals[n - first_stored_step] = y^n = (F^n - K u^n) / M.
-    work: (3, n_nodes) scratch.
+    work: (2, n_nodes) scratch; local: n_slots scratch, last entry 0.
     """
     for step in range(first_step, last_step):
-        _step(previous, current, following, work[0], work[1], work[2], mass, damping, dirichlet_mask, time_step,
-              operator, source_nodes, source_weights, force_series[step], direct_series[step])
+        _step(previous, current, following, work[0], work[1], local, step_coefficients, time_step, operator,
+              source_nodes, source_weights, force_series[step], direct_series[step])
         if traces.shape[1] > 0:
             for r in range(receiver_nodes.shape[0]):
                 total = 0.0
@@ -171,7 +224,7 @@ def forward_steps(first_step, last_step, previous, current, following, work, mas
 
 @njit(parallel=True, cache=True, fastmath=True)
 def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_adjoint, previous_adjoint, work,
-                  mass, damping, dirichlet_mask, time_step, operator, geometric, receiver_nodes, receiver_weights,
+                  local, step_coefficients, time_step, operator, geometric, receiver_nodes, receiver_weights,
                   zero_series, adjoint_series, stored_states, stored_residuals, first_stored_step,
                   mass_sensitivity, damping_sensitivity, kappa_sensitivity):
     """Adjoint steps k = last_step - 1 down to first_step, accumulating the material sensitivities.
@@ -180,30 +233,32 @@ def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_
     previous_adjoint (the same update as forward with F = 0 and Q^k = -dJ/du^k = adjoint_series[k]) and,
     for k < final_step, adds mu^k . dPhi^k/d(M, C, kappa) using the stored forward states
     stored_states[k + 1 - first_stored_step] = u^k and stored_residuals[k - first_stored_step] = y^k.
-    work: (4, n_nodes) scratch. Returns the rotated buffers (following, current, previous).
+    Blocked layouts: geometric (n_blocks, 3, NN, B), kappa_sensitivity (n_blocks, NN, B).
+    work: (3, n_nodes) scratch; local: n_slots scratch, last entry 0.
+    Returns the rotated buffers (following, current, previous).
     """
     dt2 = time_step * time_step
     dt4_12 = dt2 * dt2 / 12.0
     half_dt = 0.5 * time_step
-    ibool = operator[0]
+    node_blocks = operator[0]
     derivative = operator[2]
     for k in range(last_step - 1, first_step - 1, -1):
-        _step(following_adjoint, current_adjoint, previous_adjoint, work[0], work[1], work[2], mass, damping,
-              dirichlet_mask, time_step, operator, receiver_nodes, receiver_weights, zero_series[k], adjoint_series[k])
+        _step(following_adjoint, current_adjoint, previous_adjoint, work[0], work[1], local, step_coefficients,
+              time_step, operator, receiver_nodes, receiver_weights, zero_series[k], adjoint_series[k])
         if k < final_step:
             row = k + 1 - first_stored_step
             u_before = stored_states[row - 1]
             u_now = stored_states[row]
             u_after = stored_states[row + 1]
             y_now = stored_residuals[k - first_stored_step]
-            combined = work[3]
+            combined = work[2]
             for node in prange(current_adjoint.shape[0]):
                 mu = current_adjoint[node]
                 mass_sensitivity[node] += mu * (u_after[node] - 2.0 * u_now[node] + u_before[node]) \
                     + dt4_12 * work[1, node] * y_now[node]
                 damping_sensitivity[node] += half_dt * mu * (u_after[node] - u_before[node])
                 combined[node] = dt2 * u_now[node] + dt4_12 * y_now[node]
-            accumulate_gradient_products(current_adjoint, combined, work[1], u_now, dt4_12, kappa_sensitivity, ibool,
-                                         geometric, derivative)
+            accumulate_gradient_products(current_adjoint, combined, work[1], u_now, dt4_12, kappa_sensitivity,
+                                         node_blocks, geometric, derivative)
         following_adjoint, current_adjoint, previous_adjoint = current_adjoint, previous_adjoint, following_adjoint
     return following_adjoint, current_adjoint, previous_adjoint

@@ -12,7 +12,7 @@ from ..errors import invalid
 from ..mesh import UnstructuredMesh, derivative_matrix
 from ..physics import AcousticCoefficients
 from .kernel_modules import kernels_for_order
-from .partition import ElementSchedule
+from .element_blocks import ElementBlocks
 from .point_operators import point_operator
 from .time_step import check_time_step, largest_eigenvalue, stability_limit_in_seconds, time_axis
 
@@ -41,6 +41,20 @@ def _side_sets(mesh: UnstructuredMesh, absorbing_boundaries, free_surface) -> tu
     return absorbing, free
 
 
+def _apply_stiffness(kernels, blocks: ElementBlocks, operator: tuple, u: np.ndarray) -> np.ndarray:
+    out = np.empty(blocks.node_slots.shape[0])
+    kernels.apply_stiffness(np.ascontiguousarray(u, dtype=float), out, np.zeros(blocks.n_slots), operator)
+    return out
+
+
+def _step_coefficients(mass, damping, dirichlet_mask, time_step_in_seconds) -> np.ndarray:
+    """The nodal factors of a time step (see kernels._step): mask/M, mask/D, 2 M mask/D, (M - dt C/2) mask/D."""
+    diagonal = mass + 0.5 * time_step_in_seconds * damping
+    masked_inverse = dirichlet_mask / diagonal
+    return np.ascontiguousarray(np.stack([dirichlet_mask / mass, masked_inverse, 2.0 * mass * masked_inverse,
+                                          (mass - 0.5 * time_step_in_seconds * damping) * masked_inverse]))
+
+
 @dataclass
 class SimulationSetup:
     """A mesh, an event and time-stepping options turned into arrays for the kernels.
@@ -55,8 +69,10 @@ class SimulationSetup:
     event: object
     coefficients: AcousticCoefficients
     kernels: object
+    blocks: ElementBlocks
     operator: tuple
     dirichlet_mask: np.ndarray
+    step_coefficients: np.ndarray
     time_step_in_seconds: float
     stability_limit_in_seconds: float
     time: np.ndarray
@@ -94,22 +110,17 @@ class SimulationSetup:
         source_weights = source_weights * np.array([s.f for s in event.sources], dtype=float)[:, None]
 
         coefficients = AcousticCoefficients.from_mesh(mesh, absorbing_side_sets=absorbing)
-        schedule = ElementSchedule.build(mesh.global_node_index, mesh.get_element_centroid())
-        operator = (np.ascontiguousarray(mesh.global_node_index), np.ascontiguousarray(coefficients.stiffness_tensor),
-                    np.ascontiguousarray(derivative_matrix(mesh.tensor_order)), schedule.chunk_offsets,
-                    schedule.chunk_elements, schedule.color_chunk_offsets)
+        blocks = ElementBlocks.build(mesh.global_node_index, mesh.get_element_centroid())
+        operator = (blocks.node_blocks, blocks.to_blocks(coefficients.stiffness_tensor),
+                    np.ascontiguousarray(derivative_matrix(mesh.tensor_order)), blocks.node_slots, blocks.extra_nodes,
+                    blocks.extra_slot_offsets, blocks.extra_slots)
         dirichlet_mask = np.ones(mesh.n_global_nodes)
         for side in free:
             dirichlet_mask[mesh.boundary_global_nodes(side)] = 0.0
 
         kernels = kernels_for_order(mesh.tensor_order)
-
-        def stiffness(u):
-            out = np.empty_like(u)
-            kernels.apply_stiffness(np.ascontiguousarray(u), out, *operator)
-            return out
-
-        limit = stability_limit_in_seconds(largest_eigenvalue(stiffness, coefficients.mass))
+        limit = stability_limit_in_seconds(largest_eigenvalue(
+            lambda u: _apply_stiffness(kernels, blocks, operator, u), coefficients.mass))
         dt, n_steps = time_axis(float(start_time_in_seconds), float(end_time_in_seconds), time_step_in_seconds, limit)
         time = start_time_in_seconds + dt * np.arange(n_steps + 1)
         n_sources = len(source_points)
@@ -118,8 +129,10 @@ class SimulationSetup:
                                                     n_sources, axis=1)
         logger.info("simulation: %d elements, %d nodes, dt = %.4g s (limit %.4g s), %d steps",
                     mesh.n_elements, mesh.n_global_nodes, dt, limit, n_steps)
-        return cls(mesh, event, coefficients, kernels, operator, dirichlet_mask, dt, limit, time, source_nodes,
-                   source_weights, force_series, direct_series, receiver_nodes, receiver_weights, progress)
+        step_coefficients = _step_coefficients(coefficients.mass, coefficients.damping, dirichlet_mask, dt)
+        return cls(mesh, event, coefficients, kernels, blocks, operator, dirichlet_mask, step_coefficients, dt, limit,
+                   time, source_nodes, source_weights, force_series, direct_series, receiver_nodes, receiver_weights,
+                   progress)
 
     @property
     def n_steps(self) -> int:
@@ -128,6 +141,14 @@ class SimulationSetup:
     @property
     def n_global_nodes(self) -> int:
         return self.mesh.n_global_nodes
+
+    def slot_buffer(self) -> np.ndarray:
+        """Scratch for the kernels' element results (its last entry stays 0)."""
+        return np.zeros(self.blocks.n_slots)
+
+    def apply_stiffness(self, u: np.ndarray) -> np.ndarray:
+        """K u for a global nodal vector u."""
+        return _apply_stiffness(self.kernels, self.blocks, self.operator, u)
 
     def progress_bar(self, total: int, description: str):
         """A tqdm bar over time steps, shown after 1 s unless progress is False (True: always)."""
@@ -147,7 +168,8 @@ class SimulationSetup:
         n = self.n_global_nodes
         previous, current = (np.zeros(n), np.zeros(n)) if state is None else (state[0].copy(), state[1].copy())
         following = np.zeros(n)
-        work = np.zeros((3, n))
+        work = np.zeros((2, n))
+        local = self.slot_buffer()
         traces = np.zeros((len(self.receiver_nodes), 0)) if traces is None else traces
         empty = np.zeros((0, 0))
         stored_states = empty if stored_states is None else stored_states
@@ -156,8 +178,8 @@ class SimulationSetup:
             for start in range(first_step, last_step, STEPS_PER_CALL):
                 stop = min(start + STEPS_PER_CALL, last_step)
                 previous, current, following = self.kernels.forward_steps(
-                    start, stop, previous, current, following, work, self.coefficients.mass,
-                    self.coefficients.damping, self.dirichlet_mask, self.time_step_in_seconds, self.operator,
+                    start, stop, previous, current, following, work, local, self.step_coefficients,
+                    self.time_step_in_seconds, self.operator,
                     self.source_nodes, self.source_weights, self.force_series, self.direct_series,
                     self.receiver_nodes, self.receiver_weights, traces, stored_states, stored_residuals,
                     first_stored_step)

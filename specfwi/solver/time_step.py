@@ -24,7 +24,7 @@ def _inner(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.add.reduce(a * b))
 
 
-def largest_eigenvalue(apply_stiffness, mass: np.ndarray, *, relative_tolerance: float = 1e-3,
+def largest_eigenvalue(apply_stiffness, mass: np.ndarray, *, relative_tolerance: float = 3e-3,
                        max_iterations: int = 300) -> float:
     """An upper estimate of lambda_max(M^{-1} K), 1/s^2; ``apply_stiffness(u) -> K u`` on global vectors.
 

@@ -112,46 +112,46 @@ def accumulate_gradient_products(first, second, third, fourth, weight, kappa_sen
                                  geometric_blocks, derivative):
     """kappa_sensitivity[b, q, l] += G(grad first, grad second) + weight * G(grad third, grad fourth).
 
-    Blocked layout: kappa_sensitivity (n_blocks, NN, B), geometric_blocks (n_blocks, 3, NN, B).
+    Blocked layout: kappa_sensitivity (n_blocks, NN, B), geometric_blocks (n_blocks, 3, NN, B). The reference
+    gradients of the four fields are computed one field at a time (few live vector registers), then combined.
     """
     n_blocks = node_blocks.shape[0]
     n_chunks = min(n_blocks, MAX_CHUNKS)
     for chunk in prange(n_chunks):
-        values = np.empty((4, NN, B))
+        values = np.empty((NN, B))
+        gradients = np.empty((4, 2, NN, B))
         first_block, last_block = _chunk_bounds(n_blocks, chunk, n_chunks)
         for block in range(first_block, last_block):
+            for field in range(4):
+                vector = first if field == 0 else second if field == 1 else third if field == 2 else fourth
+                for q in range(NN):
+                    for lane in range(B):
+                        values[q, lane] = vector[node_blocks[block, q, lane]]
+                for j in range(N):
+                    for i in range(N):
+                        q = j * N + i
+                        for lane in range(B):
+                            d_xi = 0.0
+                            d_eta = 0.0
+                            for k in range(N):
+                                d_xi += derivative[i, k] * values[j * N + k, lane]
+                                d_eta += derivative[j, k] * values[k * N + i, lane]
+                            gradients[field, 0, q, lane] = d_xi
+                            gradients[field, 1, q, lane] = d_eta
             for q in range(NN):
                 for lane in range(B):
-                    node = node_blocks[block, q, lane]
-                    values[0, q, lane] = first[node]
-                    values[1, q, lane] = second[node]
-                    values[2, q, lane] = third[node]
-                    values[3, q, lane] = fourth[node]
-            for j in range(N):
-                for i in range(N):
-                    q = j * N + i
-                    for lane in range(B):
-                        first_xi = first_eta = second_xi = second_eta = 0.0
-                        third_xi = third_eta = fourth_xi = fourth_eta = 0.0
-                        for k in range(N):
-                            di = derivative[i, k]
-                            dj = derivative[j, k]
-                            first_xi += di * values[0, j * N + k, lane]
-                            first_eta += dj * values[0, k * N + i, lane]
-                            second_xi += di * values[1, j * N + k, lane]
-                            second_eta += dj * values[1, k * N + i, lane]
-                            third_xi += di * values[2, j * N + k, lane]
-                            third_eta += dj * values[2, k * N + i, lane]
-                            fourth_xi += di * values[3, j * N + k, lane]
-                            fourth_eta += dj * values[3, k * N + i, lane]
-                        g0 = geometric_blocks[block, 0, q, lane]
-                        g1 = geometric_blocks[block, 1, q, lane]
-                        g2 = geometric_blocks[block, 2, q, lane]
-                        kappa_sensitivity[block, q, lane] += (
-                            g0 * first_xi * second_xi + g1 * (first_xi * second_eta + first_eta * second_xi)
-                            + g2 * first_eta * second_eta
-                            + weight * (g0 * third_xi * fourth_xi + g1 * (third_xi * fourth_eta + third_eta * fourth_xi)
-                                        + g2 * third_eta * fourth_eta))
+                    g0 = geometric_blocks[block, 0, q, lane]
+                    g1 = geometric_blocks[block, 1, q, lane]
+                    g2 = geometric_blocks[block, 2, q, lane]
+                    first_xi, first_eta = gradients[0, 0, q, lane], gradients[0, 1, q, lane]
+                    second_xi, second_eta = gradients[1, 0, q, lane], gradients[1, 1, q, lane]
+                    third_xi, third_eta = gradients[2, 0, q, lane], gradients[2, 1, q, lane]
+                    fourth_xi, fourth_eta = gradients[3, 0, q, lane], gradients[3, 1, q, lane]
+                    kappa_sensitivity[block, q, lane] += (
+                        g0 * first_xi * second_xi + g1 * (first_xi * second_eta + first_eta * second_xi)
+                        + g2 * first_eta * second_eta
+                        + weight * (g0 * third_xi * fourth_xi + g1 * (third_xi * fourth_eta + third_eta * fourth_xi)
+                                    + g2 * third_eta * fourth_eta))
 
 
 @njit(cache=True)

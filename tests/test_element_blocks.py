@@ -53,7 +53,7 @@ def numpy_stiffness(mesh: sf.UnstructuredMesh, stiffness_tensor: np.ndarray, u: 
 @pytest.mark.parametrize("tensor_order", [1, 4])
 def test_every_element_node_incidence_has_exactly_one_slot(tensor_order):
     mesh = hexagon_fan_mesh(tensor_order)
-    blocks = ElementBlocks.build(mesh.global_node_index, mesh.get_element_centroid())
+    blocks = ElementBlocks.build(mesh.global_node_index)
     assert blocks.block_elements.shape == (1, BLOCK_SIZE)
     assert sorted(blocks.block_elements[blocks.block_elements >= 0]) == list(range(6))
     slots = [list(row[row != blocks.zero_slot]) for row in blocks.node_slots]
@@ -70,7 +70,7 @@ def test_every_element_node_incidence_has_exactly_one_slot(tensor_order):
 
 def test_blocked_layout_converts_both_ways():
     mesh = hexagon_fan_mesh(4)
-    blocks = ElementBlocks.build(mesh.global_node_index, mesh.get_element_centroid())
+    blocks = ElementBlocks.build(mesh.global_node_index)
     values = np.random.default_rng(1).normal(size=(mesh.n_elements, mesh.n_gll))
     blocked = blocks.to_blocks(values)
     assert blocked.shape == (1, mesh.n_gll, BLOCK_SIZE)

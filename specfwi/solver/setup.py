@@ -110,7 +110,7 @@ class SimulationSetup:
         source_weights = source_weights * np.array([s.f for s in event.sources], dtype=float)[:, None]
 
         coefficients = AcousticCoefficients.from_mesh(mesh, absorbing_side_sets=absorbing)
-        blocks = ElementBlocks.build(mesh.global_node_index, mesh.get_element_centroid())
+        blocks = ElementBlocks.build(mesh.global_node_index)
         operator = (blocks.node_blocks, blocks.to_blocks(coefficients.stiffness_tensor),
                     np.ascontiguousarray(derivative_matrix(mesh.tensor_order)), blocks.node_slots, blocks.extra_nodes,
                     blocks.extra_slot_offsets, blocks.extra_slots)

@@ -476,3 +476,25 @@ def test_bad_model_mesh_and_wavelet_input_raises_a_specfwi_error(case):
     with pytest.raises(error_type, match=message) as raised:
         action()
     assert isinstance(raised.value, SpecfwiError) and isinstance(raised.value, ValueError)
+
+
+def test_the_stability_estimate_is_made_once_per_mesh_and_model(model_mesh, monkeypatch):
+    import specfwi.solver.setup as setup_module
+
+    calls, original = [], setup_module.largest_eigenvalue
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(setup_module, "largest_eigenvalue", counted)
+    monkeypatch.setattr(setup_module, "_EIGENVALUES", {})
+    first = build_setup(model_mesh)
+    second = SimulationSetup.build(model_mesh, small_event(source=(300.0, -150.0)), wavelet=WAVELET,
+                                   end_time_in_seconds=0.2, progress=False)
+    assert len(calls) == 1 and second.stability_limit_in_seconds == first.stability_limit_in_seconds
+    changed = model_mesh.copy()
+    changed.element_nodal_fields["VP"] = 1.5 * changed.element_nodal_fields["VP"]
+    faster = build_setup(changed)
+    assert len(calls) == 2
+    assert faster.stability_limit_in_seconds == pytest.approx(first.stability_limit_in_seconds / 1.5, rel=5e-3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -45,6 +46,27 @@ def _apply_stiffness(kernels, blocks: ElementBlocks, operator: tuple, u: np.ndar
     out = np.empty(blocks.node_slots.shape[0])
     kernels.apply_stiffness(np.ascontiguousarray(u, dtype=float), out, np.zeros(blocks.n_slots), operator)
     return out
+
+
+_EIGENVALUES: dict[bytes, float] = {}  # content digest of (numbering, stiffness tensor, mass) -> lambda_max
+_EIGENVALUES_KEPT = 16
+
+
+def _largest_eigenvalue_once(kernels, blocks: ElementBlocks, operator: tuple, mass: np.ndarray) -> float:
+    """lambda_max(M^-1 K), estimated once per process for the same operator and mass (by content).
+
+    Several events on one mesh and model (S2's shots, repeated runs) share the estimate;
+    hashing the arrays costs a few percent of the Lanczos iteration.
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    for array in (blocks.node_blocks, operator[1], operator[2], mass):
+        digest.update(np.ascontiguousarray(array).data)
+    key = digest.digest()
+    if key not in _EIGENVALUES:
+        if len(_EIGENVALUES) >= _EIGENVALUES_KEPT:
+            del _EIGENVALUES[next(iter(_EIGENVALUES))]
+        _EIGENVALUES[key] = largest_eigenvalue(lambda u: _apply_stiffness(kernels, blocks, operator, u), mass)
+    return _EIGENVALUES[key]
 
 
 def _step_coefficients(mass, damping, dirichlet_mask, time_step_in_seconds) -> np.ndarray:
@@ -119,8 +141,7 @@ class SimulationSetup:
             dirichlet_mask[mesh.boundary_global_nodes(side)] = 0.0
 
         kernels = kernels_for_order(mesh.tensor_order)
-        limit = stability_limit_in_seconds(largest_eigenvalue(
-            lambda u: _apply_stiffness(kernels, blocks, operator, u), coefficients.mass))
+        limit = stability_limit_in_seconds(_largest_eigenvalue_once(kernels, blocks, operator, coefficients.mass))
         dt, n_steps = time_axis(float(start_time_in_seconds), float(end_time_in_seconds), time_step_in_seconds, limit)
         time = start_time_in_seconds + dt * np.arange(n_steps + 1)
         n_sources = len(source_points)

@@ -38,8 +38,13 @@ def _chunk_bounds(n_items, chunk, n_chunks):
 
 @njit(parallel=True, cache=True, fastmath=True)
 def element_stiffness(u, local, node_blocks, tensor_blocks, derivative):
-    """local[slot of (block, q, lane)] = (K_e u_e)_q for every element e (tensor_blocks: (n_blocks, 3, NN, B))."""
+    """local[slot of (block, q, lane)] = (K_e u_e)_q for every element e.
+
+    tensor_blocks: (n_blocks, n_components, NN, B), components (xi-xi, eta-eta[, xi-eta]): without the
+    cross component (axis-aligned elements) the flux skips it.
+    """
     n_blocks = node_blocks.shape[0]
+    with_cross_terms = tensor_blocks.shape[1] == 3
     n_chunks = min(n_blocks, MAX_CHUNKS)
     for chunk in prange(n_chunks):
         values = np.empty((NN, B))
@@ -59,9 +64,12 @@ def element_stiffness(u, local, node_blocks, tensor_blocks, derivative):
                         for k in range(N):
                             d_xi += derivative[i, k] * values[j * N + k, lane]
                             d_eta += derivative[j, k] * values[k * N + i, lane]
-                        cross = tensor_blocks[block, 1, q, lane]
-                        flux_xi[q, lane] = tensor_blocks[block, 0, q, lane] * d_xi + cross * d_eta
-                        flux_eta[q, lane] = cross * d_xi + tensor_blocks[block, 2, q, lane] * d_eta
+                        flux_xi[q, lane] = tensor_blocks[block, 0, q, lane] * d_xi
+                        flux_eta[q, lane] = tensor_blocks[block, 1, q, lane] * d_eta
+                        if with_cross_terms:
+                            cross = tensor_blocks[block, 2, q, lane]
+                            flux_xi[q, lane] += cross * d_eta
+                            flux_eta[q, lane] += cross * d_xi
             offset = block * NN * B
             for j in range(N):
                 for i in range(N):

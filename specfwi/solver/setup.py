@@ -48,6 +48,17 @@ def _apply_stiffness(kernels, blocks: ElementBlocks, operator: tuple, u: np.ndar
     return out
 
 
+CROSS_TERM_ROUND_OFF = 1e-12  # relative size below which cross terms are round-off of axis-aligned elements
+
+
+def _kernel_tensor(stiffness_tensor: np.ndarray) -> np.ndarray:
+    """The stiffness tensor as the kernels take it: components (xi-xi, eta-eta[, xi-eta]), the last dropped
+    where it is round-off only (axis-aligned elements)."""
+    cross = np.abs(stiffness_tensor[:, :, 1]).max()
+    axis_aligned = cross <= CROSS_TERM_ROUND_OFF * np.abs(stiffness_tensor).max()
+    return stiffness_tensor[:, :, [0, 2] if axis_aligned else [0, 2, 1]]
+
+
 _EIGENVALUES: dict[bytes, float] = {}  # content digest of (numbering, stiffness tensor, mass) -> lambda_max
 _EIGENVALUES_KEPT = 16
 
@@ -133,7 +144,7 @@ class SimulationSetup:
 
         coefficients = AcousticCoefficients.from_mesh(mesh, absorbing_side_sets=absorbing)
         blocks = ElementBlocks.build(mesh.global_node_index)
-        operator = (blocks.node_blocks, blocks.to_blocks(coefficients.stiffness_tensor),
+        operator = (blocks.node_blocks, blocks.to_blocks(_kernel_tensor(coefficients.stiffness_tensor)),
                     np.ascontiguousarray(derivative_matrix(mesh.tensor_order)), blocks.node_slots, blocks.extra_nodes,
                     blocks.extra_slot_offsets, blocks.extra_slots)
         dirichlet_mask = np.ones(mesh.n_global_nodes)

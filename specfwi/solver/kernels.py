@@ -120,10 +120,12 @@ def accumulate_gradient_products(first, second, third, fourth, weight, kappa_sen
                                  geometric_blocks, derivative):
     """kappa_sensitivity[b, q, l] += G(grad first, grad second) + weight * G(grad third, grad fourth).
 
-    Blocked layout: kappa_sensitivity (n_blocks, NN, B), geometric_blocks (n_blocks, 3, NN, B). The reference
+    Blocked layout: kappa_sensitivity (n_blocks, NN, B), geometric_blocks (n_blocks, n_components, NN, B) with
+    components (xi-xi, eta-eta[, xi-eta]) as the stiffness tensor of ``element_stiffness``. The reference
     gradients of the four fields are computed one field at a time (few live vector registers), then combined.
     """
     n_blocks = node_blocks.shape[0]
+    with_cross_terms = geometric_blocks.shape[1] == 3
     n_chunks = min(n_blocks, MAX_CHUNKS)
     for chunk in prange(n_chunks):
         values = np.empty((NN, B))
@@ -148,18 +150,19 @@ def accumulate_gradient_products(first, second, third, fourth, weight, kappa_sen
                             gradients[field, 1, q, lane] = d_eta
             for q in range(NN):
                 for lane in range(B):
-                    g0 = geometric_blocks[block, 0, q, lane]
-                    g1 = geometric_blocks[block, 1, q, lane]
-                    g2 = geometric_blocks[block, 2, q, lane]
+                    g_xi = geometric_blocks[block, 0, q, lane]
+                    g_eta = geometric_blocks[block, 1, q, lane]
                     first_xi, first_eta = gradients[0, 0, q, lane], gradients[0, 1, q, lane]
                     second_xi, second_eta = gradients[1, 0, q, lane], gradients[1, 1, q, lane]
                     third_xi, third_eta = gradients[2, 0, q, lane], gradients[2, 1, q, lane]
                     fourth_xi, fourth_eta = gradients[3, 0, q, lane], gradients[3, 1, q, lane]
-                    kappa_sensitivity[block, q, lane] += (
-                        g0 * first_xi * second_xi + g1 * (first_xi * second_eta + first_eta * second_xi)
-                        + g2 * first_eta * second_eta
-                        + weight * (g0 * third_xi * fourth_xi + g1 * (third_xi * fourth_eta + third_eta * fourth_xi)
-                                    + g2 * third_eta * fourth_eta))
+                    total = (g_xi * (first_xi * second_xi + weight * third_xi * fourth_xi)
+                             + g_eta * (first_eta * second_eta + weight * third_eta * fourth_eta))
+                    if with_cross_terms:
+                        total += geometric_blocks[block, 2, q, lane] * (
+                            first_xi * second_eta + first_eta * second_xi
+                            + weight * (third_xi * fourth_eta + third_eta * fourth_xi))
+                    kappa_sensitivity[block, q, lane] += total
 
 
 @njit(cache=True)

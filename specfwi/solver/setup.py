@@ -51,12 +51,11 @@ def _apply_stiffness(kernels, blocks: ElementBlocks, operator: tuple, u: np.ndar
 CROSS_TERM_ROUND_OFF = 1e-12  # relative size below which cross terms are round-off of axis-aligned elements
 
 
-def _kernel_tensor(stiffness_tensor: np.ndarray) -> np.ndarray:
-    """The stiffness tensor as the kernels take it: components (xi-xi, eta-eta[, xi-eta]), the last dropped
-    where it is round-off only (axis-aligned elements)."""
-    cross = np.abs(stiffness_tensor[:, :, 1]).max()
-    axis_aligned = cross <= CROSS_TERM_ROUND_OFF * np.abs(stiffness_tensor).max()
-    return stiffness_tensor[:, :, [0, 2] if axis_aligned else [0, 2, 1]]
+def _tensor_components(tensor: np.ndarray) -> list[int]:
+    """Components of an (n_elements, n_gll, 3) (xi-xi, xi-eta, eta-eta) tensor that the kernels take:
+    (xi-xi, eta-eta[, xi-eta]), the cross one dropped where it is round-off only (axis-aligned elements)."""
+    axis_aligned = np.abs(tensor[:, :, 1]).max() <= CROSS_TERM_ROUND_OFF * np.abs(tensor).max()
+    return [0, 2] if axis_aligned else [0, 2, 1]
 
 
 _EIGENVALUES: dict[bytes, float] = {}  # content digest of (numbering, stiffness tensor, mass) -> lambda_max
@@ -144,7 +143,8 @@ class SimulationSetup:
 
         coefficients = AcousticCoefficients.from_mesh(mesh, absorbing_side_sets=absorbing)
         blocks = ElementBlocks.build(mesh.global_node_index)
-        operator = (blocks.node_blocks, blocks.to_blocks(_kernel_tensor(coefficients.stiffness_tensor)),
+        stiffness = coefficients.stiffness_tensor
+        operator = (blocks.node_blocks, blocks.to_blocks(stiffness[:, :, _tensor_components(stiffness)]),
                     np.ascontiguousarray(derivative_matrix(mesh.tensor_order)), blocks.node_slots, blocks.extra_nodes,
                     blocks.extra_slot_offsets, blocks.extra_slots)
         dirichlet_mask = np.ones(mesh.n_global_nodes)
@@ -177,6 +177,10 @@ class SimulationSetup:
     def slot_buffer(self) -> np.ndarray:
         """Scratch for the kernels' element results (its last entry stays 0)."""
         return np.zeros(self.blocks.n_slots)
+
+    def kernel_tensor_blocks(self, tensor: np.ndarray) -> np.ndarray:
+        """An (n_elements, n_gll, 3) tensor in the kernels' blocked layout, with the components of the stiffness."""
+        return self.blocks.to_blocks(tensor[:, :, _tensor_components(self.coefficients.stiffness_tensor)])
 
     def apply_stiffness(self, u: np.ndarray) -> np.ndarray:
         """K u for a global nodal vector u."""

@@ -36,6 +36,17 @@ def _chunk_bounds(n_items, chunk, n_chunks):
     return chunk * n_items // n_chunks, (chunk + 1) * n_items // n_chunks
 
 
+@njit(inline="always", fastmath=True)
+def _reference_gradient(values, derivative, j, i, lane):
+    """(d/dxi, d/deta) at GLL point (j, i) of one lane of element-nodal values (NN, B)."""
+    d_xi = 0.0
+    d_eta = 0.0
+    for k in range(N):
+        d_xi += derivative[i, k] * values[j * N + k, lane]
+        d_eta += derivative[j, k] * values[k * N + i, lane]
+    return d_xi, d_eta
+
+
 @njit(parallel=True, cache=True, fastmath=True)
 def element_stiffness(u, local, node_blocks, tensor_blocks, derivative):
     """local[slot of (block, q, lane)] = (K_e u_e)_q for every element e.
@@ -59,11 +70,7 @@ def element_stiffness(u, local, node_blocks, tensor_blocks, derivative):
                 for i in range(N):
                     q = j * N + i
                     for lane in range(B):
-                        d_xi = 0.0
-                        d_eta = 0.0
-                        for k in range(N):
-                            d_xi += derivative[i, k] * values[j * N + k, lane]
-                            d_eta += derivative[j, k] * values[k * N + i, lane]
+                        d_xi, d_eta = _reference_gradient(values, derivative, j, i, lane)
                         flux_xi[q, lane] = tensor_blocks[block, 0, q, lane] * d_xi
                         flux_eta[q, lane] = tensor_blocks[block, 1, q, lane] * d_eta
                         if with_cross_terms:
@@ -141,11 +148,7 @@ def accumulate_gradient_products(first, second, third, fourth, weight, kappa_sen
                     for i in range(N):
                         q = j * N + i
                         for lane in range(B):
-                            d_xi = 0.0
-                            d_eta = 0.0
-                            for k in range(N):
-                                d_xi += derivative[i, k] * values[j * N + k, lane]
-                                d_eta += derivative[j, k] * values[k * N + i, lane]
+                            d_xi, d_eta = _reference_gradient(values, derivative, j, i, lane)
                             gradients[field, 0, q, lane] = d_xi
                             gradients[field, 1, q, lane] = d_eta
             for q in range(NN):

@@ -57,8 +57,9 @@ def test_every_element_node_incidence_has_exactly_one_slot(tensor_order):
     assert blocks.block_elements.shape == (1, BLOCK_SIZE)
     assert sorted(blocks.block_elements[blocks.block_elements >= 0]) == list(range(6))
     slots = [list(row[row != blocks.zero_slot]) for row in blocks.node_slots]
+    offsets = blocks.extra_slot_offsets
     for position, node in enumerate(blocks.extra_nodes):
-        slots[node] += list(blocks.extra_slots[blocks.extra_slot_offsets[position]:blocks.extra_slot_offsets[position + 1]])
+        slots[node] += list(blocks.extra_slots[offsets[position]:offsets[position + 1]])
     centre = int(np.argmin(np.linalg.norm(mesh.global_node_coordinates, axis=1)))
     assert list(blocks.extra_nodes) == [centre] and len(slots[centre]) == 6 > SLOTS_PER_NODE
     all_slots = np.concatenate([np.asarray(s, dtype=np.int64) for s in slots])

@@ -134,9 +134,8 @@ def forward_then_adjoint(setup: SimulationSetup, adjoint_source, *, plan: Checkp
             last = n_steps + 1 if stop == n_steps else stop
             following, current, spare = setup.kernels.adjoint_steps(
                 start, last, n_steps, following, current, spare, work, local, setup.step_coefficients, time_step,
-                setup.operator, geometric,
-                setup.receiver_nodes, setup.receiver_weights, zero_series, adjoint_series, states, residuals, start,
-                mass_sensitivity, damping_sensitivity, kappa_blocks)
+                setup.operator, geometric, setup.receiver_nodes, setup.receiver_weights, zero_series, adjoint_series,
+                states, residuals, start, mass_sensitivity, damping_sensitivity, kappa_blocks)
             bar.update(last - start)
     sensitivities = MaterialSensitivities(mass_sensitivity, damping_sensitivity, setup.blocks.from_blocks(kappa_blocks))
     return traces, value, sensitivities

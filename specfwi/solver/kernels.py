@@ -17,8 +17,8 @@ with Q^n = dt^4/12 F_tt^n. The same kernel runs the discrete adjoint (F = 0,
 Q = -dJ/du^k, stepping backwards) because the step is symmetric in M, C, K.
 
 ``N`` (GLL points per axis) and ``B`` are module constants so that LLVM unrolls the
-small loops and vectorises the lane loops. This file serves order 4 as it is; :mod:`specfwi.solver.kernel_modules`
-makes a copy with another ``N`` for the other orders. Keep the line defining ``N``
+small loops and vectorises the lane loops. This file serves order 4 as it is;
+:mod:`specfwi.solver.kernel_modules` makes a copy with another ``N`` for the other orders. Keep the line defining ``N``
 exactly as it is: that copy rewrites it.
 """
 
@@ -33,6 +33,7 @@ MAX_CHUNKS = 256  # parallel work items per element pass (each allocates its scr
 
 @njit(cache=True)
 def _chunk_bounds(n_items, chunk, n_chunks):
+    """[first, last) of the items of one of n_chunks near-equal chunks."""
     return chunk * n_items // n_chunks, (chunk + 1) * n_items // n_chunks
 
 
@@ -84,7 +85,8 @@ def element_stiffness(u, local, node_blocks, tensor_blocks, derivative):
                     for lane in range(B):
                         total = 0.0
                         for k in range(N):
-                            total += derivative[k, i] * flux_xi[j * N + k, lane] + derivative[k, j] * flux_eta[k * N + i, lane]
+                            total += (derivative[k, i] * flux_xi[j * N + k, lane]
+                                      + derivative[k, j] * flux_eta[k * N + i, lane])
                         local[offset + q * B + lane] = total
 
 
@@ -212,7 +214,8 @@ def _step(previous, current, following, residual, scaled_residual, local, step_c
 
 @njit(parallel=True, cache=True, fastmath=True)
 def forward_steps(first_step, last_step, previous, current, following, work, local, step_coefficients, time_step,
-                  operator, source_nodes, source_weights, force_series, direct_series, receiver_nodes, receiver_weights, traces, stored_states, stored_residuals, first_stored_step):
+                  operator, source_nodes, source_weights, force_series, direct_series, receiver_nodes,
+                  receiver_weights, traces, stored_states, stored_residuals, first_stored_step):
     """Steps n = first_step .. last_step - 1 (u^{n+1} from u^n, u^{n-1}); returns the rotated buffers.
 
     traces (n_receivers, n_samples) gets column n + 1 when it has columns (column 0 is the initial state).

@@ -43,7 +43,8 @@ def _side_sets(mesh: UnstructuredMesh, absorbing_boundaries, free_surface) -> tu
 
 
 def _apply_stiffness(kernels, blocks: ElementBlocks, operator: tuple, u: np.ndarray) -> np.ndarray:
-    out = np.empty(blocks.node_slots.shape[0])
+    """K u for a global nodal vector u, through the solver's kernels."""
+    out = np.empty(len(u))
     kernels.apply_stiffness(np.ascontiguousarray(u, dtype=float), out, np.zeros(blocks.n_slots), operator)
     return out
 

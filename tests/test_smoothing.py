@@ -162,17 +162,17 @@ def velocity_with_gradient(x, y):
     return 1500.0 - 0.8 * y + 0.1 * x
 
 
-def quantities(small_mesh):
-    return {"mesh": quantity_on(small_mesh),
-            "grid": quantity_on_grid(np.linspace(0.0, 1000.0, 11), np.linspace(-800.0, 0.0, 9), ("VP", "RHO"))}
+def smoothing_case(small_mesh, kind: str, name: str):
+    """(quantity on the mesh or on a grid, prior with a velocity gradient, smoothing) of one parametrized case."""
+    quantity = quantity_on(small_mesh) if kind == "mesh" else quantity_on_grid(
+        np.linspace(0.0, 1000.0, 11), np.linspace(-800.0, 0.0, 9), ("VP", "RHO"))
+    return quantity, prior_on(small_mesh, velocity_with_gradient), SMOOTHINGS[name]()
 
 
 @pytest.mark.parametrize("kind", ["mesh", "grid"])
 @pytest.mark.parametrize("name", SMOOTHINGS)
 def test_smoothing_preserves_constants_and_integrals(small_mesh, kind, name):
-    quantity = quantities(small_mesh)[kind]
-    prior = prior_on(small_mesh, velocity_with_gradient)
-    smoothing = SMOOTHINGS[name]()
+    quantity, prior, smoothing = smoothing_case(small_mesh, kind, name)
     constant = quantity.from_vector(np.repeat([3.5, -2.0], quantity.n_dofs // 2))
     np.testing.assert_allclose(smoothing.smooth(constant, prior=prior).to_vector(), constant.to_vector(), rtol=1e-12)
     weights = SmoothingSpace.of(quantity).weights
@@ -186,9 +186,7 @@ def test_smoothing_preserves_constants_and_integrals(small_mesh, kind, name):
 @pytest.mark.parametrize("kind", ["mesh", "grid"])
 @pytest.mark.parametrize("name", SMOOTHINGS)
 def test_smooth_is_self_adjoint_in_the_weighted_inner_product_and_precondition_is_symmetric(small_mesh, kind, name):
-    quantity = quantities(small_mesh)[kind]
-    prior = prior_on(small_mesh, velocity_with_gradient)
-    smoothing = SMOOTHINGS[name]()
+    quantity, prior, smoothing = smoothing_case(small_mesh, kind, name)
     weights = np.tile(SmoothingSpace.of(quantity).weights, len(quantity.parameters))
 
     def smooth(vector):

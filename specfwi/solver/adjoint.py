@@ -121,7 +121,7 @@ def forward_then_adjoint(setup: SimulationSetup, adjoint_source, *, plan: Checkp
     kappa_blocks = np.zeros(setup.blocks.node_blocks.shape)
     following, current, spare = np.zeros(n_nodes), np.zeros(n_nodes), np.zeros(n_nodes)
     work = np.zeros((3, n_nodes))
-    local = setup.slot_buffer()
+    local = setup.blocks.result_buffer()
     geometric = setup.kernel_tensor_blocks(setup.coefficients.geometric_tensor)
     with setup.progress_bar(n_steps + 1, "adjoint") as bar:
         for start in reversed(segment_starts):

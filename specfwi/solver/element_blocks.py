@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-BLOCK_SIZE = 16  # elements per block: the SIMD lanes of the kernels (must match kernels.B)
+BLOCK_SIZE = 16  # elements per block: the SIMD lanes of the kernels
 SLOTS_PER_NODE = 4  # fixed-width part of each node's slot list
 
 
@@ -41,18 +41,13 @@ class ElementBlocks:
     extra_slots: np.ndarray
 
     @property
-    def n_blocks(self) -> int:
-        return self.block_elements.shape[0]
-
-    @property
     def zero_slot(self) -> int:
         """The slot after the last lane: the result buffer holds it at 0."""
         return self.node_blocks.size
 
-    @property
-    def n_slots(self) -> int:
-        """Length of the flat result buffer (every lane's slots plus the zero slot)."""
-        return self.node_blocks.size + 1
+    def result_buffer(self) -> np.ndarray:
+        """The kernels' flat buffer of element results: every lane's slots plus the zero slot, zeroed."""
+        return np.zeros(self.node_blocks.size + 1)
 
     @classmethod
     def build(cls, global_node_index: np.ndarray) -> "ElementBlocks":

@@ -25,9 +25,11 @@ exactly as it is: that copy rewrites it.
 import numpy as np
 from numba import njit, prange
 
+from specfwi.solver.element_blocks import BLOCK_SIZE
+
 N = 5  # GLL points per axis (tensor order + 1)
 NN = N * N
-B = 16  # elements per block (element_blocks.BLOCK_SIZE)
+B = BLOCK_SIZE  # elements per block, one per SIMD lane
 MAX_CHUNKS = 256  # parallel work items per element pass (each allocates its scratch once)
 
 
@@ -117,7 +119,7 @@ def _element_results(u, local, operator):
 
 @njit(parallel=True, cache=True, fastmath=True)
 def apply_stiffness(u, out, local, operator):
-    """out = K u (``local``: scratch of n_slots values whose last entry is 0)."""
+    """out = K u (``local``: ElementBlocks.result_buffer())."""
     _element_results(u, local, operator)
     node_slots = operator[3]
     for node in prange(out.shape[0]):
@@ -184,7 +186,7 @@ def _step(previous, current, following, residual, scaled_residual, local, step_c
 
     Afterwards residual holds r = F^n - K u^n and scaled_residual y = r / M (0 at Dirichlet nodes).
     ``step_coefficients`` (4, n_nodes): mask / M, mask / D, 2 M mask / D, (M - dt C / 2) mask / D with
-    D = M + dt C / 2 and mask 0 at Dirichlet nodes. ``local``: scratch of n_slots values, last entry 0.
+    D = M + dt C / 2 and mask 0 at Dirichlet nodes. ``local``: ElementBlocks.result_buffer().
     ``operator``: (node_blocks, tensor_blocks, derivative, node_slots, extra_nodes, extra_slot_offsets, extra_slots).
     """
     dt2 = time_step * time_step
@@ -221,7 +223,7 @@ def forward_steps(first_step, last_step, previous, current, following, work, loc
     traces (n_receivers, n_samples) gets column n + 1 when it has columns (column 0 is the initial state).
     If stored_states has rows: stored_states[n + 2 - first_stored_step] = u^{n+1} and
     stored_residuals[n - first_stored_step] = y^n = (F^n - K u^n) / M.
-    work: (2, n_nodes) scratch; local: n_slots scratch, last entry 0.
+    work: (2, n_nodes) scratch; local: ElementBlocks.result_buffer().
     """
     for step in range(first_step, last_step):
         _step(previous, current, following, work[0], work[1], local, step_coefficients, time_step, operator,
@@ -251,7 +253,7 @@ def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_
     for k < final_step, adds mu^k . dPhi^k/d(M, C, kappa) using the stored forward states
     stored_states[k + 1 - first_stored_step] = u^k and stored_residuals[k - first_stored_step] = y^k.
     Blocked layouts: geometric (n_blocks, 3, NN, B), kappa_sensitivity (n_blocks, NN, B).
-    work: (3, n_nodes) scratch; local: n_slots scratch, last entry 0.
+    work: (3, n_nodes) scratch; local: ElementBlocks.result_buffer().
     Returns the rotated buffers (following, current, previous).
     """
     dt2 = time_step * time_step

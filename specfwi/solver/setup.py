@@ -45,7 +45,7 @@ def _side_sets(mesh: UnstructuredMesh, absorbing_boundaries, free_surface) -> tu
 def _apply_stiffness(kernels, blocks: ElementBlocks, operator: tuple, u: np.ndarray) -> np.ndarray:
     """K u for a global nodal vector u, through the solver's kernels."""
     out = np.empty(len(u))
-    kernels.apply_stiffness(np.ascontiguousarray(u, dtype=float), out, np.zeros(blocks.n_slots), operator)
+    kernels.apply_stiffness(np.ascontiguousarray(u, dtype=float), out, blocks.result_buffer(), operator)
     return out
 
 
@@ -175,10 +175,6 @@ class SimulationSetup:
     def n_global_nodes(self) -> int:
         return self.mesh.n_global_nodes
 
-    def slot_buffer(self) -> np.ndarray:
-        """Scratch for the kernels' element results (its last entry stays 0)."""
-        return np.zeros(self.blocks.n_slots)
-
     def kernel_tensor_blocks(self, tensor: np.ndarray) -> np.ndarray:
         """An (n_elements, n_gll, 3) tensor in the kernels' blocked layout, with the components of the stiffness."""
         return self.blocks.to_blocks(tensor[:, :, _tensor_components(self.coefficients.stiffness_tensor)])
@@ -206,7 +202,7 @@ class SimulationSetup:
         previous, current = (np.zeros(n), np.zeros(n)) if state is None else (state[0].copy(), state[1].copy())
         following = np.zeros(n)
         work = np.zeros((2, n))
-        local = self.slot_buffer()
+        local = self.blocks.result_buffer()
         traces = np.zeros((len(self.receiver_nodes), 0)) if traces is None else traces
         empty = np.zeros((0, 0))
         stored_states = empty if stored_states is None else stored_states

@@ -118,11 +118,12 @@ def forward_then_adjoint(setup: SimulationSetup, adjoint_source, *, plan: Checkp
     zero_series = np.zeros_like(adjoint_series)
 
     mass_sensitivity, damping_sensitivity = np.zeros(n_nodes), np.zeros(n_nodes)
-    kappa_blocks = np.zeros(setup.blocks.node_blocks.shape)
+    kappa_buffer = setup.layout.sensitivity_buffer()
     following, current, spare = np.zeros(n_nodes), np.zeros(n_nodes), np.zeros(n_nodes)
     work = np.zeros((3, n_nodes))
-    local = setup.blocks.result_buffer()
-    geometric = setup.kernel_tensor_blocks(setup.coefficients.geometric_tensor)
+    local = setup.layout.result_buffer()
+    geometric = setup.kernel_components(setup.coefficients.geometric_tensor)
+    product_weights = setup.layout.product_weights(geometric)
     with setup.progress_bar(n_steps + 1, "adjoint") as bar:
         for start in reversed(segment_starts):
             stop = min(start + plan.segment_length, n_steps)
@@ -134,8 +135,9 @@ def forward_then_adjoint(setup: SimulationSetup, adjoint_source, *, plan: Checkp
             last = n_steps + 1 if stop == n_steps else stop
             following, current, spare = setup.kernels.adjoint_steps(
                 start, last, n_steps, following, current, spare, work, local, setup.step_coefficients, time_step,
-                setup.operator, geometric, setup.receiver_nodes, setup.receiver_weights, zero_series, adjoint_series,
-                states, residuals, start, mass_sensitivity, damping_sensitivity, kappa_blocks)
+                setup.operator, product_weights, setup.receiver_nodes, setup.receiver_weights, zero_series, adjoint_series,
+                states, residuals, start, mass_sensitivity, damping_sensitivity, kappa_buffer)
             bar.update(last - start)
-    sensitivities = MaterialSensitivities(mass_sensitivity, damping_sensitivity, setup.blocks.from_blocks(kappa_blocks))
+    sensitivities = MaterialSensitivities(mass_sensitivity, damping_sensitivity,
+                                          setup.layout.kappa(kappa_buffer, geometric))
     return traces, value, sensitivities

@@ -49,6 +49,24 @@ class ElementBlocks:
         """The kernels' flat buffer of element results: every lane's slots plus the zero slot, zeroed."""
         return np.zeros(self.node_blocks.size + 1)
 
+    def operator(self, tensor: np.ndarray, derivative: np.ndarray) -> tuple:
+        """The kernels' operator from the (n_elements, n_gll, n_components) stiffness tensor:
+        (node_blocks, tensor blocks, derivative, node_slots, extra_nodes, extra_slot_offsets, extra_slots)."""
+        return (self.node_blocks, self.to_blocks(tensor), np.ascontiguousarray(derivative), self.node_slots,
+                self.extra_nodes, self.extra_slot_offsets, self.extra_slots)
+
+    def sensitivity_buffer(self) -> np.ndarray:
+        """Accumulators of the adjoint's gradient products, one per element node (blocked)."""
+        return np.zeros(self.node_blocks.shape)
+
+    def product_weights(self, geometric: np.ndarray) -> np.ndarray:
+        """The (n_elements, n_gll, n_components) geometric tensor in the blocked layout of the products kernel."""
+        return self.to_blocks(geometric)
+
+    def kappa(self, buffer: np.ndarray, geometric: np.ndarray) -> np.ndarray:
+        """d(misfit)/d(kappa) per element node (n_elements, n_gll): the kernel applied the weights already."""
+        return self.from_blocks(buffer)
+
     @classmethod
     def build(cls, global_node_index: np.ndarray) -> "ElementBlocks":
         """Elements ordered by their smallest global node number, 16 consecutive ones per block.

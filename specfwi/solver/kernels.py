@@ -1,11 +1,15 @@
 """Numba CPU kernels of the acoustic spectral-element solver, for one tensor order.
 
-All kernels work on global nodal vectors (n_global_nodes,) and on elements in
-blocks of ``B`` SIMD lanes (:mod:`specfwi.solver.element_blocks`): an element pass
-writes each element's nodal results into its own slots of a flat buffer ``local``,
-and a node pass sums each node's slots, fused with the pointwise work of the step.
-Nothing is scattered, so nothing races, and results do not depend on the number of
-threads.
+All kernels work on global nodal vectors (n_global_nodes,) in one of two layouts:
+
+* element blocks of ``B`` SIMD lanes (:mod:`specfwi.solver.element_blocks`), for any mesh:
+  an element pass writes each element's nodal results into its own slots of a flat buffer
+  ``local``, and a node pass sums each node's slots, fused with the pointwise work of the step;
+* a node grid (:mod:`specfwi.solver.node_grid`), for rectangles of axis-aligned elements:
+  the stiffness is a sum of 1D operators along node rows and columns, written into ``local``.
+
+Nothing is scattered into shared nodes by two threads at once, so nothing races, and results
+do not depend on the number of threads. The operator tuple selects the layout at compile time.
 
 Time integrator (fourth-order Lax-Wendroff / modified equation), for
 M u'' + C u' + K u = F(t), per step n:
@@ -24,11 +28,13 @@ exactly as it is: that copy rewrites it.
 
 import numpy as np
 from numba import njit, prange
+from numba.extending import overload
 
 from specfwi.solver.element_blocks import BLOCK_SIZE
 
 N = 5  # GLL points per axis (tensor order + 1)
 NN = N * N
+P = N - 1  # tensor order
 B = BLOCK_SIZE  # elements per block, one per SIMD lane
 MAX_CHUNKS = 256  # parallel work items per element pass (each allocates its scratch once)
 
@@ -103,14 +109,14 @@ def _fold_extra_slots(local, node_slots, extra_nodes, extra_slot_offsets, extra_
 
 
 @njit(inline="always", fastmath=True)
-def _assembled(local, node_slots, node):
+def _slot_sum(local, node_slots, node):
     """The sum of a node's (first 4) slots in ``local``."""
     return (local[node_slots[node, 0]] + local[node_slots[node, 1]]) + (
         local[node_slots[node, 2]] + local[node_slots[node, 3]])
 
 
 @njit(cache=True, fastmath=True)
-def _element_results(u, local, operator):
+def _blocked_results(u, local, operator):
     """Every element's K_e u_e in ``local``, each node's extra slots folded into its first."""
     node_blocks, tensor_blocks, derivative, node_slots, extra_nodes, extra_slot_offsets, extra_slots = operator
     element_stiffness(u, local, node_blocks, tensor_blocks, derivative)
@@ -118,17 +124,8 @@ def _element_results(u, local, operator):
 
 
 @njit(parallel=True, cache=True, fastmath=True)
-def apply_stiffness(u, out, local, operator):
-    """out = K u (``local``: ElementBlocks.result_buffer())."""
-    _element_results(u, local, operator)
-    node_slots = operator[3]
-    for node in prange(out.shape[0]):
-        out[node] = _assembled(local, node_slots, node)
-
-
-@njit(parallel=True, cache=True, fastmath=True)
-def accumulate_gradient_products(first, second, third, fourth, weight, kappa_sensitivity, node_blocks,
-                                 geometric_blocks, derivative):
+def blocked_gradient_products(first, second, third, fourth, weight, kappa_sensitivity, node_blocks,
+                              geometric_blocks, derivative):
     """kappa_sensitivity[b, q, l] += G(grad first, grad second) + weight * G(grad third, grad fourth).
 
     Blocked layout: kappa_sensitivity (n_blocks, NN, B), geometric_blocks (n_blocks, n_components, NN, B) with
@@ -172,6 +169,170 @@ def accumulate_gradient_products(first, second, third, fourth, weight, kappa_sen
                     kappa_sensitivity[block, q, lane] += total
 
 
+# ---------------------------------------------------------------- node grids (specfwi.solver.node_grid)
+# A global vector is an (n_x, n_y) array of node rows; ``entries`` is the derivative matrix as a
+# tuple (row by row), so that the unrolled small loops hold its entries in registers.
+
+
+@njit(cache=True, fastmath=True)
+def _row_stiffness(field, result, coefficients, flux, entries):
+    """result = the y part of K on one node row (coefficients (N, n_elements_y); flux: (N,) scratch)."""
+    n_elements = coefficients.shape[1]
+    carry = 0.0
+    for element in range(n_elements):
+        first = element * P
+        for j in range(N):
+            d_eta = 0.0
+            for m in range(N):
+                d_eta += entries[j * N + m] * field[first + m]
+            flux[j] = coefficients[j, element] * d_eta
+        for k in range(N):
+            total = 0.0
+            for j in range(N):
+                total += entries[j * N + k] * flux[j]
+            if k == 0:
+                result[first] = carry + total
+            elif k < P:
+                result[first + k] = total
+            else:
+                carry = total
+    result[n_elements * P] = carry
+
+
+@njit(cache=True, fastmath=True)
+def _column_stiffness(fields, results, first_row, coefficients, flux, entries):
+    """results[first_row + k] += the x part of K of one element column (coefficients (N, n_y); flux (N, n_y))."""
+    n_y = fields.shape[1]
+    for i in range(N):
+        for iy in range(n_y):
+            d_xi = 0.0
+            for m in range(N):
+                d_xi += entries[i * N + m] * fields[first_row + m, iy]
+            flux[i, iy] = coefficients[i, iy] * d_xi
+    for k in range(N):
+        for iy in range(n_y):
+            total = 0.0
+            for i in range(N):
+                total += entries[i * N + k] * flux[i, iy]
+            results[first_row + k, iy] += total
+
+
+@njit(parallel=True, cache=True, fastmath=True)
+def grid_stiffness(u, out, coefficient_x, coefficient_y, entries):
+    """out = K u on a node grid: the y part row by row, then the x part of even, then of odd element columns."""
+    n_x, n_y = coefficient_y.shape[0], coefficient_x.shape[2]
+    fields = u.reshape(n_x, n_y)
+    results = out.reshape(n_x, n_y)
+    n_chunks = min(n_x, MAX_CHUNKS)
+    for chunk in prange(n_chunks):
+        flux = np.empty(N)
+        first, last = _chunk_bounds(n_x, chunk, n_chunks)
+        for row in range(first, last):
+            _row_stiffness(fields[row], results[row], coefficient_y[row], flux, entries)
+    n_elements_x = coefficient_x.shape[0]
+    for parity in range(2):
+        n_columns = (n_elements_x + 1 - parity) // 2
+        n_chunks = min(n_columns, MAX_CHUNKS)
+        for chunk in prange(n_chunks):
+            flux = np.empty((N, n_y))
+            first, last = _chunk_bounds(n_columns, chunk, n_chunks)
+            for half in range(first, last):
+                column = 2 * half + parity
+                _column_stiffness(fields, results, column * P, coefficient_x[column], flux, entries)
+
+
+@njit(parallel=True, cache=True, fastmath=True)
+def grid_gradient_products(first, second, third, fourth, weight, sensitivity, coefficient_x, coefficient_y, entries):
+    """sensitivity += G(grad first, grad second) + weight * G(grad third, grad fourth), without the weights of G.
+
+    sensitivity: the x products (as coefficient_x: d/dxi at each element column's point i on each node row),
+    then the y products (as coefficient_y), flat (NodeGrid.sensitivity_buffer()).
+    """
+    n_x, n_y = coefficient_y.shape[0], coefficient_x.shape[2]
+    n_elements_x, n_elements_y = coefficient_x.shape[0], coefficient_y.shape[2]
+    vectors = (first.reshape(n_x, n_y), second.reshape(n_x, n_y), third.reshape(n_x, n_y), fourth.reshape(n_x, n_y))
+    products_x = sensitivity[:coefficient_x.size].reshape(coefficient_x.shape)
+    products_y = sensitivity[coefficient_x.size:].reshape(coefficient_y.shape)
+    for column in prange(n_elements_x):
+        first_row = column * P
+        for i in range(N):
+            for iy in range(n_y):
+                d_first = d_second = d_third = d_fourth = 0.0
+                for m in range(N):
+                    weight_m = entries[i * N + m]
+                    d_first += weight_m * vectors[0][first_row + m, iy]
+                    d_second += weight_m * vectors[1][first_row + m, iy]
+                    d_third += weight_m * vectors[2][first_row + m, iy]
+                    d_fourth += weight_m * vectors[3][first_row + m, iy]
+                products_x[column, i, iy] += d_first * d_second + weight * d_third * d_fourth
+    for row in prange(n_x):
+        for element in range(n_elements_y):
+            first_node = element * P
+            for j in range(N):
+                d_first = d_second = d_third = d_fourth = 0.0
+                for m in range(N):
+                    weight_m = entries[j * N + m]
+                    d_first += weight_m * vectors[0][row, first_node + m]
+                    d_second += weight_m * vectors[1][row, first_node + m]
+                    d_third += weight_m * vectors[2][row, first_node + m]
+                    d_fourth += weight_m * vectors[3][row, first_node + m]
+                products_y[row, j, element] += d_first * d_second + weight * d_third * d_fourth
+
+
+# ---------------------------------------------------------------- the two layouts behind one interface
+# The operator tuple says which layout a setup uses: 7 arrays for element blocks, 3 entries for a node grid.
+
+
+def _element_results(u, local, operator):
+    """Stiffness results of u in ``local`` (the layout's result_buffer()); compiled code only."""
+
+
+def _assembled(local, operator, node):
+    """(K u)[node] from the results in ``local``; compiled code only."""
+
+
+def accumulate_gradient_products(first, second, third, fourth, weight, sensitivity, operator, weights):
+    """sensitivity += G(grad first, grad second) + weight * G(grad third, grad fourth); compiled code only.
+
+    ``sensitivity``: the layout's sensitivity_buffer(); ``weights``: its product_weights(geometric tensor).
+    """
+
+
+def _is_grid(operator) -> bool:
+    return len(operator) == 3
+
+
+@overload(_element_results)
+def _element_results_of_layout(u, local, operator):
+    if _is_grid(operator):
+        return lambda u, local, operator: grid_stiffness(u, local, operator[0], operator[1], operator[2])
+    return lambda u, local, operator: _blocked_results(u, local, operator)
+
+
+@overload(_assembled, inline="always")
+def _assembled_of_layout(local, operator, node):
+    if _is_grid(operator):
+        return lambda local, operator, node: local[node]
+    return lambda local, operator, node: _slot_sum(local, operator[3], node)
+
+
+@overload(accumulate_gradient_products)
+def _gradient_products_of_layout(first, second, third, fourth, weight, sensitivity, operator, weights):
+    if _is_grid(operator):
+        return lambda first, second, third, fourth, weight, sensitivity, operator, weights: grid_gradient_products(
+            first, second, third, fourth, weight, sensitivity, operator[0], operator[1], operator[2])
+    return lambda first, second, third, fourth, weight, sensitivity, operator, weights: blocked_gradient_products(
+        first, second, third, fourth, weight, sensitivity, operator[0], weights, operator[2])
+
+
+@njit(parallel=True, cache=True, fastmath=True)
+def apply_stiffness(u, out, local, operator):
+    """out = K u (``local``: the layout's result_buffer())."""
+    _element_results(u, local, operator)
+    for node in prange(out.shape[0]):
+        out[node] = _assembled(local, operator, node)
+
+
 @njit(cache=True)
 def _inject(vector, nodes, weights, amplitudes, scale):
     """vector[nodes[p, q]] += scale * weights[p, q] * amplitudes[p]."""
@@ -186,16 +347,15 @@ def _step(previous, current, following, residual, scaled_residual, local, step_c
 
     Afterwards residual holds r = F^n - K u^n and scaled_residual y = r / M (0 at Dirichlet nodes).
     ``step_coefficients`` (4, n_nodes): mask / M, mask / D, 2 M mask / D, (M - dt C / 2) mask / D with
-    D = M + dt C / 2 and mask 0 at Dirichlet nodes. ``local``: ElementBlocks.result_buffer().
-    ``operator``: (node_blocks, tensor_blocks, derivative, node_slots, extra_nodes, extra_slot_offsets, extra_slots).
+    D = M + dt C / 2 and mask 0 at Dirichlet nodes. ``operator``: a layout's operator(); ``local``: its
+    result_buffer() (:mod:`specfwi.solver.element_blocks`, :mod:`specfwi.solver.node_grid`).
     """
     dt2 = time_step * time_step
     dt4_12 = dt2 * dt2 / 12.0
     inverse_mass, inverse_diagonal, current_factor, previous_factor = step_coefficients
-    node_slots = operator[3]
     _element_results(current, local, operator)
     for node in prange(current.shape[0]):
-        value = -_assembled(local, node_slots, node)
+        value = -_assembled(local, operator, node)
         residual[node] = value
         scaled_residual[node] = inverse_mass[node] * value
     _inject(residual, point_nodes, point_weights, force_row, 1.0)
@@ -205,7 +365,7 @@ def _step(previous, current, following, residual, scaled_residual, local, step_c
             scaled_residual[node] = inverse_mass[node] * residual[node]
     _element_results(scaled_residual, local, operator)
     for node in prange(current.shape[0]):
-        correction = _assembled(local, node_slots, node)
+        correction = _assembled(local, operator, node)
         following[node] = (inverse_diagonal[node] * (dt2 * residual[node] - dt4_12 * correction)
                            + current_factor[node] * current[node] - previous_factor[node] * previous[node])
     for p in range(point_nodes.shape[0]):
@@ -223,7 +383,7 @@ def forward_steps(first_step, last_step, previous, current, following, work, loc
     traces (n_receivers, n_samples) gets column n + 1 when it has columns (column 0 is the initial state).
     If stored_states has rows: stored_states[n + 2 - first_stored_step] = u^{n+1} and
     stored_residuals[n - first_stored_step] = y^n = (F^n - K u^n) / M.
-    work: (2, n_nodes) scratch; local: ElementBlocks.result_buffer().
+    work: (2, n_nodes) scratch; local: the layout's result_buffer().
     """
     for step in range(first_step, last_step):
         _step(previous, current, following, work[0], work[1], local, step_coefficients, time_step, operator,
@@ -252,15 +412,13 @@ def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_
     previous_adjoint (the same update as forward with F = 0 and Q^k = -dJ/du^k = adjoint_series[k]) and,
     for k < final_step, adds mu^k . dPhi^k/d(M, C, kappa) using the stored forward states
     stored_states[k + 1 - first_stored_step] = u^k and stored_residuals[k - first_stored_step] = y^k.
-    Blocked layouts: geometric (n_blocks, 3, NN, B), kappa_sensitivity (n_blocks, NN, B).
-    work: (3, n_nodes) scratch; local: ElementBlocks.result_buffer().
+    kappa_sensitivity: the layout's sensitivity_buffer(); geometric: its product_weights(geometric tensor).
+    work: (3, n_nodes) scratch; local: the layout's result_buffer().
     Returns the rotated buffers (following, current, previous).
     """
     dt2 = time_step * time_step
     dt4_12 = dt2 * dt2 / 12.0
     half_dt = 0.5 * time_step
-    node_blocks = operator[0]
-    derivative = operator[2]
     for k in range(last_step - 1, first_step - 1, -1):
         _step(following_adjoint, current_adjoint, previous_adjoint, work[0], work[1], local, step_coefficients,
               time_step, operator, receiver_nodes, receiver_weights, zero_series[k], adjoint_series[k])
@@ -278,6 +436,6 @@ def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_
                 damping_sensitivity[node] += half_dt * mu * (u_after[node] - u_before[node])
                 combined[node] = dt2 * u_now[node] + dt4_12 * y_now[node]
             accumulate_gradient_products(current_adjoint, combined, work[1], u_now, dt4_12, kappa_sensitivity,
-                                         node_blocks, geometric, derivative)
+                                         operator, geometric)
         following_adjoint, current_adjoint, previous_adjoint = current_adjoint, previous_adjoint, following_adjoint
     return following_adjoint, current_adjoint, previous_adjoint

@@ -14,6 +14,7 @@ from ..mesh import UnstructuredMesh, derivative_matrix
 from ..physics import AcousticCoefficients
 from .kernel_modules import kernels_for_order
 from .element_blocks import ElementBlocks
+from .node_grid import NodeGrid
 from .point_operators import point_operator
 from .time_step import check_time_step, largest_eigenvalue, stability_limit_in_seconds, time_axis
 
@@ -42,10 +43,13 @@ def _side_sets(mesh: UnstructuredMesh, absorbing_boundaries, free_surface) -> tu
     return absorbing, free
 
 
-def _apply_stiffness(kernels, blocks: ElementBlocks, operator: tuple, u: np.ndarray) -> np.ndarray:
+Layout = ElementBlocks | NodeGrid
+
+
+def _apply_stiffness(kernels, layout: Layout, operator: tuple, u: np.ndarray) -> np.ndarray:
     """K u for a global nodal vector u, through the solver's kernels."""
     out = np.empty(len(u))
-    kernels.apply_stiffness(np.ascontiguousarray(u, dtype=float), out, blocks.result_buffer(), operator)
+    kernels.apply_stiffness(np.ascontiguousarray(u, dtype=float), out, layout.result_buffer(), operator)
     return out
 
 
@@ -63,20 +67,20 @@ _EIGENVALUES: dict[bytes, float] = {}  # content digest of (numbering, stiffness
 _EIGENVALUES_KEPT = 16
 
 
-def _largest_eigenvalue_once(kernels, blocks: ElementBlocks, operator: tuple, mass: np.ndarray) -> float:
+def _largest_eigenvalue_once(kernels, layout: Layout, operator: tuple, mass: np.ndarray) -> float:
     """lambda_max(M^-1 K), estimated once per process for the same operator and mass (by content).
 
     Several events on one mesh and model (S2's shots, repeated runs) share the estimate;
     hashing the arrays costs a few percent of the Lanczos iteration.
     """
     digest = hashlib.blake2b(digest_size=16)
-    for array in (blocks.node_blocks, operator[1], operator[2], mass):
+    for array in (*operator, mass):
         digest.update(np.ascontiguousarray(array).data)
     key = digest.digest()
     if key not in _EIGENVALUES:
         if len(_EIGENVALUES) >= _EIGENVALUES_KEPT:
             del _EIGENVALUES[next(iter(_EIGENVALUES))]
-        _EIGENVALUES[key] = largest_eigenvalue(lambda u: _apply_stiffness(kernels, blocks, operator, u), mass)
+        _EIGENVALUES[key] = largest_eigenvalue(lambda u: _apply_stiffness(kernels, layout, operator, u), mass)
     return _EIGENVALUES[key]
 
 
@@ -86,6 +90,11 @@ def _step_coefficients(mass, damping, dirichlet_mask, time_step_in_seconds) -> n
     masked_inverse = dirichlet_mask / diagonal
     return np.ascontiguousarray(np.stack([dirichlet_mask / mass, masked_inverse, 2.0 * mass * masked_inverse,
                                           (mass - 0.5 * time_step_in_seconds * damping) * masked_inverse]))
+
+
+def kernel_layout(mesh: UnstructuredMesh, n_tensor_components: int) -> Layout:
+    """The node grid of a rectangle of axis-aligned elements, else element blocks (any mesh)."""
+    return NodeGrid.detect(mesh, n_tensor_components) or ElementBlocks.build(mesh.global_node_index)
 
 
 @dataclass
@@ -102,7 +111,7 @@ class SimulationSetup:
     event: object
     coefficients: AcousticCoefficients
     kernels: object
-    blocks: ElementBlocks
+    layout: Layout
     operator: tuple
     dirichlet_mask: np.ndarray
     step_coefficients: np.ndarray
@@ -143,17 +152,16 @@ class SimulationSetup:
         source_weights = source_weights * np.array([s.f for s in event.sources], dtype=float)[:, None]
 
         coefficients = AcousticCoefficients.from_mesh(mesh, absorbing_side_sets=absorbing)
-        blocks = ElementBlocks.build(mesh.global_node_index)
         stiffness = coefficients.stiffness_tensor
-        operator = (blocks.node_blocks, blocks.to_blocks(stiffness[:, :, _tensor_components(stiffness)]),
-                    np.ascontiguousarray(derivative_matrix(mesh.tensor_order)), blocks.node_slots, blocks.extra_nodes,
-                    blocks.extra_slot_offsets, blocks.extra_slots)
+        components = _tensor_components(stiffness)
+        layout = kernel_layout(mesh, len(components))
+        operator = layout.operator(stiffness[:, :, components], derivative_matrix(mesh.tensor_order))
         dirichlet_mask = np.ones(mesh.n_global_nodes)
         for side in free:
             dirichlet_mask[mesh.boundary_global_nodes(side)] = 0.0
 
         kernels = kernels_for_order(mesh.tensor_order)
-        limit = stability_limit_in_seconds(_largest_eigenvalue_once(kernels, blocks, operator, coefficients.mass))
+        limit = stability_limit_in_seconds(_largest_eigenvalue_once(kernels, layout, operator, coefficients.mass))
         dt, n_steps = time_axis(float(start_time_in_seconds), float(end_time_in_seconds), time_step_in_seconds, limit)
         time = start_time_in_seconds + dt * np.arange(n_steps + 1)
         n_sources = len(source_points)
@@ -163,7 +171,7 @@ class SimulationSetup:
         logger.info("simulation: %d elements, %d nodes, dt = %.4g s (limit %.4g s), %d steps",
                     mesh.n_elements, mesh.n_global_nodes, dt, limit, n_steps)
         step_coefficients = _step_coefficients(coefficients.mass, coefficients.damping, dirichlet_mask, dt)
-        return cls(mesh, event, coefficients, kernels, blocks, operator, dirichlet_mask, step_coefficients, dt, limit,
+        return cls(mesh, event, coefficients, kernels, layout, operator, dirichlet_mask, step_coefficients, dt, limit,
                    time, source_nodes, source_weights, force_series, direct_series, receiver_nodes, receiver_weights,
                    progress)
 
@@ -175,13 +183,13 @@ class SimulationSetup:
     def n_global_nodes(self) -> int:
         return self.mesh.n_global_nodes
 
-    def kernel_tensor_blocks(self, tensor: np.ndarray) -> np.ndarray:
-        """An (n_elements, n_gll, 3) tensor in the kernels' blocked layout, with the components of the stiffness."""
-        return self.blocks.to_blocks(tensor[:, :, _tensor_components(self.coefficients.stiffness_tensor)])
+    def kernel_components(self, tensor: np.ndarray) -> np.ndarray:
+        """The components of an (n_elements, n_gll, 3) tensor that the kernels take (those of the stiffness)."""
+        return tensor[:, :, _tensor_components(self.coefficients.stiffness_tensor)]
 
     def apply_stiffness(self, u: np.ndarray) -> np.ndarray:
         """K u for a global nodal vector u."""
-        return _apply_stiffness(self.kernels, self.blocks, self.operator, u)
+        return _apply_stiffness(self.kernels, self.layout, self.operator, u)
 
     def progress_bar(self, total: int, description: str):
         """A tqdm bar over time steps, shown after 1 s unless progress is False (True: always)."""
@@ -202,7 +210,7 @@ class SimulationSetup:
         previous, current = (np.zeros(n), np.zeros(n)) if state is None else (state[0].copy(), state[1].copy())
         following = np.zeros(n)
         work = np.zeros((2, n))
-        local = self.blocks.result_buffer()
+        local = self.layout.result_buffer()
         traces = np.zeros((len(self.receiver_nodes), 0)) if traces is None else traces
         empty = np.zeros((0, 0))
         stored_states = empty if stored_states is None else stored_states

@@ -1,0 +1,89 @@
+"""The node-grid layout of the kernels (specfwi.solver.node_grid): which meshes take it, and that its
+stiffness and gradient products equal an independent numpy assembly and the element-block layout,
+with element-nodal RHO that jumps between the elements sharing a node."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_element_blocks import fan_setup, numpy_stiffness
+
+import specfwi as sf
+from specfwi.solver import SimulationSetup
+import specfwi.solver.setup as solver_setup
+from specfwi.solver.element_blocks import ElementBlocks
+from specfwi.solver.node_grid import NodeGrid
+
+WAVELET = sf.Ricker(center_frequency=10.0)
+EVENT = sf.Event(event_name="box", sources=sf.ScalarPoint2D(x=330.0, y=-120.0, f=1.0),
+                 receivers=sf.ArrayPoint2D(x=[510.0, 90.0], y=[-40.0, -250.0], fields=["phi"]))
+
+
+def box_mesh(tensor_order: int, n_elements_x: int, n_elements_y: int, *, seed: int = 0) -> sf.UnstructuredMesh:
+    """700 m x 300 m of axis-aligned elements; RHO differs at a node from one element to the next."""
+    mesh = sf.mesh.rectangle((0.0, 700.0), (-300.0, 0.0), n_elements_x, n_elements_y, tensor_order=tensor_order)
+    x, y = mesh.get_element_nodes().transpose(2, 0, 1)
+    mesh.attach_field("VP", 1500.0 + 0.5 * x - y)
+    mesh.attach_field("RHO", 1000.0 - 0.3 * y + 80.0 * np.random.default_rng(seed).random(x.shape))
+    return mesh
+
+
+def box_setup(mesh: sf.UnstructuredMesh) -> SimulationSetup:
+    return SimulationSetup.build(mesh, EVENT, wavelet=WAVELET, end_time_in_seconds=0.05, progress=False)
+
+
+def test_rectangles_take_the_node_grid_and_other_meshes_the_element_blocks():
+    setup = box_setup(box_mesh(3, 7, 2))
+    assert isinstance(setup.layout, NodeGrid)
+    assert (setup.layout.n_x, setup.layout.n_y) == (22, 7)
+    assert isinstance(fan_setup(2).layout, ElementBlocks)  # an unstructured fan of skewed elements
+
+
+def test_a_sheared_grid_keeps_the_element_blocks():
+    mesh = sf.mesh.rectangle((0.0, 700.0), (-300.0, 0.0), 5, 3, tensor_order=2)
+    mesh.vertices[:, 0] += 0.2 * mesh.vertices[:, 1]  # parallelograms: the stiffness has cross terms
+    x, y = mesh.get_element_nodes().transpose(2, 0, 1)
+    mesh.attach_field("VP", 1500.0 + 0 * x)
+    mesh.attach_field("RHO", 1000.0 + 0 * y)
+    assert NodeGrid.detect(mesh, 3) is None
+    assert isinstance(SimulationSetup.build(mesh, sf.Event(
+        event_name="sheared", sources=sf.ScalarPoint2D(x=250.0, y=-150.0, f=1.0),
+        receivers=sf.ArrayPoint2D(x=[300.0], y=[-100.0], fields=["phi"])), wavelet=WAVELET, end_time_in_seconds=0.05,
+        progress=False).layout, ElementBlocks)
+
+
+@pytest.mark.parametrize("tensor_order, n_elements_x, n_elements_y", [(1, 5, 3), (2, 7, 4), (4, 9, 5), (3, 1, 1)])
+def test_grid_stiffness_equals_an_independent_assembly(tensor_order, n_elements_x, n_elements_y):
+    setup = box_setup(box_mesh(tensor_order, n_elements_x, n_elements_y, seed=tensor_order))
+    assert isinstance(setup.layout, NodeGrid)
+    u = np.random.default_rng(7).normal(size=setup.n_global_nodes)
+    expected = numpy_stiffness(setup.mesh, setup.coefficients.stiffness_tensor, u)
+    np.testing.assert_allclose(setup.apply_stiffness(u), expected, rtol=0, atol=1e-12 * np.abs(expected).max())
+
+
+def test_grid_stiffness_is_the_same_on_one_thread_and_on_all():
+    import numba
+
+    setup = box_setup(box_mesh(4, 9, 5))
+    u = np.random.default_rng(8).normal(size=setup.n_global_nodes)
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        single = setup.apply_stiffness(u)
+    finally:
+        numba.set_num_threads(threads)
+    np.testing.assert_array_equal(setup.apply_stiffness(u), single)
+
+
+def test_grid_gradient_equals_the_element_block_gradient(monkeypatch):
+    mesh = box_mesh(4, 6, 3, seed=11)
+    options = dict(wavelet=WAVELET, misfit="L2_energy_no_observed_data", end_time_in_seconds=0.3,
+                   time_step_in_seconds=1e-3, progress=False)
+    on_grid = sf.compute_gradient(mesh, EVENT, **options)
+    monkeypatch.setattr(solver_setup, "kernel_layout", lambda mesh, n: ElementBlocks.build(mesh.global_node_index))
+    on_blocks = sf.compute_gradient(mesh, EVENT, **options)
+    assert on_grid.misfit == pytest.approx(on_blocks.misfit, rel=1e-12)
+    for name in ("VP", "RHO"):
+        expected = on_blocks.gradient.element_nodal_fields[name]
+        np.testing.assert_allclose(on_grid.gradient.element_nodal_fields[name], expected, rtol=0,
+                                   atol=1e-10 * np.abs(expected).max())

@@ -208,14 +208,14 @@ def _row_stiffness(field, result, coefficients, flux, entries):
 def _column_stiffness(fields, results, first_row, coefficients, flux, entries):
     """results[first_row + k] += the x part of K of one element column (coefficients (N, n_y); flux (N, n_y))."""
     n_y = fields.shape[1]
-    for i in range(N):
-        for iy in range(n_y):
+    for iy in range(n_y):  # the GLL loops innermost: unrolled, with the derivative entries in registers
+        for i in range(N):
             d_xi = 0.0
             for m in range(N):
                 d_xi += entries[i * N + m] * fields[first_row + m, iy]
             flux[i, iy] = coefficients[i, iy] * d_xi
-    for k in range(N):
-        for iy in range(n_y):
+    for iy in range(n_y):
+        for k in range(N):
             total = 0.0
             for i in range(N):
                 total += entries[i * N + k] * flux[i, iy]
@@ -260,8 +260,8 @@ def grid_gradient_products(first, second, third, fourth, weight, sensitivity, co
     products_y = sensitivity[coefficient_x.size:].reshape(coefficient_y.shape)
     for column in prange(n_elements_x):
         first_row = column * P
-        for i in range(N):
-            for iy in range(n_y):
+        for iy in range(n_y):
+            for i in range(N):
                 d_first = d_second = d_third = d_fourth = 0.0
                 for m in range(N):
                     weight_m = entries[i * N + m]

@@ -246,30 +246,40 @@ def grid_stiffness(u, out, coefficient_x, coefficient_y, entries):
                 _column_stiffness(fields, results, column * P, coefficient_x[column], flux, entries)
 
 
-@njit(parallel=True, cache=True, fastmath=True)
-def grid_gradient_products(first, second, third, fourth, weight, sensitivity, coefficient_x, coefficient_y, entries):
-    """sensitivity += G(grad first, grad second) + weight * G(grad third, grad fourth), without the weights of G.
+@njit(cache=True, fastmath=True)
+def _column_derivatives(fields, first_row, derivatives, entries):
+    """derivatives[i, iy] = d/dxi at point i of the element column from ``first_row``, on every node row."""
+    for iy in range(fields.shape[1]):
+        for i in range(N):
+            d_xi = 0.0
+            for m in range(N):
+                d_xi += entries[i * N + m] * fields[first_row + m, iy]
+            derivatives[i, iy] = d_xi
 
-    sensitivity: the x products (as coefficient_x: d/dxi at each element column's point i on each node row),
-    then the y products (as coefficient_y), flat (NodeGrid.sensitivity_buffer()).
+
+@njit(parallel=True, cache=True, fastmath=True)
+def grid_gradient_products(first, second, third, fourth, weight, products_x, products_y, entries):
+    """products += G(grad first, grad second) + weight * G(grad third, grad fourth), without the weights of G.
+
+    products_x: d/dxi products at each element column's point i on each node row (shaped as the x
+    coefficients); products_y: d/deta products as the y coefficients (NodeGrid.sensitivity_buffer()).
+    Along x, each field's derivatives are taken on their own, then combined (the four at once would
+    exceed what LLVM unrolls); along y, the four at once per element.
     """
-    n_x, n_y = coefficient_y.shape[0], coefficient_x.shape[2]
-    n_elements_x, n_elements_y = coefficient_x.shape[0], coefficient_y.shape[2]
+    n_x, n_y = products_y.shape[0], products_x.shape[2]
+    n_elements_x, n_elements_y = products_x.shape[0], products_y.shape[2]
     vectors = (first.reshape(n_x, n_y), second.reshape(n_x, n_y), third.reshape(n_x, n_y), fourth.reshape(n_x, n_y))
-    products_x = sensitivity[:coefficient_x.size].reshape(coefficient_x.shape)
-    products_y = sensitivity[coefficient_x.size:].reshape(coefficient_y.shape)
-    for column in prange(n_elements_x):
-        first_row = column * P
-        for iy in range(n_y):
+    n_chunks = min(n_elements_x, MAX_CHUNKS)
+    for chunk in prange(n_chunks):
+        gradients = np.empty((4, N, n_y))
+        first_column, last_column = _chunk_bounds(n_elements_x, chunk, n_chunks)
+        for column in range(first_column, last_column):
+            for field in range(4):
+                _column_derivatives(vectors[field], column * P, gradients[field], entries)
             for i in range(N):
-                d_first = d_second = d_third = d_fourth = 0.0
-                for m in range(N):
-                    weight_m = entries[i * N + m]
-                    d_first += weight_m * vectors[0][first_row + m, iy]
-                    d_second += weight_m * vectors[1][first_row + m, iy]
-                    d_third += weight_m * vectors[2][first_row + m, iy]
-                    d_fourth += weight_m * vectors[3][first_row + m, iy]
-                products_x[column, i, iy] += d_first * d_second + weight * d_third * d_fourth
+                for iy in range(n_y):
+                    products_x[column, i, iy] += (gradients[0, i, iy] * gradients[1, i, iy]
+                                                  + weight * gradients[2, i, iy] * gradients[3, i, iy])
     for row in prange(n_x):
         for element in range(n_elements_y):
             first_node = element * P
@@ -325,7 +335,7 @@ def _assembled_of_layout(local, operator, node):
 def _gradient_products_of_layout(first, second, third, fourth, weight, sensitivity, operator, weights):
     if _is_grid(operator):
         return lambda first, second, third, fourth, weight, sensitivity, operator, weights: grid_gradient_products(
-            first, second, third, fourth, weight, sensitivity, operator[0], operator[1], operator[2])
+            first, second, third, fourth, weight, sensitivity[0], sensitivity[1], operator[2])
     return lambda first, second, third, fourth, weight, sensitivity, operator, weights: blocked_gradient_products(
         first, second, third, fourth, weight, sensitivity, operator[0], weights, operator[2])
 

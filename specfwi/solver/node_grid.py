@@ -95,16 +95,17 @@ class NodeGrid:
         """The kernels' buffer of stiffness results: one value per global node."""
         return np.zeros(self.n_x * self.n_y)
 
-    def sensitivity_buffer(self) -> np.ndarray:
-        """Accumulators of the adjoint's gradient products: the x part, then the y part, flat."""
-        return np.zeros(int(np.prod(self.x_shape)) + int(np.prod(self.y_shape)))
+    def sensitivity_buffer(self) -> tuple[np.ndarray, np.ndarray]:
+        """Accumulators of the adjoint's gradient products: (x part, y part), shaped as the coefficients."""
+        return np.zeros(self.x_shape), np.zeros(self.y_shape)
 
     def product_weights(self, geometric: np.ndarray) -> np.ndarray:
         """What the grid kernels take besides the products: nothing (the weights apply in :meth:`kappa`)."""
         return np.zeros((0, 0, 0, 0))
 
-    def kappa(self, buffer: np.ndarray, geometric: np.ndarray) -> np.ndarray:
+    def kappa(self, buffer: tuple[np.ndarray, np.ndarray], geometric: np.ndarray) -> np.ndarray:
         """d(misfit)/d(kappa) per element node (n_elements, n_gll) from the accumulated products and the
         (n_elements, n_gll, 2) geometric tensor (the products are shared by the elements on a node line)."""
-        size_x = int(np.prod(self.x_shape))
-        return geometric[:, :, 0] * buffer[self.x_slots] + geometric[:, :, 1] * buffer[size_x + self.y_slots]
+        products_x, products_y = buffer
+        return (geometric[:, :, 0] * products_x.ravel()[self.x_slots]
+                + geometric[:, :, 1] * products_y.ravel()[self.y_slots])

@@ -32,7 +32,19 @@ def box_setup(mesh: sf.UnstructuredMesh) -> SimulationSetup:
     return SimulationSetup.build(mesh, EVENT, wavelet=WAVELET, end_time_in_seconds=0.05, progress=False)
 
 
-def test_rectangles_take_the_node_grid_and_other_meshes_the_element_blocks():
+@pytest.fixture
+def grid_on_small_meshes(monkeypatch):
+    """The node grid for rectangles of any size (the solver keeps small ones on element blocks, for speed)."""
+    monkeypatch.setattr(solver_setup, "NODE_GRID_MIN_NODES", 0)
+
+
+def test_large_enough_rectangles_of_low_order_take_the_node_grid():
+    assert isinstance(box_setup(box_mesh(4, 60, 12)).layout, NodeGrid)  # 241 x 49 nodes
+    assert isinstance(box_setup(box_mesh(4, 9, 5)).layout, ElementBlocks)  # 37 x 21 nodes: too few
+    assert isinstance(box_setup(box_mesh(6, 40, 10)).layout, ElementBlocks)  # order 6: the grid would be slower
+
+
+def test_rectangles_have_a_node_grid_and_other_meshes_not(grid_on_small_meshes):
     setup = box_setup(box_mesh(3, 7, 2))
     assert isinstance(setup.layout, NodeGrid)
     assert (setup.layout.n_x, setup.layout.n_y) == (22, 7)
@@ -53,7 +65,8 @@ def test_a_sheared_grid_keeps_the_element_blocks():
 
 
 @pytest.mark.parametrize("tensor_order, n_elements_x, n_elements_y", [(1, 5, 3), (2, 7, 4), (4, 9, 5), (3, 1, 1)])
-def test_grid_stiffness_equals_an_independent_assembly(tensor_order, n_elements_x, n_elements_y):
+def test_grid_stiffness_equals_an_independent_assembly(tensor_order, n_elements_x, n_elements_y,
+                                                     grid_on_small_meshes):
     setup = box_setup(box_mesh(tensor_order, n_elements_x, n_elements_y, seed=tensor_order))
     assert isinstance(setup.layout, NodeGrid)
     u = np.random.default_rng(7).normal(size=setup.n_global_nodes)
@@ -61,7 +74,7 @@ def test_grid_stiffness_equals_an_independent_assembly(tensor_order, n_elements_
     np.testing.assert_allclose(setup.apply_stiffness(u), expected, rtol=0, atol=1e-12 * np.abs(expected).max())
 
 
-def test_grid_stiffness_is_the_same_on_one_thread_and_on_all():
+def test_grid_stiffness_is_the_same_on_one_thread_and_on_all(grid_on_small_meshes):
     import numba
 
     setup = box_setup(box_mesh(4, 9, 5))
@@ -75,11 +88,12 @@ def test_grid_stiffness_is_the_same_on_one_thread_and_on_all():
     np.testing.assert_array_equal(setup.apply_stiffness(u), single)
 
 
-def test_grid_gradient_equals_the_element_block_gradient(monkeypatch):
+def test_grid_gradient_equals_the_element_block_gradient(grid_on_small_meshes, monkeypatch):
     mesh = box_mesh(4, 6, 3, seed=11)
     options = dict(wavelet=WAVELET, misfit="L2_energy_no_observed_data", end_time_in_seconds=0.3,
                    time_step_in_seconds=1e-3, progress=False)
     on_grid = sf.compute_gradient(mesh, EVENT, **options)
+    assert isinstance(box_setup(mesh).layout, NodeGrid)
     monkeypatch.setattr(solver_setup, "kernel_layout", lambda mesh, n: ElementBlocks.build(mesh.global_node_index))
     on_blocks = sf.compute_gradient(mesh, EVENT, **options)
     assert on_grid.misfit == pytest.approx(on_blocks.misfit, rel=1e-12)

@@ -92,9 +92,18 @@ def _step_coefficients(mass, damping, dirichlet_mask, time_step_in_seconds) -> n
                                           (mass - 0.5 * time_step_in_seconds * damping) * masked_inverse]))
 
 
+# Where the node grid is used (a step against element blocks, one process, 2 threads, docs/solver.md):
+NODE_GRID_MAX_TENSOR_ORDER = 5  # order 6 and up: its GLL loops no longer unroll, 6-7 times slower
+NODE_GRID_MIN_NODES = 10_000  # below: its extra parallel region costs more than it saves (0.8-0.9 times)
+
+
 def kernel_layout(mesh: UnstructuredMesh, n_tensor_components: int) -> Layout:
-    """The node grid of a rectangle of axis-aligned elements, else element blocks (any mesh)."""
-    return NodeGrid.detect(mesh, n_tensor_components) or ElementBlocks.build(mesh.global_node_index)
+    """The node grid of a rectangle of axis-aligned elements where it is the faster layout, else element blocks."""
+    if mesh.tensor_order <= NODE_GRID_MAX_TENSOR_ORDER and mesh.n_global_nodes >= NODE_GRID_MIN_NODES:
+        grid = NodeGrid.detect(mesh, n_tensor_components)
+        if grid is not None:
+            return grid
+    return ElementBlocks.build(mesh.global_node_index)
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_element_blocks import fan_setup, numpy_stiffness
+from test_element_blocks import assert_stiffness_is_the_same_on_one_thread_and_on_all, fan_setup, numpy_stiffness
 
 import specfwi as sf
 from specfwi.solver import SimulationSetup
@@ -75,17 +75,9 @@ def test_grid_stiffness_equals_an_independent_assembly(tensor_order, n_elements_
 
 
 def test_grid_stiffness_is_the_same_on_one_thread_and_on_all(grid_on_small_meshes):
-    import numba
-
     setup = box_setup(box_mesh(4, 9, 5))
-    u = np.random.default_rng(8).normal(size=setup.n_global_nodes)
-    threads = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
-        single = setup.apply_stiffness(u)
-    finally:
-        numba.set_num_threads(threads)
-    np.testing.assert_array_equal(setup.apply_stiffness(u), single)
+    assert isinstance(setup.layout, NodeGrid)
+    assert_stiffness_is_the_same_on_one_thread_and_on_all(setup, seed=8)
 
 
 def test_grid_gradient_equals_the_element_block_gradient(grid_on_small_meshes, monkeypatch):

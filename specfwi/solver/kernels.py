@@ -205,15 +205,24 @@ def _row_stiffness(field, result, coefficients, flux, entries):
 
 
 @njit(cache=True, fastmath=True)
-def _column_stiffness(fields, results, first_row, coefficients, flux, entries):
-    """results[first_row + k] += the x part of K of one element column (coefficients (N, n_y); flux (N, n_y))."""
-    n_y = fields.shape[1]
-    for iy in range(n_y):  # the GLL loops innermost: unrolled, with the derivative entries in registers
+def _column_derivatives(fields, first_row, derivatives, entries):
+    """derivatives[i, iy] = d/dxi at point i of the element column from ``first_row``, on every node row."""
+    for iy in range(fields.shape[1]):  # the GLL loops innermost: unrolled, derivative entries in registers
         for i in range(N):
             d_xi = 0.0
             for m in range(N):
                 d_xi += entries[i * N + m] * fields[first_row + m, iy]
-            flux[i, iy] = coefficients[i, iy] * d_xi
+            derivatives[i, iy] = d_xi
+
+
+@njit(cache=True, fastmath=True)
+def _column_stiffness(fields, results, first_row, coefficients, flux, entries):
+    """results[first_row + k] += the x part of K of one element column (coefficients (N, n_y); flux (N, n_y))."""
+    n_y = fields.shape[1]
+    _column_derivatives(fields, first_row, flux, entries)
+    for i in range(N):
+        for iy in range(n_y):
+            flux[i, iy] *= coefficients[i, iy]
     for iy in range(n_y):
         for k in range(N):
             total = 0.0
@@ -244,17 +253,6 @@ def grid_stiffness(u, out, coefficient_x, coefficient_y, entries):
             for half in range(first, last):
                 column = 2 * half + parity
                 _column_stiffness(fields, results, column * P, coefficient_x[column], flux, entries)
-
-
-@njit(cache=True, fastmath=True)
-def _column_derivatives(fields, first_row, derivatives, entries):
-    """derivatives[i, iy] = d/dxi at point i of the element column from ``first_row``, on every node row."""
-    for iy in range(fields.shape[1]):
-        for i in range(N):
-            d_xi = 0.0
-            for m in range(N):
-                d_xi += entries[i * N + m] * fields[first_row + m, iy]
-            derivatives[i, iy] = d_xi
 
 
 @njit(parallel=True, cache=True, fastmath=True)

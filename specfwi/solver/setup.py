@@ -177,8 +177,9 @@ class SimulationSetup:
         force_series = np.repeat(np.asarray(wavelet(time), dtype=float)[:, None], n_sources, axis=1)
         direct_series = (dt**4 / 12.0) * np.repeat(np.asarray(wavelet.second_derivative(time), dtype=float)[:, None],
                                                     n_sources, axis=1)
-        logger.info("simulation: %d elements, %d nodes, dt = %.4g s (limit %.4g s), %d steps",
-                    mesh.n_elements, mesh.n_global_nodes, dt, limit, n_steps)
+        logger.info("simulation: %d elements, %d nodes (%s layout), dt = %.4g s (limit %.4g s), %d steps",
+                    mesh.n_elements, mesh.n_global_nodes, "node-grid" if isinstance(layout, NodeGrid) else "element-block",
+                    dt, limit, n_steps)
         step_coefficients = _step_coefficients(coefficients.mass, coefficients.damping, dirichlet_mask, dt)
         return cls(mesh, event, coefficients, kernels, layout, operator, dirichlet_mask, step_coefficients, dt, limit,
                    time, source_nodes, source_weights, force_series, direct_series, receiver_nodes, receiver_weights,

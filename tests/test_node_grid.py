@@ -93,3 +93,14 @@ def test_grid_gradient_equals_the_element_block_gradient(grid_on_small_meshes, m
         expected = on_blocks.gradient.element_nodal_fields[name]
         np.testing.assert_allclose(on_grid.gradient.element_nodal_fields[name], expected, rtol=0,
                                    atol=1e-10 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("parameters", [("VP",), ("RHO",)])
+def test_grid_gradient_passes_the_taylor_test(grid_on_small_meshes, model_mesh, parameters):
+    """The Taylor test of tests/test_gradient.py on the node grid, with a free surface and absorbing sides."""
+    from test_gradient import GRADIENT_TOLERANCE, MINIMUM_REMAINDER_SLOPE, observed_traces, small_event, taylor_test
+
+    assert isinstance(box_setup(model_mesh).layout, NodeGrid)
+    observed = observed_traces(model_mesh, small_event(), free_surface=True)
+    result = taylor_test(model_mesh, parameters, misfit="L2", observed=observed, free_surface=True, seed=3)
+    assert result.passed(GRADIENT_TOLERANCE, minimum_slope=MINIMUM_REMAINDER_SLOPE), str(result)

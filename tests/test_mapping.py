@@ -334,7 +334,7 @@ def test_round_trip_of_a_model_on_the_simulation_mesh_is_exact_where_the_mask_is
                                       prior.element_nodal_fields[name][mask == 0.0])
 
 
-@pytest.mark.parametrize("scaling, kind", itertools.product(SCALINGS, ("nested_mesh", "other_mesh", "grid")))
+@pytest.mark.parametrize("scaling, kind", list(itertools.product(SCALINGS, ("nested_mesh", "other_mesh", "grid"))))
 def test_map_to_inversion_recovers_x_on_another_discretization(prior, scaling, kind):
     """Without masks, the least-squares projection is a left inverse of the transfer."""
     rng = np.random.default_rng(10)

@@ -517,3 +517,13 @@ def test_the_tail_ahead_of_a_wave_front_is_flushed_before_it_turns_subnormal():
     magnitudes = np.abs(state[state != 0.0])
     assert magnitudes.size > 0.3 * state.size  # the front has spread over a third of the strip
     assert magnitudes.min() >= FLUSH_BELOW
+
+
+@pytest.mark.parametrize("steps", [(0, 10**6), (-1, 5), (7, 3)])
+def test_forward_steps_outside_the_time_axis_are_refused(model_mesh, steps):
+    event = sf.Event(event_name="e", sources=sf.ScalarPoint2D(x=210.0, y=-255.0, f=1.0),
+                     receivers=sf.ArrayPoint2D(x=[350.0], y=[-62.0], fields=["phi"]))
+    setup = SimulationSetup.build(model_mesh, event, wavelet=sf.Ricker(center_frequency=8.0), end_time_in_seconds=0.1,
+                                  progress=False)
+    with pytest.raises(InvalidParameterError, match="last_step"):
+        setup.run_forward(first_step=steps[0], last_step=steps[1])

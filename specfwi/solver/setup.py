@@ -216,6 +216,9 @@ class SimulationSetup:
         ``forward_steps``. Returns (u^{last-1}, u^last).
         """
         last_step = self.n_steps if last_step is None else last_step
+        if not 0 <= first_step <= last_step <= self.n_steps:  # the kernels do not check their indices
+            raise invalid("(first_step, last_step)", (first_step, last_step),
+                          f"0 <= first_step <= last_step <= n_steps = {self.n_steps}")
         n = self.n_global_nodes
         previous, current = (np.zeros(n), np.zeros(n)) if state is None else (state[0].copy(), state[1].copy())
         following = np.zeros(n)

@@ -13,6 +13,7 @@ the RSS before them: the memory the simulations themselves need.
 from __future__ import annotations
 
 import argparse
+import math
 import multiprocessing
 import os
 import resource
@@ -26,6 +27,7 @@ import numpy as np
 import specfwi as sf
 from specfwi.solver import SimulationSetup
 from specfwi.solver.adjoint import DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES, plan_checkpoints
+from specfwi.solver.setup import NODE_GRID_MIN_NODES
 
 from common import ENERGY_MISFIT, Scenario, Timing, time_repeats
 
@@ -98,14 +100,17 @@ def run_in_fresh_process(function, *args, **kwargs):
 
 
 def compile_kernels(tensor_order: int) -> None:
-    """Run a forward and a gradient on a 2 x 2 element mesh: every kernel of this order is compiled or loaded."""
-    mesh = sf.mesh.rectangle((0.0, 100.0), (0.0, 100.0), 2, 2, tensor_order=tensor_order)
-    for name in ("VP", "RHO"):
-        mesh.attach_field(name, np.full((mesh.n_elements, mesh.n_gll), 1000.0))
-    event = sf.Event(event_name="compile", sources=sf.ScalarPoint2D(x=50.0, y=50.0, f=1.0),
-                     receivers=sf.ArrayPoint2D(x=25.0, y=25.0, fields=["phi"]))
-    sf.compute_gradient(mesh, event, wavelet=sf.Ricker(center_frequency=50.0), misfit=ENERGY_MISFIT,
-                        end_time_in_seconds=0.02, progress=False)
+    """Run a gradient on a 2 x 2 element mesh (element blocks) and on a square just large enough for the node
+    grid (specfwi.solver.setup.NODE_GRID_MIN_NODES): every kernel of this order is compiled or loaded."""
+    grid_side = math.ceil((math.ceil(math.sqrt(NODE_GRID_MIN_NODES)) - 1) / tensor_order)
+    for n_elements in (2, grid_side):
+        mesh = sf.mesh.rectangle((0.0, 100.0), (0.0, 100.0), n_elements, n_elements, tensor_order=tensor_order)
+        for name in ("VP", "RHO"):
+            mesh.attach_field(name, np.full((mesh.n_elements, mesh.n_gll), 1000.0))
+        event = sf.Event(event_name="compile", sources=sf.ScalarPoint2D(x=50.0, y=50.0, f=1.0),
+                         receivers=sf.ArrayPoint2D(x=25.0, y=25.0, fields=["phi"]))
+        sf.compute_gradient(mesh, event, wavelet=sf.Ricker(center_frequency=50.0), misfit=ENERGY_MISFIT,
+                            end_time_in_seconds=0.002, progress=False)
 
 
 def _measure(scenario: Scenario, label: str, run, *, n_simulations: int, repeats: int, warm_up: bool,

@@ -51,17 +51,35 @@ def test_rectangles_have_a_node_grid_and_other_meshes_not(grid_on_small_meshes):
     assert isinstance(fan_setup(2).layout, ElementBlocks)  # an unstructured fan of skewed elements
 
 
-def test_a_sheared_grid_keeps_the_element_blocks():
+def test_a_sheared_grid_keeps_the_element_blocks(grid_on_small_meshes):
     mesh = sf.mesh.rectangle((0.0, 700.0), (-300.0, 0.0), 5, 3, tensor_order=2)
     mesh.vertices[:, 0] += 0.2 * mesh.vertices[:, 1]  # parallelograms: the stiffness has cross terms
     x, y = mesh.get_element_nodes().transpose(2, 0, 1)
     mesh.attach_field("VP", 1500.0 + 0 * x)
     mesh.attach_field("RHO", 1000.0 + 0 * y)
     assert NodeGrid.detect(mesh, 3) is None
+    assert NodeGrid.detect(mesh, 2) is None  # nor do its nodes lie on x and y grid lines
+    assert NodeGrid.detect(fan_setup(2).mesh, 2) is None
     assert isinstance(SimulationSetup.build(mesh, sf.Event(
         event_name="sheared", sources=sf.ScalarPoint2D(x=250.0, y=-150.0, f=1.0),
         receivers=sf.ArrayPoint2D(x=[300.0], y=[-100.0], fields=["phi"])), wavelet=WAVELET, end_time_in_seconds=0.05,
         progress=False).layout, ElementBlocks)
+
+
+def test_a_rectangle_whose_elements_run_xi_along_y_keeps_the_element_blocks(grid_on_small_meshes):
+    """Axis-aligned (no cross terms) but each element's xi along +y: the grid kernels would mix up x and y."""
+    grid = sf.mesh.rectangle((0.0, 700.0), (-300.0, 0.0), 5, 3, tensor_order=3)
+    turned = sf.UnstructuredMesh(grid.vertices, np.roll(grid.connectivity, -1, axis=1), 3)
+    x, y = turned.get_element_nodes().transpose(2, 0, 1)
+    turned.attach_field("VP", 1500.0 + 0.5 * x - y)
+    turned.attach_field("RHO", 1000.0 - 0.3 * y)
+    assert NodeGrid.detect(grid, 2) is not None
+    assert NodeGrid.detect(turned, 2) is None
+    setup = box_setup(turned)
+    assert isinstance(setup.layout, ElementBlocks) and setup.operator[1].shape[1] == 2
+    u = np.random.default_rng(9).normal(size=setup.n_global_nodes)
+    expected = numpy_stiffness(turned, setup.coefficients.stiffness_tensor, u)
+    np.testing.assert_allclose(setup.apply_stiffness(u), expected, rtol=0, atol=1e-12 * np.abs(expected).max())
 
 
 @pytest.mark.parametrize("tensor_order, n_elements_x, n_elements_y", [(1, 5, 3), (2, 7, 4), (4, 9, 5), (3, 1, 1)])

@@ -61,6 +61,22 @@ def _reference_gradient(values, derivative, j, i, lane):
     return d_xi, d_eta
 
 
+@njit(inline="always", fastmath=True)
+def _block_reference_gradients(vector, node_blocks, block, derivative, values, gradients):
+    """gradients[0 | 1, q, lane] = d/dxi | d/deta of ``vector`` at GLL point q of each lane's element of a block
+    (``values``: (NN, B) scratch for the gathered nodal values)."""
+    for q in range(NN):
+        for lane in range(B):
+            values[q, lane] = vector[node_blocks[block, q, lane]]
+    for j in range(N):
+        for i in range(N):
+            q = j * N + i
+            for lane in range(B):
+                d_xi, d_eta = _reference_gradient(values, derivative, j, i, lane)
+                gradients[0, q, lane] = d_xi
+                gradients[1, q, lane] = d_eta
+
+
 @njit(parallel=True, cache=True, fastmath=True)
 def element_stiffness(u, local, node_blocks, tensor_blocks, derivative):
     """local[slot of (block, q, lane)] = (K_e u_e)_q for every element e.
@@ -73,24 +89,19 @@ def element_stiffness(u, local, node_blocks, tensor_blocks, derivative):
     n_chunks = min(n_blocks, MAX_CHUNKS)
     for chunk in prange(n_chunks):
         values = np.empty((NN, B))
-        flux_xi = np.empty((NN, B))
-        flux_eta = np.empty((NN, B))
+        flux = np.empty((2, NN, B))
         first, last = _chunk_bounds(n_blocks, chunk, n_chunks)
         for block in range(first, last):
+            _block_reference_gradients(u, node_blocks, block, derivative, values, flux)
             for q in range(NN):
                 for lane in range(B):
-                    values[q, lane] = u[node_blocks[block, q, lane]]
-            for j in range(N):
-                for i in range(N):
-                    q = j * N + i
-                    for lane in range(B):
-                        d_xi, d_eta = _reference_gradient(values, derivative, j, i, lane)
-                        flux_xi[q, lane] = tensor_blocks[block, 0, q, lane] * d_xi
-                        flux_eta[q, lane] = tensor_blocks[block, 1, q, lane] * d_eta
-                        if with_cross_terms:
-                            cross = tensor_blocks[block, 2, q, lane]
-                            flux_xi[q, lane] += cross * d_eta
-                            flux_eta[q, lane] += cross * d_xi
+                    d_xi, d_eta = flux[0, q, lane], flux[1, q, lane]
+                    flux[0, q, lane] = tensor_blocks[block, 0, q, lane] * d_xi
+                    flux[1, q, lane] = tensor_blocks[block, 1, q, lane] * d_eta
+                    if with_cross_terms:
+                        cross = tensor_blocks[block, 2, q, lane]
+                        flux[0, q, lane] += cross * d_eta
+                        flux[1, q, lane] += cross * d_xi
             offset = block * NN * B
             for j in range(N):
                 for i in range(N):
@@ -98,8 +109,8 @@ def element_stiffness(u, local, node_blocks, tensor_blocks, derivative):
                     for lane in range(B):
                         total = 0.0
                         for k in range(N):
-                            total += (derivative[k, i] * flux_xi[j * N + k, lane]
-                                      + derivative[k, j] * flux_eta[k * N + i, lane])
+                            total += (derivative[k, i] * flux[0, j * N + k, lane]
+                                      + derivative[k, j] * flux[1, k * N + i, lane])
                         local[offset + q * B + lane] = total
 
 
@@ -147,16 +158,7 @@ def blocked_gradient_products(first, second, third, fourth, weight, kappa_sensit
         for block in range(first_block, last_block):
             for field in range(4):
                 vector = first if field == 0 else second if field == 1 else third if field == 2 else fourth
-                for q in range(NN):
-                    for lane in range(B):
-                        values[q, lane] = vector[node_blocks[block, q, lane]]
-                for j in range(N):
-                    for i in range(N):
-                        q = j * N + i
-                        for lane in range(B):
-                            d_xi, d_eta = _reference_gradient(values, derivative, j, i, lane)
-                            gradients[field, 0, q, lane] = d_xi
-                            gradients[field, 1, q, lane] = d_eta
+                _block_reference_gradients(vector, node_blocks, block, derivative, values, gradients[field])
             for q in range(NN):
                 for lane in range(B):
                     g_xi = geometric_blocks[block, 0, q, lane]

@@ -36,12 +36,22 @@ N = 5  # GLL points per axis (tensor order + 1)
 NN = N * N
 P = N - 1  # tensor order
 B = BLOCK_SIZE  # elements per block, one per SIMD lane
-MAX_CHUNKS = 256  # parallel work items per element pass (each allocates its scratch once)
+# Parallel work items of a pass: each allocates its scratch once, so each should hold enough work to
+# hide that (about 0.1 us): at least MIN_NODES_PER_CHUNK nodes. One item per row of S1 (201 items of 69
+# nodes) spent 15 % of a stiffness product on allocations.
+MAX_CHUNKS = 256
+MIN_NODES_PER_CHUNK = 2048
 # |u| below this becomes 0 after each step. Ahead of a wave front the stencils leave values that
 # decay towards subnormal numbers (< 2.2e-308), whose arithmetic is 10 to 100 times slower: before
 # this flush, the first half of S2 ran 2 to 4 times slower per step than the second. 1e-120 is far
 # below any signal, and products of two such values (adjoint times forward) stay normal.
 FLUSH_BELOW = 1e-120
+
+
+@njit(cache=True)
+def _n_chunks(n_items, nodes_per_item):
+    """How many parallel work items to split n_items (of nodes_per_item nodes each) into."""
+    return max(1, min(n_items, MAX_CHUNKS, n_items * nodes_per_item // MIN_NODES_PER_CHUNK))
 
 
 @njit(cache=True)
@@ -86,7 +96,7 @@ def element_stiffness(u, local, node_blocks, tensor_blocks, derivative):
     """
     n_blocks = node_blocks.shape[0]
     with_cross_terms = tensor_blocks.shape[1] == 3
-    n_chunks = min(n_blocks, MAX_CHUNKS)
+    n_chunks = _n_chunks(n_blocks, NN * B)
     for chunk in prange(n_chunks):
         values = np.empty((NN, B))
         flux = np.empty((2, NN, B))
@@ -150,7 +160,7 @@ def blocked_gradient_products(first, second, third, fourth, weight, kappa_sensit
     """
     n_blocks = node_blocks.shape[0]
     with_cross_terms = geometric_blocks.shape[1] == 3
-    n_chunks = min(n_blocks, MAX_CHUNKS)
+    n_chunks = _n_chunks(n_blocks, NN * B)
     for chunk in prange(n_chunks):
         values = np.empty((NN, B))
         gradients = np.empty((4, 2, NN, B))
@@ -239,7 +249,7 @@ def grid_stiffness(u, out, coefficient_x, coefficient_y, entries):
     n_x, n_y = coefficient_y.shape[0], coefficient_x.shape[2]
     fields = u.reshape(n_x, n_y)
     results = out.reshape(n_x, n_y)
-    n_chunks = min(n_x, MAX_CHUNKS)
+    n_chunks = _n_chunks(n_x, n_y)
     for chunk in prange(n_chunks):
         flux = np.empty(N)
         first, last = _chunk_bounds(n_x, chunk, n_chunks)
@@ -248,7 +258,7 @@ def grid_stiffness(u, out, coefficient_x, coefficient_y, entries):
     n_elements_x = coefficient_x.shape[0]
     for parity in range(2):
         n_columns = (n_elements_x + 1 - parity) // 2
-        n_chunks = min(n_columns, MAX_CHUNKS)
+        n_chunks = _n_chunks(n_columns, N * n_y)
         for chunk in prange(n_chunks):
             flux = np.empty((N, n_y))
             first, last = _chunk_bounds(n_columns, chunk, n_chunks)
@@ -269,7 +279,7 @@ def grid_gradient_products(first, second, third, fourth, weight, products_x, pro
     n_x, n_y = products_y.shape[0], products_x.shape[2]
     n_elements_x, n_elements_y = products_x.shape[0], products_y.shape[2]
     vectors = (first.reshape(n_x, n_y), second.reshape(n_x, n_y), third.reshape(n_x, n_y), fourth.reshape(n_x, n_y))
-    n_chunks = min(n_elements_x, MAX_CHUNKS)
+    n_chunks = _n_chunks(n_elements_x, N * n_y)
     for chunk in prange(n_chunks):
         gradients = np.empty((4, N, n_y))
         first_column, last_column = _chunk_bounds(n_elements_x, chunk, n_chunks)

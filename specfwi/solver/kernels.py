@@ -27,7 +27,7 @@ exactly as it is: that copy rewrites it.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
 from numba.extending import overload
 
 from specfwi.solver.element_blocks import BLOCK_SIZE
@@ -88,11 +88,14 @@ def _block_reference_gradients(vector, node_blocks, block, derivative, values, g
 
 
 @njit(parallel=True, cache=True, fastmath=True)
-def element_stiffness(u, local, node_blocks, tensor_blocks, derivative):
+def element_stiffness(u, local, node_blocks, tensor_blocks, derivative, partner, weight, kappa_sensitivity,
+                      geometric_blocks):
     """local[slot of (block, q, lane)] = (K_e u_e)_q for every element e.
 
     tensor_blocks: (n_blocks, n_components, NN, B), components (xi-xi, eta-eta[, xi-eta]): without the
-    cross component (axis-aligned elements) the flux skips it.
+    cross component (axis-aligned elements) the flux skips it. Unless ``partner`` is None, also
+    kappa_sensitivity[b, q, l] += weight * G(grad u, grad partner) with G the geometric_blocks tensor
+    (same components); the adjoint's sensitivity products thus reuse the gradients of u.
     """
     n_blocks = node_blocks.shape[0]
     with_cross_terms = tensor_blocks.shape[1] == 3
@@ -100,9 +103,21 @@ def element_stiffness(u, local, node_blocks, tensor_blocks, derivative):
     for chunk in prange(n_chunks):
         values = np.empty((NN, B))
         flux = np.empty((2, NN, B))
+        partner_gradients = np.empty((2, NN, B))
         first, last = _chunk_bounds(n_blocks, chunk, n_chunks)
         for block in range(first, last):
             _block_reference_gradients(u, node_blocks, block, derivative, values, flux)
+            if partner is not None:
+                _block_reference_gradients(partner, node_blocks, block, derivative, values, partner_gradients)
+                for q in range(NN):
+                    for lane in range(B):
+                        d_xi, d_eta = flux[0, q, lane], flux[1, q, lane]
+                        p_xi, p_eta = partner_gradients[0, q, lane], partner_gradients[1, q, lane]
+                        total = (geometric_blocks[block, 0, q, lane] * d_xi * p_xi
+                                 + geometric_blocks[block, 1, q, lane] * d_eta * p_eta)
+                        if with_cross_terms:
+                            total += geometric_blocks[block, 2, q, lane] * (d_xi * p_eta + d_eta * p_xi)
+                        kappa_sensitivity[block, q, lane] += weight * total
             for q in range(NN):
                 for lane in range(B):
                     d_xi, d_eta = flux[0, q, lane], flux[1, q, lane]
@@ -142,48 +157,13 @@ def _slot_sum(local, node_slots, node):
 
 
 @njit(cache=True, fastmath=True)
-def _blocked_results(u, local, operator):
-    """Every element's K_e u_e in ``local``, each node's extra slots folded into its first."""
+def _blocked_results(u, local, operator, partner, weight, kappa_sensitivity, geometric_blocks):
+    """Every element's K_e u_e in ``local``, each node's extra slots folded into its first (and the
+    products with ``partner`` unless it is None, see element_stiffness)."""
     node_blocks, tensor_blocks, derivative, node_slots, extra_nodes, extra_slot_offsets, extra_slots = operator
-    element_stiffness(u, local, node_blocks, tensor_blocks, derivative)
+    element_stiffness(u, local, node_blocks, tensor_blocks, derivative, partner, weight, kappa_sensitivity,
+                      geometric_blocks)
     _fold_extra_slots(local, node_slots, extra_nodes, extra_slot_offsets, extra_slots)
-
-
-@njit(parallel=True, cache=True, fastmath=True)
-def blocked_gradient_products(first, second, third, fourth, weight, kappa_sensitivity, node_blocks,
-                              geometric_blocks, derivative):
-    """kappa_sensitivity[b, q, l] += G(grad first, grad second) + weight * G(grad third, grad fourth).
-
-    Blocked layout: kappa_sensitivity (n_blocks, NN, B), geometric_blocks (n_blocks, n_components, NN, B) with
-    components (xi-xi, eta-eta[, xi-eta]) as the stiffness tensor of ``element_stiffness``. The reference
-    gradients of the four fields are computed one field at a time (few live vector registers), then combined.
-    """
-    n_blocks = node_blocks.shape[0]
-    with_cross_terms = geometric_blocks.shape[1] == 3
-    n_chunks = _n_chunks(n_blocks, NN * B)
-    for chunk in prange(n_chunks):
-        values = np.empty((NN, B))
-        gradients = np.empty((4, 2, NN, B))
-        first_block, last_block = _chunk_bounds(n_blocks, chunk, n_chunks)
-        for block in range(first_block, last_block):
-            for field in range(4):
-                vector = first if field == 0 else second if field == 1 else third if field == 2 else fourth
-                _block_reference_gradients(vector, node_blocks, block, derivative, values, gradients[field])
-            for q in range(NN):
-                for lane in range(B):
-                    g_xi = geometric_blocks[block, 0, q, lane]
-                    g_eta = geometric_blocks[block, 1, q, lane]
-                    first_xi, first_eta = gradients[0, 0, q, lane], gradients[0, 1, q, lane]
-                    second_xi, second_eta = gradients[1, 0, q, lane], gradients[1, 1, q, lane]
-                    third_xi, third_eta = gradients[2, 0, q, lane], gradients[2, 1, q, lane]
-                    fourth_xi, fourth_eta = gradients[3, 0, q, lane], gradients[3, 1, q, lane]
-                    total = (g_xi * (first_xi * second_xi + weight * third_xi * fourth_xi)
-                             + g_eta * (first_eta * second_eta + weight * third_eta * fourth_eta))
-                    if with_cross_terms:
-                        total += geometric_blocks[block, 2, q, lane] * (
-                            first_xi * second_eta + first_eta * second_xi
-                            + weight * (third_xi * fourth_eta + third_eta * fourth_xi))
-                    kappa_sensitivity[block, q, lane] += total
 
 
 # ---------------------------------------------------------------- node grids (specfwi.solver.node_grid)
@@ -192,8 +172,11 @@ def blocked_gradient_products(first, second, third, fourth, weight, kappa_sensit
 
 
 @njit(cache=True, fastmath=True)
-def _row_stiffness(field, result, coefficients, flux, entries):
-    """result = the y part of K on one node row (coefficients (N, n_elements_y); flux: (N,) scratch)."""
+def _row_stiffness(field, result, coefficients, flux, entries, partner, products, weight):
+    """result = the y part of K on one node row (coefficients (N, n_elements_y); flux: (N,) scratch).
+
+    Unless ``partner`` is None, also products[j, element] += weight * (d/deta field) (d/deta partner).
+    """
     n_elements = coefficients.shape[1]
     carry = 0.0
     for element in range(n_elements):
@@ -202,6 +185,11 @@ def _row_stiffness(field, result, coefficients, flux, entries):
             d_eta = 0.0
             for m in range(N):
                 d_eta += entries[j * N + m] * field[first + m]
+            if partner is not None:
+                d_partner = 0.0
+                for m in range(N):
+                    d_partner += entries[j * N + m] * partner[first + m]
+                products[j, element] += weight * d_eta * d_partner
             flux[j] = coefficients[j, element] * d_eta
         for k in range(N):
             total = 0.0
@@ -228,10 +216,18 @@ def _column_derivatives(fields, first_row, derivatives, entries):
 
 
 @njit(cache=True, fastmath=True)
-def _column_stiffness(fields, results, first_row, coefficients, flux, entries):
-    """results[first_row + k] += the x part of K of one element column (coefficients (N, n_y); flux (N, n_y))."""
+def _column_stiffness(fields, results, first_row, coefficients, flux, entries, partners, products, weight,
+                      partner_flux):
+    """results[first_row + k] += the x part of K of one element column (coefficients (N, n_y); flux,
+    partner_flux: (N, n_y) scratch). Unless ``partners`` is None, also
+    products[i, iy] += weight * (d/dxi fields) (d/dxi partners)."""
     n_y = fields.shape[1]
     _column_derivatives(fields, first_row, flux, entries)
+    if partners is not None:
+        _column_derivatives(partners, first_row, partner_flux, entries)
+        for i in range(N):
+            for iy in range(n_y):
+                products[i, iy] += weight * flux[i, iy] * partner_flux[i, iy]
     for i in range(N):
         for iy in range(n_y):
             flux[i, iy] *= coefficients[i, iy]
@@ -244,83 +240,63 @@ def _column_stiffness(fields, results, first_row, coefficients, flux, entries):
 
 
 @njit(parallel=True, cache=True, fastmath=True)
-def grid_stiffness(u, out, coefficient_x, coefficient_y, entries):
-    """out = K u on a node grid: the y part row by row, then the x part of even, then of odd element columns."""
+def grid_stiffness(u, out, coefficient_x, coefficient_y, entries, partner, weight, products_x, products_y):
+    """out = K u on a node grid: the y part row by row, then the x part of even, then of odd element columns.
+
+    Unless ``partner`` is None, also products += weight * (d u) (d partner) along each axis, without
+    the geometric weights (NodeGrid.sensitivity_buffer(): products_x shaped as the x coefficients,
+    products_y as the y coefficients; NodeGrid.kappa applies the weights).
+    """
     n_x, n_y = coefficient_y.shape[0], coefficient_x.shape[2]
     fields = u.reshape(n_x, n_y)
     results = out.reshape(n_x, n_y)
+    if partner is None:
+        partners = fields  # unused
+    else:
+        partners = partner.reshape(n_x, n_y)
     n_chunks = _n_chunks(n_x, n_y)
     for chunk in prange(n_chunks):
         flux = np.empty(N)
         first, last = _chunk_bounds(n_x, chunk, n_chunks)
         for row in range(first, last):
-            _row_stiffness(fields[row], results[row], coefficient_y[row], flux, entries)
+            if partner is None:
+                _row_stiffness(fields[row], results[row], coefficient_y[row], flux, entries, None, None, weight)
+            else:
+                _row_stiffness(fields[row], results[row], coefficient_y[row], flux, entries, partners[row],
+                               products_y[row], weight)
     n_elements_x = coefficient_x.shape[0]
     for parity in range(2):
         n_columns = (n_elements_x + 1 - parity) // 2
         n_chunks = _n_chunks(n_columns, N * n_y)
         for chunk in prange(n_chunks):
             flux = np.empty((N, n_y))
+            partner_flux = np.empty((N if partner is not None else 0, n_y))
             first, last = _chunk_bounds(n_columns, chunk, n_chunks)
             for half in range(first, last):
                 column = 2 * half + parity
-                _column_stiffness(fields, results, column * P, coefficient_x[column], flux, entries)
-
-
-@njit(parallel=True, cache=True, fastmath=True)
-def grid_gradient_products(first, second, third, fourth, weight, products_x, products_y, entries):
-    """products += G(grad first, grad second) + weight * G(grad third, grad fourth), without the weights of G.
-
-    products_x: d/dxi products at each element column's point i on each node row (shaped as the x
-    coefficients); products_y: d/deta products as the y coefficients (NodeGrid.sensitivity_buffer()).
-    Along x, each field's derivatives are taken on their own, then combined (the four at once would
-    exceed what LLVM unrolls); along y, the four at once per element.
-    """
-    n_x, n_y = products_y.shape[0], products_x.shape[2]
-    n_elements_x, n_elements_y = products_x.shape[0], products_y.shape[2]
-    vectors = (first.reshape(n_x, n_y), second.reshape(n_x, n_y), third.reshape(n_x, n_y), fourth.reshape(n_x, n_y))
-    n_chunks = _n_chunks(n_elements_x, N * n_y)
-    for chunk in prange(n_chunks):
-        gradients = np.empty((4, N, n_y))
-        first_column, last_column = _chunk_bounds(n_elements_x, chunk, n_chunks)
-        for column in range(first_column, last_column):
-            for field in range(4):
-                _column_derivatives(vectors[field], column * P, gradients[field], entries)
-            for i in range(N):
-                for iy in range(n_y):
-                    products_x[column, i, iy] += (gradients[0, i, iy] * gradients[1, i, iy]
-                                                  + weight * gradients[2, i, iy] * gradients[3, i, iy])
-    for row in prange(n_x):
-        for element in range(n_elements_y):
-            first_node = element * P
-            for j in range(N):
-                d_first = d_second = d_third = d_fourth = 0.0
-                for m in range(N):
-                    weight_m = entries[j * N + m]
-                    d_first += weight_m * vectors[0][row, first_node + m]
-                    d_second += weight_m * vectors[1][row, first_node + m]
-                    d_third += weight_m * vectors[2][row, first_node + m]
-                    d_fourth += weight_m * vectors[3][row, first_node + m]
-                products_y[row, j, element] += d_first * d_second + weight * d_third * d_fourth
+                if partner is None:
+                    _column_stiffness(fields, results, column * P, coefficient_x[column], flux, entries, None, None,
+                                      weight, partner_flux)
+                else:
+                    _column_stiffness(fields, results, column * P, coefficient_x[column], flux, entries, partners,
+                                      products_x[column], weight, partner_flux)
 
 
 # ---------------------------------------------------------------- the two layouts behind one interface
 # The operator tuple says which layout a setup uses: 7 arrays for element blocks, 3 entries for a node grid.
 
 
-def _element_results(u, local, operator):
-    """Stiffness results of u in ``local`` (the layout's result_buffer()); compiled code only."""
+def _element_results(u, local, operator, pairing):
+    """Stiffness results of u in ``local`` (the layout's result_buffer()); compiled code only.
+
+    ``pairing``: None, or (partner, weight, sensitivity, product_weights) to also accumulate the adjoint's
+    products sensitivity += weight * G(grad u, grad partner) (the layout's sensitivity_buffer() and
+    product_weights(geometric tensor)) from the same gradients of u.
+    """
 
 
 def _assembled(local, operator, node):
     """(K u)[node] from the results in ``local``; compiled code only."""
-
-
-def accumulate_gradient_products(first, second, third, fourth, weight, sensitivity, operator, weights):
-    """sensitivity += G(grad first, grad second) + weight * G(grad third, grad fourth); compiled code only.
-
-    ``sensitivity``: the layout's sensitivity_buffer(); ``weights``: its product_weights(geometric tensor).
-    """
 
 
 def _is_grid(operator) -> bool:
@@ -328,10 +304,18 @@ def _is_grid(operator) -> bool:
 
 
 @overload(_element_results)
-def _element_results_of_layout(u, local, operator):
+def _element_results_of_layout(u, local, operator, pairing):
+    plain = isinstance(pairing, types.NoneType)
+    if _is_grid(operator) and plain:
+        return lambda u, local, operator, pairing: grid_stiffness(u, local, operator[0], operator[1], operator[2],
+                                                                  None, 0.0, None, None)
     if _is_grid(operator):
-        return lambda u, local, operator: grid_stiffness(u, local, operator[0], operator[1], operator[2])
-    return lambda u, local, operator: _blocked_results(u, local, operator)
+        return lambda u, local, operator, pairing: grid_stiffness(u, local, operator[0], operator[1], operator[2],
+                                                                  pairing[0], pairing[1], pairing[2][0], pairing[2][1])
+    if plain:
+        return lambda u, local, operator, pairing: _blocked_results(u, local, operator, None, 0.0, None, None)
+    return lambda u, local, operator, pairing: _blocked_results(u, local, operator, pairing[0], pairing[1], pairing[2],
+                                                                pairing[3])
 
 
 @overload(_assembled, inline="always")
@@ -341,19 +325,10 @@ def _assembled_of_layout(local, operator, node):
     return lambda local, operator, node: _slot_sum(local, operator[3], node)
 
 
-@overload(accumulate_gradient_products)
-def _gradient_products_of_layout(first, second, third, fourth, weight, sensitivity, operator, weights):
-    if _is_grid(operator):
-        return lambda first, second, third, fourth, weight, sensitivity, operator, weights: grid_gradient_products(
-            first, second, third, fourth, weight, sensitivity[0], sensitivity[1], operator[2])
-    return lambda first, second, third, fourth, weight, sensitivity, operator, weights: blocked_gradient_products(
-        first, second, third, fourth, weight, sensitivity, operator[0], weights, operator[2])
-
-
 @njit(parallel=True, cache=True, fastmath=True)
 def apply_stiffness(u, out, local, operator):
     """out = K u (``local``: the layout's result_buffer())."""
-    _element_results(u, local, operator)
+    _element_results(u, local, operator, None)
     for node in prange(out.shape[0]):
         out[node] = _assembled(local, operator, node)
 
@@ -367,10 +342,12 @@ def _inject(vector, nodes, weights, amplitudes, scale):
 
 @njit(parallel=True, cache=True, fastmath=True)
 def _step(previous, current, following, residual, scaled_residual, local, step_coefficients, time_step, operator,
-          point_nodes, point_weights, force_row, direct_row):
+          point_nodes, point_weights, force_row, direct_row, current_pairing, residual_pairing):
     """One Lax-Wendroff step: following = u^{n+1} from current = u^n, previous = u^{n-1}.
 
     Afterwards residual holds r = F^n - K u^n and scaled_residual y = r / M (0 at Dirichlet nodes).
+    ``current_pairing`` / ``residual_pairing``: None, or the pairing of ``_element_results`` that the
+    stiffness products of ``current`` / of ``scaled_residual`` also accumulate (the adjoint's products).
     ``step_coefficients`` (4, n_nodes): mask / M, mask / D, 2 M mask / D, (M - dt C / 2) mask / D with
     D = M + dt C / 2 and mask 0 at Dirichlet nodes. ``operator``: a layout's operator(); ``local``: its
     result_buffer() (:mod:`specfwi.solver.element_blocks`, :mod:`specfwi.solver.node_grid`).
@@ -378,7 +355,7 @@ def _step(previous, current, following, residual, scaled_residual, local, step_c
     dt2 = time_step * time_step
     dt4_12 = dt2 * dt2 / 12.0
     inverse_mass, inverse_diagonal, current_factor, previous_factor = step_coefficients
-    _element_results(current, local, operator)
+    _element_results(current, local, operator, current_pairing)
     for node in prange(current.shape[0]):
         value = -_assembled(local, operator, node)
         residual[node] = value
@@ -388,7 +365,7 @@ def _step(previous, current, following, residual, scaled_residual, local, step_c
         for q in range(point_nodes.shape[1]):
             node = point_nodes[p, q]
             scaled_residual[node] = inverse_mass[node] * residual[node]
-    _element_results(scaled_residual, local, operator)
+    _element_results(scaled_residual, local, operator, residual_pairing)
     for node in prange(current.shape[0]):
         correction = _assembled(local, operator, node)
         value = (inverse_diagonal[node] * (dt2 * residual[node] - dt4_12 * correction)
@@ -413,7 +390,7 @@ def forward_steps(first_step, last_step, previous, current, following, work, loc
     """
     for step in range(first_step, last_step):
         _step(previous, current, following, work[0], work[1], local, step_coefficients, time_step, operator,
-              source_nodes, source_weights, force_series[step], direct_series[step])
+              source_nodes, source_weights, force_series[step], direct_series[step], None, None)
         if traces.shape[1] > 0:
             for r in range(receiver_nodes.shape[0]):
                 total = 0.0
@@ -445,23 +422,27 @@ def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_
     dt2 = time_step * time_step
     dt4_12 = dt2 * dt2 / 12.0
     half_dt = 0.5 * time_step
+    combined = work[2]
     for k in range(last_step - 1, first_step - 1, -1):
-        _step(following_adjoint, current_adjoint, previous_adjoint, work[0], work[1], local, step_coefficients,
-              time_step, operator, receiver_nodes, receiver_weights, zero_series[k], adjoint_series[k])
-        if k < final_step:
+        if k >= final_step:
+            _step(following_adjoint, current_adjoint, previous_adjoint, work[0], work[1], local, step_coefficients,
+                  time_step, operator, receiver_nodes, receiver_weights, zero_series[k], adjoint_series[k], None, None)
+        else:
             row = k + 1 - first_stored_step
             u_before = stored_states[row - 1]
             u_now = stored_states[row]
             u_after = stored_states[row + 1]
             y_now = stored_residuals[k - first_stored_step]
-            combined = work[2]
+            for node in prange(current_adjoint.shape[0]):
+                combined[node] = dt2 * u_now[node] + dt4_12 * y_now[node]
+            # kappa products: G(grad mu^k, grad combined) + dt^4/12 G(grad y_mu^k, grad u^k), on the step's gradients
+            _step(following_adjoint, current_adjoint, previous_adjoint, work[0], work[1], local, step_coefficients,
+                  time_step, operator, receiver_nodes, receiver_weights, zero_series[k], adjoint_series[k],
+                  (combined, 1.0, kappa_sensitivity, geometric), (u_now, dt4_12, kappa_sensitivity, geometric))
             for node in prange(current_adjoint.shape[0]):
                 mu = current_adjoint[node]
                 mass_sensitivity[node] += mu * (u_after[node] - 2.0 * u_now[node] + u_before[node]) \
                     + dt4_12 * work[1, node] * y_now[node]
                 damping_sensitivity[node] += half_dt * mu * (u_after[node] - u_before[node])
-                combined[node] = dt2 * u_now[node] + dt4_12 * y_now[node]
-            accumulate_gradient_products(current_adjoint, combined, work[1], u_now, dt4_12, kappa_sensitivity,
-                                         operator, geometric)
         following_adjoint, current_adjoint, previous_adjoint = current_adjoint, previous_adjoint, following_adjoint
     return following_adjoint, current_adjoint, previous_adjoint

@@ -377,19 +377,25 @@ def _step(previous, current, following, residual, scaled_residual, local, step_c
             following[node] += inverse_diagonal[node] * point_weights[p, q] * direct_row[p]
 
 
-@njit(parallel=True, cache=True, fastmath=True)
+@njit(cache=True, fastmath=True)
 def forward_steps(first_step, last_step, previous, current, following, work, local, step_coefficients, time_step,
                   operator, source_nodes, source_weights, force_series, direct_series, receiver_nodes,
                   receiver_weights, traces, stored_states, stored_residuals, first_stored_step):
     """Steps n = first_step .. last_step - 1 (u^{n+1} from u^n, u^{n-1}); returns the rotated buffers.
 
     traces (n_receivers, n_samples) gets column n + 1 when it has columns (column 0 is the initial state).
-    If stored_states has rows: stored_states[n + 2 - first_stored_step] = u^{n+1} and
-    stored_residuals[n - first_stored_step] = y^n = (F^n - K u^n) / M.
+    If stored_states has rows, each step writes straight into them (no copies):
+    stored_states[n + 2 - first_stored_step] = u^{n+1} and stored_residuals[n - first_stored_step] = y^n =
+    (F^n - K u^n) / M; the caller fills the rows of u^{first_step - 1} and u^first_step.
     work: (2, n_nodes) scratch; local: the layout's result_buffer().
     """
+    storing = stored_states.shape[0] > 0
     for step in range(first_step, last_step):
-        _step(previous, current, following, work[0], work[1], local, step_coefficients, time_step, operator,
+        scaled_residual = work[1]
+        if storing:
+            following = stored_states[step + 2 - first_stored_step]
+            scaled_residual = stored_residuals[step - first_stored_step]
+        _step(previous, current, following, work[0], scaled_residual, local, step_coefficients, time_step, operator,
               source_nodes, source_weights, force_series[step], direct_series[step], None, None)
         if traces.shape[1] > 0:
             for r in range(receiver_nodes.shape[0]):
@@ -397,10 +403,6 @@ def forward_steps(first_step, last_step, previous, current, following, work, loc
                 for q in range(receiver_nodes.shape[1]):
                     total += receiver_weights[r, q] * following[receiver_nodes[r, q]]
                 traces[r, step + 1] = total
-        if stored_states.shape[0] > 0:
-            for node in prange(current.shape[0]):
-                stored_states[step + 2 - first_stored_step, node] = following[node]
-                stored_residuals[step - first_stored_step, node] = work[1, node]
         previous, current, following = current, following, previous
     return previous, current, following
 

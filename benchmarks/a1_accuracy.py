@@ -18,12 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from common import (A1_DENSITY_IN_KILOGRAMS_PER_CUBIC_METER, A1_OFFSET_IN_METERS, A1_VELOCITY_IN_METERS_PER_SECOND,
+                    Scenario, Timing, a1_scenario, analytic_trace, time_repeats)  # first: specfwi of this checkout
+from measurement import benchmark_parser
+
 import specfwi as sf
 from specfwi.solver import SimulationSetup
-
-from common import (A1_DENSITY_IN_KILOGRAMS_PER_CUBIC_METER, A1_OFFSET_IN_METERS, A1_VELOCITY_IN_METERS_PER_SECOND,
-                    Scenario, Timing, a1_scenario, analytic_trace, time_repeats)
-from measurement import benchmark_parser
 
 ORDERS = (2, 3, 4, 5, 6)
 ELEMENTS_PER_WAVELENGTH = (1.0, 1.5, 2.0, 2.5, 3.0)

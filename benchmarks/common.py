@@ -2,21 +2,31 @@
 
 Everything here is shared by the benchmark scripts of this folder; the scripts only choose a
 scenario and what to measure (see ``measurement.py`` for the fresh-process runs).
+
+Importing this module puts the repository root first on ``sys.path``, so that the benchmarks
+measure the specfwi of this checkout, never a copy installed earlier (``pip install .`` copies
+the package: after an edit, that copy is stale). Import it before specfwi.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
-import numpy as np
-import xarray as xr
-from numpy.polynomial.legendre import leggauss
-from scipy.special import hankel1
+REPOSITORY_ROOT = str(Path(__file__).resolve().parent.parent)
+if sys.path[0] != REPOSITORY_ROOT:
+    sys.path.insert(0, REPOSITORY_ROOT)
 
-import specfwi as sf
+import numpy as np  # noqa: E402 (third-party and specfwi imports after the path)
+import xarray as xr  # noqa: E402
+from numpy.polynomial.legendre import leggauss  # noqa: E402
+from scipy.special import hankel1  # noqa: E402
+
+import specfwi as sf  # noqa: E402
 
 ENERGY_MISFIT = "L2_energy_no_observed_data"
 

@@ -20,16 +20,17 @@ import resource
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numba
 import numpy as np
+
+from common import ENERGY_MISFIT, Scenario, Timing, time_repeats  # first: it makes specfwi this checkout's
 
 import specfwi as sf
 from specfwi.solver import SimulationSetup
 from specfwi.solver.adjoint import DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES, plan_checkpoints
 from specfwi.solver.setup import NODE_GRID_MIN_NODES
-
-from common import ENERGY_MISFIT, Scenario, Timing, time_repeats
 
 
 @dataclass
@@ -121,7 +122,8 @@ def _measure(scenario: Scenario, label: str, run, *, n_simulations: int, repeats
         run()
     timing, traces = time_repeats(run, repeats)
     mesh = scenario.mesh
-    environment = (f"numba {numba.__version__}: {numba.get_num_threads()} threads ({numba.threading_layer()} "
+    environment = (f"specfwi {sf.__version__} from {Path(sf.__file__).parent}; "
+                   f"numba {numba.__version__}: {numba.get_num_threads()} threads ({numba.threading_layer()} "
                    f"layer), {os.cpu_count()} CPUs; warm-up run: {'yes' if warm_up else 'no (kernels compiled only)'}")
     return Measurement(
         label=f"{scenario.name} {label}",

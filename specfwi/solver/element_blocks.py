@@ -60,7 +60,7 @@ class ElementBlocks:
         return np.zeros(self.node_blocks.shape)
 
     def product_weights(self, geometric: np.ndarray) -> np.ndarray:
-        """The (n_elements, n_gll, n_components) geometric tensor in the blocked layout of the products kernel."""
+        """The (n_elements, n_gll, n_components) geometric tensor, blocked, for the products of the stiffness kernel."""
         return self.to_blocks(geometric)
 
     def kappa(self, buffer: np.ndarray, geometric: np.ndarray) -> np.ndarray:

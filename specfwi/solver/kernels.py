@@ -103,7 +103,7 @@ def element_stiffness(u, local, node_blocks, tensor_blocks, derivative, partner,
     for chunk in prange(n_chunks):
         values = np.empty((NN, B))
         flux = np.empty((2, NN, B))
-        partner_gradients = np.empty((2, NN, B))
+        partner_gradients = np.empty((2 if partner is not None else 0, NN, B))
         first, last = _chunk_bounds(n_blocks, chunk, n_chunks)
         for block in range(first, last):
             _block_reference_gradients(u, node_blocks, block, derivative, values, flux)

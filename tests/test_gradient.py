@@ -13,6 +13,7 @@ import specfwi as sf
 from specfwi.errors import InvalidParameterError, SpecfwiError
 from specfwi.misfit import trapezoid_weights, uniform_time_step
 from specfwi.solver import SimulationSetup
+from specfwi.solver import adjoint
 from specfwi.solver.adjoint import plan_checkpoints
 from specfwi.testing import TaylorResult, check_gradient
 
@@ -163,6 +164,41 @@ def test_checkpointed_gradient_equals_the_stored_wavefield_gradient(model_mesh):
         expected = stored.gradient.element_nodal_fields[name]
         np.testing.assert_allclose(checkpointed.gradient.element_nodal_fields[name], expected, rtol=1e-12,
                                    atol=1e-12 * np.max(np.abs(expected)))
+
+
+@pytest.mark.parametrize("everything_stored", [True, False])
+def test_a_reused_state_store_gives_the_same_gradient_whatever_it_held(model_mesh, everything_stored):
+    """The store of forward states outlives a gradient for the next one; stale contents must not matter."""
+    event = small_event()
+    options = dict(misfit="L2_energy_no_observed_data", **OPTIONS)
+    if not everything_stored:
+        options["checkpoint_memory_in_megabytes"] = 0.25  # segments recomputed from checkpoints
+    first = sf.compute_gradient(model_mesh, event, **options)
+    plan = plan_checkpoints(first.traces.sizes["time"] - 1, model_mesh.n_global_nodes,
+                            options.get("checkpoint_memory_in_megabytes", 512.0))
+    assert plan.stores_everything == everything_stored
+    states, residuals = adjoint._STATE_STORE._idle
+    states.fill(np.nan)
+    residuals.fill(np.nan)
+    second = sf.compute_gradient(model_mesh, event, **options)
+    assert adjoint._STATE_STORE._idle[0] is states  # reused, not reallocated
+    assert second.misfit == first.misfit
+    for name in ("VP", "RHO"):
+        np.testing.assert_array_equal(second.gradient.element_nodal_fields[name],
+                                      first.gradient.element_nodal_fields[name])
+
+
+def test_a_state_store_in_use_is_not_lent_twice_and_can_be_released():
+    store = adjoint._StateStore()
+    with store.borrowed(4, 2, 10) as outer:
+        with store.borrowed(4, 2, 10) as inner:  # as a second thread would, while the first one computes
+            assert inner[0] is not outer[0] and inner[1] is not outer[1]
+    with store.borrowed(4, 2, 10) as again:
+        assert again[0] is outer[0]  # the last one returned is kept
+    with store.borrowed(5, 3, 10) as other:
+        assert other[0].shape == (5, 10) and other[1].shape == (3, 10)
+    store.release()
+    assert store._idle is None
 
 
 # ---------------------------------------------------------------------- the gradient as a result and a file

@@ -1,6 +1,7 @@
 """Time stepping of the acoustic spectral-element equations: forward and discrete adjoint."""
 
+from .adjoint import release_stored_states
 from .setup import SimulationSetup
 from .simulate import simulate, simulate_wavefield, traces_to_dataarray
 
-__all__ = ["SimulationSetup", "simulate", "simulate_wavefield", "traces_to_dataarray"]
+__all__ = ["SimulationSetup", "release_stored_states", "simulate", "simulate_wavefield", "traces_to_dataarray"]

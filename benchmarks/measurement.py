@@ -180,7 +180,8 @@ def measure_gradient(build_scenario, scenario_options: dict, *, n_events: int, r
     storage = ("every state stored, no recomputation" if plan.stores_everything
                else f"segments of {plan.segment_length} steps recomputed from checkpoints")
     measurement.notes += [f"checkpoint budget {DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES:g} MB: {storage} "
-                          f"({plan.memory_in_bytes / 1024**2:.0f} MB)",
+                          f"({plan.memory_in_bytes / 1024**2:.0f} MB); the store is allocated by the first gradient "
+                          "and reused by the later ones, as in an inversion (docs/solver.md, Checkpointing)",
                           "misfit (energy) and max |dchi/dVP| summed over the events: "
                           f"{totals[-1][0]:.6g}, {totals[-1][1]:.4g}"]
     return measurement

@@ -172,11 +172,14 @@ def _blocked_results(u, local, operator, partner, weight, kappa_sensitivity, geo
 
 
 @njit(cache=True, fastmath=True)
-def _row_stiffness(field, result, coefficients, flux, entries, partner, products, weight):
-    """result = the y part of K on one node row (coefficients (N, n_elements_y); flux: (N,) scratch).
+def _row_stiffness(fields, results, row, coefficients, flux, entries, partner, products, weight):
+    """results[row] = the y part of K on node row ``row`` (coefficients (N, n_elements_y); flux: (N,) scratch).
 
-    Unless ``partner`` is None, also products[j, element] += weight * (d/deta field) (d/deta partner).
+    Unless ``partner`` (flat, as u) is None, also products[row, j, element] += weight * (d/deta u)
+    (d/deta partner).
     """
+    field, result = fields[row], results[row]
+    partner_offset = row * fields.shape[1]
     n_elements = coefficients.shape[1]
     carry = 0.0
     for element in range(n_elements):
@@ -188,8 +191,8 @@ def _row_stiffness(field, result, coefficients, flux, entries, partner, products
             if partner is not None:
                 d_partner = 0.0
                 for m in range(N):
-                    d_partner += entries[j * N + m] * partner[first + m]
-                products[j, element] += weight * d_eta * d_partner
+                    d_partner += entries[j * N + m] * partner[partner_offset + first + m]
+                products[row, j, element] += weight * d_eta * d_partner
             flux[j] = coefficients[j, element] * d_eta
         for k in range(N):
             total = 0.0
@@ -216,18 +219,19 @@ def _column_derivatives(fields, first_row, derivatives, entries):
 
 
 @njit(cache=True, fastmath=True)
-def _column_stiffness(fields, results, first_row, coefficients, flux, entries, partners, products, weight,
+def _column_stiffness(fields, results, column, coefficients, flux, entries, partner, products, weight,
                       partner_flux):
-    """results[first_row + k] += the x part of K of one element column (coefficients (N, n_y); flux,
-    partner_flux: (N, n_y) scratch). Unless ``partners`` is None, also
-    products[i, iy] += weight * (d/dxi fields) (d/dxi partners)."""
+    """results[rows of element column ``column``] += its x part of K (coefficients (N, n_y); flux,
+    partner_flux: (N, n_y) scratch). Unless ``partner`` (flat, as u) is None, also
+    products[column, i, iy] += weight * (d/dxi u) (d/dxi partner)."""
     n_y = fields.shape[1]
+    first_row = column * P
     _column_derivatives(fields, first_row, flux, entries)
-    if partners is not None:
-        _column_derivatives(partners, first_row, partner_flux, entries)
+    if partner is not None:
+        _column_derivatives(partner.reshape(fields.shape), first_row, partner_flux, entries)
         for i in range(N):
             for iy in range(n_y):
-                products[i, iy] += weight * flux[i, iy] * partner_flux[i, iy]
+                products[column, i, iy] += weight * flux[i, iy] * partner_flux[i, iy]
     for i in range(N):
         for iy in range(n_y):
             flux[i, iy] *= coefficients[i, iy]
@@ -250,20 +254,12 @@ def grid_stiffness(u, out, coefficient_x, coefficient_y, entries, partner, weigh
     n_x, n_y = coefficient_y.shape[0], coefficient_x.shape[2]
     fields = u.reshape(n_x, n_y)
     results = out.reshape(n_x, n_y)
-    if partner is None:
-        partners = fields  # unused
-    else:
-        partners = partner.reshape(n_x, n_y)
     n_chunks = _n_chunks(n_x, n_y)
     for chunk in prange(n_chunks):
         flux = np.empty(N)
         first, last = _chunk_bounds(n_x, chunk, n_chunks)
         for row in range(first, last):
-            if partner is None:
-                _row_stiffness(fields[row], results[row], coefficient_y[row], flux, entries, None, None, weight)
-            else:
-                _row_stiffness(fields[row], results[row], coefficient_y[row], flux, entries, partners[row],
-                               products_y[row], weight)
+            _row_stiffness(fields, results, row, coefficient_y[row], flux, entries, partner, products_y, weight)
     n_elements_x = coefficient_x.shape[0]
     for parity in range(2):
         n_columns = (n_elements_x + 1 - parity) // 2
@@ -274,12 +270,8 @@ def grid_stiffness(u, out, coefficient_x, coefficient_y, entries, partner, weigh
             first, last = _chunk_bounds(n_columns, chunk, n_chunks)
             for half in range(first, last):
                 column = 2 * half + parity
-                if partner is None:
-                    _column_stiffness(fields, results, column * P, coefficient_x[column], flux, entries, None, None,
-                                      weight, partner_flux)
-                else:
-                    _column_stiffness(fields, results, column * P, coefficient_x[column], flux, entries, partners,
-                                      products_x[column], weight, partner_flux)
+                _column_stiffness(fields, results, column, coefficient_x[column], flux, entries, partner, products_x,
+                                  weight, partner_flux)
 
 
 # ---------------------------------------------------------------- the two layouts behind one interface

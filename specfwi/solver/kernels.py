@@ -4,9 +4,13 @@ All kernels work on global nodal vectors (n_global_nodes,) in one of two layouts
 
 * element blocks of ``B`` SIMD lanes (:mod:`specfwi.solver.element_blocks`), for any mesh:
   an element pass writes each element's nodal results into its own slots of a flat buffer
-  ``local``, and a node pass sums each node's slots, fused with the pointwise work of the step;
+  ``local``, and a node pass sums each node's slots;
 * a node grid (:mod:`specfwi.solver.node_grid`), for rectangles of axis-aligned elements:
-  the stiffness is a sum of 1D operators along node rows and columns, written into ``local``.
+  the stiffness is a sum of 1D operators along node rows and columns (written out per order by
+  :mod:`specfwi.solver.unrolled`), applied in one sweep over the element columns.
+
+Either way each node's (K u)[node] goes straight to the pointwise work of the step (the
+``finish`` of a product), so a step makes no pass over memory of its own.
 
 Nothing is scattered into shared nodes by two threads at once, so nothing races, and results
 do not depend on the number of threads. The operator tuple selects the layout at compile time.
@@ -30,6 +34,7 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import overload
 
+from specfwi.solver import unrolled
 from specfwi.solver.element_blocks import BLOCK_SIZE
 
 N = 5  # GLL points per axis (tensor order + 1)
@@ -156,14 +161,65 @@ def _slot_sum(local, node_slots, node):
         local[node_slots[node, 2]] + local[node_slots[node, 3]])
 
 
+# ---------------------------------------------------------------- what a product's results are for
+# A stiffness product hands K u, range by range of nodes, to _finish_range with a ``finish`` tuple
+# (mode, out, second, coefficient, current_factor, current, previous_factor, previous, dt2, dt4_12)
+# whose mode says what to make of it where it is computed, so that no pass over memory is spent on it:
+#   STORE     out = K u
+#   RESIDUAL  out = r = -K u,  second = y = coefficient r  (coefficient: mask / M)
+#   UPDATE    out = u^{n+1} = coefficient (dt2 second - dt4_12 K y) + current_factor current
+#                             - previous_factor previous   (K u is K y, second is r; |u| < FLUSH_BELOW set to 0)
+# Arrays a mode does not use may be any array of the right type: one tuple type serves every mode,
+# so that each product kernel is compiled once.
+STORE, RESIDUAL, UPDATE = 0, 1, 2
+
+
 @njit(cache=True, fastmath=True)
-def _blocked_results(u, local, operator, partner, weight, kappa_sensitivity, geometric_blocks):
-    """Every element's K_e u_e in ``local``, each node's extra slots folded into its first (and the
-    products with ``partner`` unless it is None, see element_stiffness)."""
+def _finish_range(finish, first, values):
+    """Hands (K u)[first + r n + i] = values[r, i] (values: (n_rows, n)) to ``finish`` (see above). One
+    call per work item (a call passes the whole tuple); each loop counts its indices from 0, so that
+    LLVM vectorises it."""
+    mode = finish[0]
+    dt2, dt4_12 = finish[8], finish[9]
+    n = values.shape[1]
+    for r in range(values.shape[0]):
+        start = first + r * n
+        stop = start + n
+        value, out = values[r], finish[1][start:stop]
+        if mode == STORE:
+            for i in range(n):
+                out[i] = value[i]
+        elif mode == RESIDUAL:
+            second, coefficient = finish[2][start:stop], finish[3][start:stop]
+            for i in range(n):
+                out[i] = -value[i]
+                second[i] = coefficient[i] * -value[i]
+        else:
+            second, coefficient = finish[2][start:stop], finish[3][start:stop]
+            current_factor, current = finish[4][start:stop], finish[5][start:stop]
+            previous_factor, previous = finish[6][start:stop], finish[7][start:stop]
+            for i in range(n):
+                total = (coefficient[i] * (dt2 * second[i] - dt4_12 * value[i])
+                         + current_factor[i] * current[i] - previous_factor[i] * previous[i])
+                out[i] = total if abs(total) >= FLUSH_BELOW else 0.0
+
+
+@njit(parallel=True, cache=True, fastmath=True)
+def _blocked_product(u, operator, partner, weight, kappa_sensitivity, geometric_blocks, local, finish):
+    """K u on element blocks (``local``: the result buffer), handed to ``finish`` (and the products with
+    ``partner`` unless it is None, see element_stiffness)."""
     node_blocks, tensor_blocks, derivative, node_slots, extra_nodes, extra_slot_offsets, extra_slots = operator
     element_stiffness(u, local, node_blocks, tensor_blocks, derivative, partner, weight, kappa_sensitivity,
                       geometric_blocks)
     _fold_extra_slots(local, node_slots, extra_nodes, extra_slot_offsets, extra_slots)
+    n_nodes = node_slots.shape[0]
+    n_chunks = _n_chunks(n_nodes, 1)
+    for chunk in prange(n_chunks):
+        first, last = _chunk_bounds(n_nodes, chunk, n_chunks)
+        values, slots = np.empty((1, last - first)), node_slots[first:last]  # indices from 0: 3-6 times faster
+        for i in range(last - first):
+            values[0, i] = _slot_sum(local, slots, i)
+        _finish_range(finish, first, values)
 
 
 # ---------------------------------------------------------------- node grids (specfwi.solver.node_grid)
@@ -171,81 +227,79 @@ def _blocked_results(u, local, operator, partner, weight, kappa_sensitivity, geo
 # tuple (row by row), so that the unrolled small loops hold its entries in registers.
 
 
-@njit(cache=True, fastmath=True)
-def _row_stiffness(fields, results, row, coefficients, flux, entries, partner, products, weight):
-    """results[row] = the y part of K on node row ``row`` (coefficients (N, n_elements_y); flux: (N,) scratch).
+def _rows_part(fields, values, first_row, coefficients, entries, partner, products, weight, gathered, outputs):
+    """values = the y part of K on node rows first_row.. (and products, unless partner is None): the
+    ``rows_part`` of :mod:`specfwi.solver.unrolled`; compiled code only."""
 
-    Unless ``partner`` (flat, as u) is None, also products[row, j, element] += weight * (d/deta u)
-    (d/deta partner).
-    """
-    field, result = fields[row], results[row]
-    partner_offset = row * fields.shape[1]
-    n_elements = coefficients.shape[1]
-    carry = 0.0
-    for element in range(n_elements):
-        first = element * P
-        for j in range(N):
-            d_eta = 0.0
-            for m in range(N):
-                d_eta += entries[j * N + m] * field[first + m]
-            if partner is not None:
-                d_partner = 0.0
-                for m in range(N):
-                    d_partner += entries[j * N + m] * partner[partner_offset + first + m]
-                products[row, j, element] += weight * d_eta * d_partner
-            flux[j] = coefficients[j, element] * d_eta
-        for k in range(N):
-            total = 0.0
-            for j in range(N):
-                total += entries[j * N + k] * flux[j]
-            if k == 0:
-                result[first] = carry + total
-            elif k < P:
-                result[first + k] = total
-            else:
-                carry = total
-    result[n_elements * P] = carry
+
+@overload(_rows_part)
+def _rows_part_for_n(fields, values, first_row, coefficients, entries, partner, products, weight, gathered, outputs):
+    with_partner = not isinstance(partner, types.NoneType)
+    return unrolled.compiled_source(unrolled.rows_part_source(N, with_partner), "rows_part")
+
+
+def _column_part(fields, values, column, coefficients, entries, partner, products, weight):
+    """values += the x part of K of one element column (and products, unless partner is None): the
+    ``column_part`` of :mod:`specfwi.solver.unrolled`; compiled code only."""
+
+
+@overload(_column_part)
+def _column_part_for_n(fields, values, column, coefficients, entries, partner, products, weight):
+    with_partner = not isinstance(partner, types.NoneType)
+    return unrolled.compiled_source(unrolled.column_part_source(N, with_partner), "column_part")
+
+
+def _grid_or_none(vector, n_x, n_y):
+    """A flat vector as the (n_x, n_y) grid, or None; compiled code only."""
+
+
+@overload(_grid_or_none, inline="always")
+def _grid_or_none_of(vector, n_x, n_y):
+    if isinstance(vector, types.NoneType):
+        return lambda vector, n_x, n_y: None
+    return lambda vector, n_x, n_y: vector.reshape(n_x, n_y)
 
 
 @njit(cache=True, fastmath=True)
-def _column_derivatives(fields, first_row, derivatives, entries):
-    """derivatives[i, iy] = d/dxi at point i of the element column from ``first_row``, on every node row."""
-    for iy in range(fields.shape[1]):  # the GLL loops innermost: unrolled, derivative entries in registers
-        for i in range(N):
-            d_xi = 0.0
-            for m in range(N):
-                d_xi += entries[i * N + m] * fields[first_row + m, iy]
-            derivatives[i, iy] = d_xi
-
-
-@njit(cache=True, fastmath=True)
-def _column_stiffness(fields, results, column, coefficients, flux, entries, partner, products, weight,
-                      partner_flux):
-    """results[rows of element column ``column``] += its x part of K (coefficients (N, n_y); flux,
-    partner_flux: (N, n_y) scratch). Unless ``partner`` (flat, as u) is None, also
-    products[column, i, iy] += weight * (d/dxi u) (d/dxi partner)."""
-    n_y = fields.shape[1]
-    first_row = column * P
-    _column_derivatives(fields, first_row, flux, entries)
-    if partner is not None:
-        _column_derivatives(partner.reshape(fields.shape), first_row, partner_flux, entries)
-        for i in range(N):
-            for iy in range(n_y):
-                products[column, i, iy] += weight * flux[i, iy] * partner_flux[i, iy]
-    for i in range(N):
-        for iy in range(n_y):
-            flux[i, iy] *= coefficients[i, iy]
-    for iy in range(n_y):
-        for k in range(N):
-            total = 0.0
-            for i in range(N):
-                total += entries[i * N + k] * flux[i, iy]
-            results[first_row + k, iy] += total
+def _sweep(fields, coefficient_x, coefficient_y, entries, partner_fields, weight, products_x, products_y, chunk,
+           n_chunks, shared_x_parts, carried_rows, finish):
+    """One work item of grid_product: its rows handed to ``finish``, except the first (whose x part goes to
+    shared_x_parts[chunk]) unless it is the grid's first, and the last (to carried_rows[chunk]) unless it
+    is the grid's last."""
+    n_columns, n_y, n_elements_y = coefficient_x.shape[0], fields.shape[1], coefficient_y.shape[2]
+    first, last = _chunk_bounds(n_columns, chunk, n_chunks)
+    values = np.zeros((N, n_y))
+    gathered, outputs = np.empty((2 * N, n_elements_y + 1)), np.empty((N, n_elements_y))
+    if chunk == 0:
+        _rows_part(fields, values[:1], 0, coefficient_y, entries, partner_fields, products_y, weight, gathered, outputs)
+    for column in range(first, last):
+        _rows_part(fields, values[1:], column * P + 1, coefficient_y, entries, partner_fields, products_y, weight,
+                   gathered, outputs)
+        _column_part(fields, values, column, coefficient_x, entries, partner_fields, products_x, weight)
+        if column == first and chunk > 0:
+            shared_x_parts[chunk] = values[0]
+            _finish_range(finish, (column * P + 1) * n_y, values[1:P])
+        else:
+            _finish_range(finish, column * P * n_y, values[:P])
+        values[0] = values[P]
+    if chunk == n_chunks - 1:
+        _finish_range(finish, last * P * n_y, values[:1])
+    else:
+        carried_rows[chunk] = values[0]
 
 
 @njit(parallel=True, cache=True, fastmath=True)
-def grid_stiffness(u, out, coefficient_x, coefficient_y, entries, partner, weight, products_x, products_y):
-    """out = K u on a node grid: the y part row by row, then the x part of even, then of odd element columns.
+def grid_product(u, coefficient_x, coefficient_y, entries, partner, weight, products_x, products_y, edges, finish):
+    """K u on a node grid, each node's value handed to ``finish`` while it is still in cache.
+
+    Work items take ranges of element columns and sweep them, adding up N node rows in a small buffer:
+    the y part of the column's rows after its first (whose y part came with the column before), then
+    the column's x part; its first N - 1 rows are then complete and go to ``finish``, and the last
+    becomes the next column's first. The first row of a range is shared with the item before, which
+    computes its y part and the x part of its own last column; the item keeps the x part of its first
+    column. Both go to ``edges`` (the grid's result_buffer()), and a second pass completes those rows,
+    adding in the same order as elsewhere (y part, left column, right column): every node is computed
+    the same way whatever the number of threads.
 
     Unless ``partner`` is None, also products += weight * (d u) (d partner) along each axis, without
     the geometric weights (NodeGrid.sensitivity_buffer(): products_x shaped as the x coefficients,
@@ -253,76 +307,59 @@ def grid_stiffness(u, out, coefficient_x, coefficient_y, entries, partner, weigh
     """
     n_x, n_y = coefficient_y.shape[0], coefficient_x.shape[2]
     fields = u.reshape(n_x, n_y)
-    results = out.reshape(n_x, n_y)
-    n_chunks = _n_chunks(n_x, n_y)
-    for chunk in prange(n_chunks):
-        flux = np.empty(N)
-        first, last = _chunk_bounds(n_x, chunk, n_chunks)
-        for row in range(first, last):
-            _row_stiffness(fields, results, row, coefficient_y[row], flux, entries, partner, products_y, weight)
-    n_elements_x = coefficient_x.shape[0]
-    for parity in range(2):
-        n_columns = (n_elements_x + 1 - parity) // 2
-        n_chunks = _n_chunks(n_columns, N * n_y)
-        for chunk in prange(n_chunks):
-            flux = np.empty((N, n_y))
-            partner_flux = np.empty((N if partner is not None else 0, n_y))
-            first, last = _chunk_bounds(n_columns, chunk, n_chunks)
-            for half in range(first, last):
-                column = 2 * half + parity
-                _column_stiffness(fields, results, column, coefficient_x[column], flux, entries, partner, products_x,
-                                  weight, partner_flux)
+    partner_fields = _grid_or_none(partner, n_x, n_y)
+    n_columns = coefficient_x.shape[0]
+    n_chunks = _n_chunks(n_columns, P * n_y)
+    shared_x_parts = edges[:n_chunks * n_y].reshape(n_chunks, n_y)
+    carried_rows = edges[n_chunks * n_y:2 * n_chunks * n_y].reshape(n_chunks, n_y)
+    for chunk in prange(n_chunks):  # np.int64: one compiled _sweep (numba types a prange index differently)
+        _sweep(fields, coefficient_x, coefficient_y, entries, partner_fields, weight, products_x, products_y,
+               np.int64(chunk), n_chunks, shared_x_parts, carried_rows, finish)
+    for chunk in prange(1, n_chunks):
+        first, _ = _chunk_bounds(n_columns, chunk, n_chunks)
+        values = carried_rows[chunk - 1:chunk]
+        values += shared_x_parts[chunk]
+        _finish_range(finish, first * P * n_y, values)
 
 
 # ---------------------------------------------------------------- the two layouts behind one interface
 # The operator tuple says which layout a setup uses: 7 arrays for element blocks, 3 entries for a node grid.
 
 
-def _element_results(u, local, operator, pairing):
-    """Stiffness results of u in ``local`` (the layout's result_buffer()); compiled code only.
+def _product(u, local, operator, pairing, finish):
+    """K u handed to ``finish`` (see _finish_range); compiled code only.
 
-    ``pairing``: None, or (partner, weight, sensitivity, product_weights) to also accumulate the adjoint's
-    products sensitivity += weight * G(grad u, grad partner) (the layout's sensitivity_buffer() and
-    product_weights(geometric tensor)) from the same gradients of u.
+    ``local``: the layout's result_buffer(). ``pairing``: None, or (partner, weight, sensitivity,
+    product_weights) to also accumulate the adjoint's products sensitivity += weight * G(grad u, grad partner)
+    (the layout's sensitivity_buffer() and product_weights(geometric tensor)) from the same gradients of u.
     """
-
-
-def _assembled(local, operator, node):
-    """(K u)[node] from the results in ``local``; compiled code only."""
 
 
 def _is_grid(operator) -> bool:
     return len(operator) == 3
 
 
-@overload(_element_results)
-def _element_results_of_layout(u, local, operator, pairing):
+@overload(_product)
+def _product_of_layout(u, local, operator, pairing, finish):
     plain = isinstance(pairing, types.NoneType)
     if _is_grid(operator) and plain:
-        return lambda u, local, operator, pairing: grid_stiffness(u, local, operator[0], operator[1], operator[2],
-                                                                  None, 0.0, None, None)
+        return lambda u, local, operator, pairing, finish: grid_product(
+            u, operator[0], operator[1], operator[2], None, 0.0, None, None, local, finish)
     if _is_grid(operator):
-        return lambda u, local, operator, pairing: grid_stiffness(u, local, operator[0], operator[1], operator[2],
-                                                                  pairing[0], pairing[1], pairing[2][0], pairing[2][1])
+        return lambda u, local, operator, pairing, finish: grid_product(
+            u, operator[0], operator[1], operator[2], pairing[0], pairing[1], pairing[2][0], pairing[2][1], local,
+            finish)
     if plain:
-        return lambda u, local, operator, pairing: _blocked_results(u, local, operator, None, 0.0, None, None)
-    return lambda u, local, operator, pairing: _blocked_results(u, local, operator, pairing[0], pairing[1], pairing[2],
-                                                                pairing[3])
+        return lambda u, local, operator, pairing, finish: _blocked_product(
+            u, operator, None, 0.0, None, None, local, finish)
+    return lambda u, local, operator, pairing, finish: _blocked_product(
+        u, operator, pairing[0], pairing[1], pairing[2], pairing[3], local, finish)
 
 
-@overload(_assembled, inline="always")
-def _assembled_of_layout(local, operator, node):
-    if _is_grid(operator):
-        return lambda local, operator, node: local[node]
-    return lambda local, operator, node: _slot_sum(local, operator[3], node)
-
-
-@njit(parallel=True, cache=True, fastmath=True)
+@njit(cache=True)
 def apply_stiffness(u, out, local, operator):
     """out = K u (``local``: the layout's result_buffer())."""
-    _element_results(u, local, operator, None)
-    for node in prange(out.shape[0]):
-        out[node] = _assembled(local, operator, node)
+    _product(u, local, operator, None, (np.int64(STORE), out, out, out, out, out, out, out, 0.0, 0.0))
 
 
 @njit(cache=True)
@@ -332,13 +369,13 @@ def _inject(vector, nodes, weights, amplitudes, scale):
         for q in range(nodes.shape[1]):
             vector[nodes[p, q]] += scale * weights[p, q] * amplitudes[p]
 
-@njit(parallel=True, cache=True, fastmath=True)
+@njit(cache=True, fastmath=True)
 def _step(previous, current, following, residual, scaled_residual, local, step_coefficients, time_step, operator,
           point_nodes, point_weights, force_row, direct_row, current_pairing, residual_pairing):
     """One Lax-Wendroff step: following = u^{n+1} from current = u^n, previous = u^{n-1}.
 
     Afterwards residual holds r = F^n - K u^n and scaled_residual y = r / M (0 at Dirichlet nodes).
-    ``current_pairing`` / ``residual_pairing``: None, or the pairing of ``_element_results`` that the
+    ``current_pairing`` / ``residual_pairing``: None, or the pairing of ``_product`` that the
     stiffness products of ``current`` / of ``scaled_residual`` also accumulate (the adjoint's products).
     ``step_coefficients`` (4, n_nodes): mask / M, mask / D, 2 M mask / D, (M - dt C / 2) mask / D with
     D = M + dt C / 2 and mask 0 at Dirichlet nodes. ``operator``: a layout's operator(); ``local``: its
@@ -346,23 +383,19 @@ def _step(previous, current, following, residual, scaled_residual, local, step_c
     """
     dt2 = time_step * time_step
     dt4_12 = dt2 * dt2 / 12.0
-    inverse_mass, inverse_diagonal, current_factor, previous_factor = step_coefficients
-    _element_results(current, local, operator, current_pairing)
-    for node in prange(current.shape[0]):
-        value = -_assembled(local, operator, node)
-        residual[node] = value
-        scaled_residual[node] = inverse_mass[node] * value
+    inverse_mass, inverse_diagonal = step_coefficients[0], step_coefficients[1]  # indexed rows: C-contiguous
+    current_factor, previous_factor = step_coefficients[2], step_coefficients[3]
+    unused = residual
+    _product(current, local, operator, current_pairing,
+             (np.int64(RESIDUAL), residual, scaled_residual, inverse_mass, unused, unused, unused, unused, 0.0, 0.0))
     _inject(residual, point_nodes, point_weights, force_row, 1.0)
     for p in range(point_nodes.shape[0]):
         for q in range(point_nodes.shape[1]):
             node = point_nodes[p, q]
             scaled_residual[node] = inverse_mass[node] * residual[node]
-    _element_results(scaled_residual, local, operator, residual_pairing)
-    for node in prange(current.shape[0]):
-        correction = _assembled(local, operator, node)
-        value = (inverse_diagonal[node] * (dt2 * residual[node] - dt4_12 * correction)
-                 + current_factor[node] * current[node] - previous_factor[node] * previous[node])
-        following[node] = value if abs(value) >= FLUSH_BELOW else 0.0
+    _product(scaled_residual, local, operator, residual_pairing,
+             (np.int64(UPDATE), following, residual, inverse_diagonal, current_factor, current, previous_factor,
+              previous, dt2, dt4_12))
     for p in range(point_nodes.shape[0]):
         for q in range(point_nodes.shape[1]):
             node = point_nodes[p, q]

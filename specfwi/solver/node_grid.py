@@ -92,8 +92,9 @@ class NodeGrid:
         return coefficient_x, coefficient_y, tuple(float(value) for value in np.asarray(derivative).ravel())
 
     def result_buffer(self) -> np.ndarray:
-        """The kernels' buffer of stiffness results: one value per global node."""
-        return np.zeros(self.n_x * self.n_y)
+        """The kernels' buffer of partial results: two node rows per element column (the x parts of the rows
+        that two work items share; each row's result is used as soon as it is complete)."""
+        return np.zeros(2 * self.n_elements_x * self.n_y)
 
     def sensitivity_buffer(self) -> tuple[np.ndarray, np.ndarray]:
         """Accumulators of the adjoint's gradient products: (x part, y part), shaped as the coefficients."""

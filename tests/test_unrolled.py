@@ -1,0 +1,70 @@
+"""The written-out 1D operators of the node grid (specfwi/solver/unrolled.py), run as plain Python
+against a dense element-by-element reference, for every tensor order the GLL module serves."""
+
+import numpy as np
+import pytest
+
+from specfwi.mesh.gll import derivative_matrix
+from specfwi.solver import unrolled
+
+
+def _element_operator(derivative, coefficients, values):
+    """D^T (coefficients * D values) for one element's N values."""
+    return derivative.T @ (coefficients * (derivative @ values))
+
+
+@pytest.mark.parametrize("tensor_order", range(1, 11))
+@pytest.mark.parametrize("with_partner", [False, True])
+def test_rows_part_is_the_sum_of_the_element_operators_along_each_row(tensor_order, with_partner):
+    rng = np.random.default_rng(tensor_order)
+    n, p = tensor_order + 1, tensor_order
+    n_rows, n_elements = 3, 4
+    derivative = derivative_matrix(tensor_order)
+    fields = rng.standard_normal((n_rows + 1, n_elements * p + 1))
+    partner = rng.standard_normal(fields.shape) if with_partner else None
+    coefficients = rng.random((n_rows + 1, n, n_elements)) + 0.5
+    products = rng.standard_normal((n_rows + 1, n, n_elements)) if with_partner else None
+    expected_products = None if products is None else products.copy()
+    values = np.full((n_rows, fields.shape[1]), np.nan)  # every entry must be written
+    rows_part = unrolled.compiled_source(unrolled.rows_part_source(n, with_partner), "rows_part")
+    rows_part(fields, values, 1, coefficients, tuple(derivative.ravel()), partner, products, 0.7,
+              np.zeros((2 * n, n_elements + 1)), np.zeros((n, n_elements)))
+
+    expected = np.zeros_like(values)
+    for r in range(n_rows):
+        for e in range(n_elements):
+            nodes = slice(e * p, e * p + n)
+            expected[r, nodes] += _element_operator(derivative, coefficients[r + 1, :, e], fields[r + 1, nodes])
+            if with_partner:
+                expected_products[r + 1, :, e] += 0.7 * (derivative @ fields[r + 1, nodes]) * (
+                    derivative @ partner[r + 1, nodes])
+    np.testing.assert_allclose(values, expected, rtol=1e-12, atol=1e-12 * np.abs(expected).max())
+    if with_partner:
+        np.testing.assert_allclose(products, expected_products, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("tensor_order", range(1, 11))
+@pytest.mark.parametrize("with_partner", [False, True])
+def test_column_part_adds_the_element_operators_of_one_element_column(tensor_order, with_partner):
+    rng = np.random.default_rng(100 + tensor_order)
+    n, p = tensor_order + 1, tensor_order
+    n_columns, n_y, column = 3, 5, 1
+    derivative = derivative_matrix(tensor_order)
+    fields = rng.standard_normal((n_columns * p + 1, n_y))
+    partner = rng.standard_normal(fields.shape) if with_partner else None
+    coefficients = rng.random((n_columns, n, n_y)) + 0.5
+    products = rng.standard_normal((n_columns, n, n_y)) if with_partner else None
+    expected_products = None if products is None else products.copy()
+    values = rng.standard_normal((n, n_y))
+    expected = values.copy()
+    column_part = unrolled.compiled_source(unrolled.column_part_source(n, with_partner), "column_part")
+    column_part(fields, values, column, coefficients, tuple(derivative.ravel()), partner, products, 0.7)
+
+    rows = slice(column * p, column * p + n)
+    for iy in range(n_y):
+        expected[:, iy] += _element_operator(derivative, coefficients[column, :, iy], fields[rows, iy])
+        if with_partner:
+            expected_products[column, :, iy] += 0.7 * (derivative @ fields[rows, iy]) * (derivative @ partner[rows, iy])
+    np.testing.assert_allclose(values, expected, rtol=1e-12, atol=1e-12 * np.abs(expected).max())
+    if with_partner:
+        np.testing.assert_allclose(products, expected_products, rtol=1e-12, atol=1e-12)

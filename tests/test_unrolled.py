@@ -1,6 +1,8 @@
 """The written-out 1D operators of the node grid (specfwi/solver/unrolled.py), run as plain Python
 against a dense element-by-element reference, for every tensor order the GLL module serves."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -68,3 +70,18 @@ def test_column_part_adds_the_element_operators_of_one_element_column(tensor_ord
     np.testing.assert_allclose(values, expected, rtol=1e-12, atol=1e-12 * np.abs(expected).max())
     if with_partner:
         np.testing.assert_allclose(products, expected_products, rtol=1e-12, atol=1e-12)
+
+
+def test_a_change_of_the_generated_code_gives_new_kernel_modules(tmp_path, monkeypatch):
+    """numba keys its disk cache on a kernel module's own file: the module of an order must change with
+    unrolled.py too, or compiled code of the old generators would be loaded."""
+    from specfwi.solver import kernel_modules
+
+    monkeypatch.setenv("SPECFWI_CACHE_DIR", str(tmp_path / "cache"))
+    first = kernel_modules.kernels_for_order.__wrapped__(3)
+    changed = tmp_path / "unrolled.py"
+    changed.write_text(Path(unrolled.__file__).read_text() + "\n# changed\n")
+    monkeypatch.setattr(unrolled, "__file__", str(changed))
+    second = kernel_modules.kernels_for_order.__wrapped__(3)
+    assert first.__name__ != second.__name__
+    assert Path(first.__file__).parent == Path(second.__file__).parent == tmp_path / "cache"

@@ -2,10 +2,13 @@
 
 Numba unrolls the element loops only when the number of GLL points per axis is a
 compile-time constant, and caches compiled code on disk only for functions of a real
-source file. So order 4 uses :mod:`specfwi.solver.kernels` itself and every other order
-a copy of that file with its ``N`` line changed, written once into the user's cache
-folder ($SPECFWI_CACHE_DIR, else $XDG_CACHE_HOME/specfwi, else ~/.cache/specfwi) and
-imported from there; numba then caches its compiled code beside it.
+source file. So every order uses a copy of :mod:`specfwi.solver.kernels` with its ``N``
+line changed, written once into the user's cache folder ($SPECFWI_CACHE_DIR, else
+$XDG_CACHE_HOME/specfwi, else ~/.cache/specfwi) and imported from there; numba then caches
+its compiled code beside it. The copy's name holds a digest of its source and of
+:mod:`specfwi.solver.unrolled`, whose generated code it compiles: numba keys its cache on
+the copy's file alone, so a change to either file must give a new copy, or stale compiled
+code would be loaded (this happened: it crashed).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 
-from . import kernels
+from . import kernels, unrolled
 
 _N_LINE = re.compile(r"^N = \d+  # GLL points per axis.*$", flags=re.M)
 
@@ -43,13 +46,11 @@ def _write_atomically(path: Path, text: str) -> None:
 def kernels_for_order(tensor_order: int) -> ModuleType:
     """The kernel module (apply_stiffness, forward_steps, adjoint_steps) for a tensor order."""
     n_gll_1d = tensor_order + 1
-    if n_gll_1d == kernels.N:
-        return kernels
     template = Path(kernels.__file__).read_text()
     source, count = _N_LINE.subn(f"N = {n_gll_1d}  # GLL points per axis (tensor order + 1)", template)
     if count != 1:
         raise RuntimeError(f"{kernels.__file__} must define N on one line of the form 'N = 5  # GLL points per axis'")
-    digest = hashlib.sha256(source.encode()).hexdigest()[:12]
+    digest = hashlib.sha256((source + Path(unrolled.__file__).read_text()).encode()).hexdigest()[:12]
     name = f"specfwi_kernels_order{tensor_order}_{digest}"
     path = _cache_folder() / f"{name}.py"
     if not path.exists():

@@ -25,9 +25,9 @@ with Q^n = dt^4/12 F_tt^n. The same kernel runs the discrete adjoint (F = 0,
 Q = -dJ/du^k, stepping backwards) because the step is symmetric in M, C, K.
 
 ``N`` (GLL points per axis) and ``B`` are module constants so that LLVM unrolls the
-small loops and vectorises the lane loops. This file serves order 4 as it is;
-:mod:`specfwi.solver.kernel_modules` makes a copy with another ``N`` for the other orders. Keep the line defining ``N``
-exactly as it is: that copy rewrites it.
+small loops and vectorises the lane loops. The solver never compiles this file itself:
+:mod:`specfwi.solver.kernel_modules` makes a copy with the ``N`` of each order. Keep the line
+defining ``N`` exactly as it is: that copy rewrites it.
 """
 
 import numpy as np

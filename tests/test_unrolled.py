@@ -30,7 +30,7 @@ def test_rows_part_is_the_sum_of_the_element_operators_along_each_row(tensor_ord
     values = np.full((n_rows, fields.shape[1]), np.nan)  # every entry must be written
     rows_part = unrolled.compiled_source(unrolled.rows_part_source(n, with_partner), "rows_part")
     rows_part(fields, values, 1, coefficients, tuple(derivative.ravel()), partner, products, 0.7,
-              np.zeros((2 * n, n_elements + 1)), np.zeros((n, n_elements)))
+              np.zeros((2 * n, n_elements + 1)), np.zeros((2 * n, n_elements)))
 
     expected = np.zeros_like(values)
     for r in range(n_rows):
@@ -60,7 +60,8 @@ def test_column_part_adds_the_element_operators_of_one_element_column(tensor_ord
     values = rng.standard_normal((n, n_y))
     expected = values.copy()
     column_part = unrolled.compiled_source(unrolled.column_part_source(n, with_partner), "column_part")
-    column_part(fields, values, column, coefficients, tuple(derivative.ravel()), partner, products, 0.7)
+    column_part(fields, values, column, coefficients, tuple(derivative.ravel()), partner, products, 0.7,
+                np.zeros((2 * n, n_y)))
 
     rows = slice(column * p, column * p + n)
     for iy in range(n_y):

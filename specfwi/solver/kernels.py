@@ -186,16 +186,15 @@ def _finish_range(finish, first, values):
         start = first + r * n
         stop = start + n
         value, out = values[r], finish[1][start:stop]
+        second, coefficient = finish[2][start:stop], finish[3][start:stop]
         if mode == STORE:
             for i in range(n):
                 out[i] = value[i]
         elif mode == RESIDUAL:
-            second, coefficient = finish[2][start:stop], finish[3][start:stop]
             for i in range(n):
                 out[i] = -value[i]
                 second[i] = coefficient[i] * -value[i]
         else:
-            second, coefficient = finish[2][start:stop], finish[3][start:stop]
             current_factor, current = finish[4][start:stop], finish[5][start:stop]
             previous_factor, previous = finish[6][start:stop], finish[7][start:stop]
             for i in range(n):

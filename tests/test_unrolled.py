@@ -60,8 +60,7 @@ def test_column_part_adds_the_element_operators_of_one_element_column(tensor_ord
     values = rng.standard_normal((n, n_y))
     expected = values.copy()
     column_part = unrolled.compiled_source(unrolled.column_part_source(n, with_partner), "column_part")
-    column_part(fields, values, column, coefficients, tuple(derivative.ravel()), partner, products, 0.7,
-                np.zeros((2 * n, n_y)))
+    column_part(fields, values, column, coefficients, tuple(derivative.ravel()), partner, products, 0.7)
 
     rows = slice(column * p, column * p + n)
     for iy in range(n_y):

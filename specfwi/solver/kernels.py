@@ -237,13 +237,13 @@ def _rows_part_for_n(fields, values, first_row, coefficients, entries, partner, 
     return unrolled.compiled_source(unrolled.rows_part_source(N, with_partner), "rows_part")
 
 
-def _column_part(fields, values, column, coefficients, entries, partner, products, weight, derivatives):
+def _column_part(fields, values, column, coefficients, entries, partner, products, weight):
     """values += the x part of K of one element column (and products, unless partner is None): the
     ``column_part`` of :mod:`specfwi.solver.unrolled`; compiled code only."""
 
 
 @overload(_column_part)
-def _column_part_for_n(fields, values, column, coefficients, entries, partner, products, weight, derivatives):
+def _column_part_for_n(fields, values, column, coefficients, entries, partner, products, weight):
     with_partner = not isinstance(partner, types.NoneType)
     return unrolled.compiled_source(unrolled.column_part_source(N, with_partner), "column_part")
 
@@ -269,13 +269,12 @@ def _sweep(fields, coefficient_x, coefficient_y, entries, partner_fields, weight
     first, last = _chunk_bounds(n_columns, chunk, n_chunks)
     values = np.zeros((N, n_y))
     gathered, outputs = np.empty((2 * N, n_elements_y + 1)), np.empty((2 * N, n_elements_y))
-    derivatives = np.empty((2 * N, n_y))
     if chunk == 0:
         _rows_part(fields, values[:1], 0, coefficient_y, entries, partner_fields, products_y, weight, gathered, outputs)
     for column in range(first, last):
         _rows_part(fields, values[1:], column * P + 1, coefficient_y, entries, partner_fields, products_y, weight,
                    gathered, outputs)
-        _column_part(fields, values, column, coefficient_x, entries, partner_fields, products_x, weight, derivatives)
+        _column_part(fields, values, column, coefficient_x, entries, partner_fields, products_x, weight)
         if column == first and chunk > 0:
             shared_x_parts[chunk] = values[0]
             _finish_range(finish, (column * P + 1) * n_y, values[1:P])

@@ -19,11 +19,12 @@ the (n_x, n_y) node grid):
     products[row, j, e] += weight * (D field)_j (D partner)_j. Scratch: gathered (2 N,
     n_elements_y + 1), outputs (2 N, n_elements_y); each row is first gathered into one array per GLL
     point, so that the element loop reads with unit stride.
-``column_part(fields, values, column, coefficients, entries, partner, products, weight, derivatives)``
+``column_part(fields, values, column, coefficients, entries, partner, products, weight)``
     values[k, iy] += (D^T (coefficients[column, :, iy] * D fields[column P : column P + N, iy]))[k], the
     x part of element column ``column`` on its N node rows (values: (N, n_y); coefficients:
     (n_elements_x, N, n_y)); with a partner grid, also products[column, i, iy] += weight * (D fields)_i
-    (D partner)_i. Scratch: derivatives (2 N, n_y).
+    (D partner)_i, in the same loop (it needs more run-time overlap checks than LLVM allows by default:
+    see kernel_modules.LLVM_OPTIONS).
 """
 
 from __future__ import annotations
@@ -43,22 +44,25 @@ def _transposed(n_points: int, k: int, value: str) -> str:
     return " + ".join(f"d{j}_{k} * {value}{j}" for j in range(n_points))
 
 
-def _element_lines(n_points: int, coefficients: str, index: str, result: str) -> list[str]:
+def _element_lines(n_points: int, coefficients: str, index: str, result: str, with_products: bool = False) -> list[str]:
     """Loop body lines from the scalars f0.. : a{j} = (D f)_j, g{j} = c_j a{j}, and the results (D^T g)_k
-    assigned to result.format(k=k)."""
+    assigned to result.format(k=k); ``with_products``: also product[j, index] += weight a{j} (D q)_j from the
+    scalars q0.. ."""
     lines = []
     for j in range(n_points):
-        lines += [f"a{j} = {_derivative(n_points, j, 'f')}", f"g{j} = {coefficients}[{j}, {index}] * a{j}"]
+        lines.append(f"a{j} = {_derivative(n_points, j, 'f')}")
+        if with_products:
+            lines.append(f"product[{j}, {index}] += weight * a{j} * ({_derivative(n_points, j, 'q')})")
+        lines.append(f"g{j} = {coefficients}[{j}, {index}] * a{j}")
     return lines + [f"{result.format(k=k)} {_transposed(n_points, k, 'g')}" for k in range(n_points)]
 
 
 def _product_loops(n_points: int, scratch: str, index: str, loop: str, loads: list[str], indent: str) -> list[str]:
     """Loops that add weight (D f)_j (D q)_j to product[j, index] (``loads``: lines reading the scalars f0..
     and q0..): first (D f)_j and (D q)_j into rows j and N + j of ``scratch``, then one loop per j on the
-    row view product[j]. LLVM leaves a loop scalar when it stores into several rows of an array that it
-    also reads, or into two arrays, as its (at most 8) run-time overlap checks cannot rule out overlaps:
-    the products were 3 times slower as one loop, and 1.4 times slower recomputing the derivatives in
-    the loop of each j."""
+    row view product[j]. With LLVM's default limit on run-time overlap checks, these loops stayed
+    scalar as one loop (3 times slower); with kernel_modules.LLVM_OPTIONS one loop vectorises, but on
+    node rows it is no faster than these (measured on S1 and S2), unlike the column part."""
     lines = [f"{indent}{loop}"] + loads
     lines += [f"{indent}    {scratch}[{j}, {index}] = {_derivative(n_points, j, 'f')}" for j in range(n_points)]
     lines += [f"{indent}    {scratch}[{n_points + j}, {index}] = {_derivative(n_points, j, 'q')}"
@@ -107,18 +111,15 @@ def rows_part_source(n_points: int, with_partner: bool) -> str:
 def column_part_source(n_points: int, with_partner: bool) -> str:
     """Source of ``column_part`` (see the module docstring) for N = n_points."""
     n, p = n_points, n_points - 1
-    body = ["def column_part(fields, values, column, coefficients, entries, partner, products, weight, derivatives):",
+    body = ["def column_part(fields, values, column, coefficients, entries, partner, products, weight):",
             f"    {_derivative_names(n)} = entries",
             f"    rows, coefficient = fields[column * {p}:column * {p} + {n}], coefficients[column]"]
+    loads = [f"        f{m} = rows[{m}, iy]" for m in range(n)]
     if with_partner:
         body.append(f"    partner_rows, product = partner[column * {p}:column * {p} + {n}], products[column]")
-    loads = [f"        f{m} = rows[{m}, iy]" for m in range(n)]
+        loads += [f"        q{m} = partner_rows[{m}, iy]" for m in range(n)]
     body += ["    for iy in range(fields.shape[1]):"] + loads
-    body += ["        " + line for line in _element_lines(n, "coefficient", "iy", "values[{k}, iy] +=")]
-    if with_partner:
-        partner_loads = [f"        q{m} = partner_rows[{m}, iy]" for m in range(n)]
-        body += _product_loops(n, "derivatives", "iy", "for iy in range(fields.shape[1]):", loads + partner_loads,
-                               "    ")
+    body += ["        " + line for line in _element_lines(n, "coefficient", "iy", "values[{k}, iy] +=", with_partner)]
     return "\n".join(body) + "\n"
 
 

@@ -41,7 +41,9 @@ def grid_on_small_meshes(monkeypatch):
 def test_large_enough_rectangles_of_low_order_take_the_node_grid():
     assert isinstance(box_setup(box_mesh(4, 60, 12)).layout, NodeGrid)  # 241 x 49 nodes
     assert isinstance(box_setup(box_mesh(4, 9, 5)).layout, ElementBlocks)  # 37 x 21 nodes: too few
-    assert isinstance(box_setup(box_mesh(6, 40, 10)).layout, ElementBlocks)  # order 6: the grid would be slower
+    assert isinstance(box_setup(box_mesh(6, 40, 10)).layout, NodeGrid)  # 241 x 61 nodes
+    # order 10: 121 derivative entries, more than numba passes into a parallel region
+    assert isinstance(solver_setup.kernel_layout(box_mesh(10, 20, 5), 2), ElementBlocks)  # 201 x 51 nodes
 
 
 def test_rectangles_have_a_node_grid_and_other_meshes_not(grid_on_small_meshes):
@@ -82,7 +84,8 @@ def test_a_rectangle_whose_elements_run_xi_along_y_keeps_the_element_blocks(grid
     np.testing.assert_allclose(setup.apply_stiffness(u), expected, rtol=0, atol=1e-12 * np.abs(expected).max())
 
 
-@pytest.mark.parametrize("tensor_order, n_elements_x, n_elements_y", [(1, 5, 3), (2, 7, 4), (4, 9, 5), (3, 1, 1)])
+@pytest.mark.parametrize("tensor_order, n_elements_x, n_elements_y",
+                         [(1, 5, 3), (2, 7, 4), (4, 9, 5), (3, 1, 1), (6, 3, 2)])
 def test_grid_stiffness_equals_an_independent_assembly(tensor_order, n_elements_x, n_elements_y,
                                                      grid_on_small_meshes):
     setup = box_setup(box_mesh(tensor_order, n_elements_x, n_elements_y, seed=tensor_order))

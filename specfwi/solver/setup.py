@@ -93,7 +93,7 @@ def _step_coefficients(mass, damping, dirichlet_mask, time_step_in_seconds) -> n
 
 
 # Where the node grid is used (a step against element blocks, one process, 2 threads, docs/solver.md):
-NODE_GRID_MAX_TENSOR_ORDER = 5  # order 6 and up: its GLL loops no longer unroll, 6-7 times slower
+NODE_GRID_MAX_TENSOR_ORDER = 9  # order 10: numba passes at most 100 derivative entries to a parallel region
 NODE_GRID_MIN_NODES = 10_000  # below: its extra parallel region costs more than it saves (0.8-0.9 times)
 
 

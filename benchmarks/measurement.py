@@ -17,6 +17,7 @@ import math
 import multiprocessing
 import os
 import resource
+import statistics
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -156,8 +157,12 @@ def measure_forward(build_scenario, scenario_options: dict, *, repeats: int) -> 
 
 
 def measure_gradient(build_scenario, scenario_options: dict, *, n_events: int, repeats: int,
-                     warm_up: bool) -> Measurement:
-    """The energy-misfit gradient (sf.compute_gradient, default checkpoint budget) summed over the first n_events."""
+                     warm_up: bool, ratio_to_forward: bool = False) -> Measurement:
+    """The energy-misfit gradient (sf.compute_gradient, default checkpoint budget) summed over the first n_events.
+
+    ``ratio_to_forward``: also time ``repeats`` pairs of a forward run (sf.simulate of the first event) and a
+    gradient, alternating in this process, and note the median ratio (a ratio of separate processes mixes
+    the machine's slow and quick phases)."""
     scenario = build_scenario(**scenario_options)
     events = scenario.events[:n_events]
     totals = []
@@ -176,6 +181,17 @@ def measure_gradient(build_scenario, scenario_options: dict, *, n_events: int, r
 
     measurement = _measure(scenario, f"gradient ({len(events)} source{'s' if len(events) > 1 else ''})", run,
                            n_simulations=len(events), repeats=repeats, warm_up=warm_up, notes=[])
+    if ratio_to_forward:
+        def forward():
+            return sf.simulate(scenario.mesh, events[0], wavelet=scenario.wavelet,
+                               end_time_in_seconds=scenario.end_time_in_seconds, progress=False)
+
+        pairs = [(time_repeats(forward, 1)[0].median, time_repeats(run, 1)[0].median) for _ in range(repeats)]
+        ratios = [gradient / forward for forward, gradient in pairs]
+        measurement.notes.append(
+            f"gradient / forward of one event, {repeats} alternating pairs in this process: median "
+            f"{statistics.median(ratios):.2f} (range {min(ratios):.2f}-{max(ratios):.2f}; forward median "
+            f"{statistics.median(f for f, _ in pairs):.3f} s, gradient {statistics.median(g for _, g in pairs):.3f} s)")
     plan = plan_checkpoints(measurement.n_steps, measurement.n_global_nodes, DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES)
     storage = ("every state stored, no recomputation" if plan.stores_everything
                else f"segments of {plan.segment_length} steps recomputed from checkpoints")

@@ -9,4 +9,4 @@ from measurement import benchmark_parser, measure_gradient, print_measurement, r
 if __name__ == "__main__":
     arguments = benchmark_parser(__doc__.splitlines()[0], default_repeats=5).parse_args()
     print_measurement(run_in_fresh_process(measure_gradient, s1_scenario, scenario_options(arguments), n_events=1,
-                                           repeats=arguments.repeats, warm_up=True))
+                                           repeats=arguments.repeats, warm_up=True, ratio_to_forward=True))

@@ -56,7 +56,7 @@ def _write_atomically(path: Path, text: str) -> None:
 
 @lru_cache(maxsize=None)
 def _set_llvm_options() -> None:
-    """Sets LLVM_OPTIONS once per process (LLVM rejects an option given twice)."""
+    """Sets LLVM_OPTIONS, once per process."""
     for option in LLVM_OPTIONS:
         llvmlite.binding.set_option("specfwi", option)
 

@@ -57,20 +57,18 @@ def _element_lines(n_points: int, coefficients: str, index: str, result: str, wi
     return lines + [f"{result.format(k=k)} {_transposed(n_points, k, 'g')}" for k in range(n_points)]
 
 
-def _product_loops(n_points: int, scratch: str, index: str, loop: str, loads: list[str], indent: str) -> list[str]:
-    """Loops that add weight (D f)_j (D q)_j to product[j, index] (``loads``: lines reading the scalars f0..
-    and q0..): first (D f)_j and (D q)_j into rows j and N + j of ``scratch``, then one loop per j on the
-    row view product[j]. With LLVM's default limit on run-time overlap checks, these loops stayed
-    scalar as one loop (3 times slower); with kernel_modules.LLVM_OPTIONS one loop vectorises, but on
+def _row_product_lines(n_points: int, loads: list[str]) -> list[str]:
+    """The row part's loops that add weight (D f)_j (D q)_j to product[j, e] (``loads``: lines reading the
+    scalars f0.. and q0.. of element e): first (D f)_j and (D q)_j into rows j and N + j of ``outputs``,
+    then one loop per j on the row view product[j]. With LLVM's default limit on run-time overlap checks,
+    one loop stayed scalar (3 times slower); with kernel_modules.LLVM_OPTIONS one loop vectorises, but on
     node rows it is no faster than these (measured on S1 and S2), unlike the column part."""
-    lines = [f"{indent}{loop}"] + loads
-    lines += [f"{indent}    {scratch}[{j}, {index}] = {_derivative(n_points, j, 'f')}" for j in range(n_points)]
-    lines += [f"{indent}    {scratch}[{n_points + j}, {index}] = {_derivative(n_points, j, 'q')}"
-              for j in range(n_points)]
+    lines = ["        for e in range(n_elements):"] + loads
+    lines += [f"            outputs[{j}, e] = {_derivative(n_points, j, 'f')}" for j in range(n_points)]
+    lines += [f"            outputs[{n_points + j}, e] = {_derivative(n_points, j, 'q')}" for j in range(n_points)]
     for j in range(n_points):
-        lines += [f"{indent}product_row = product[{j}]", f"{indent}{loop}",
-                  f"{indent}    product_row[{index}] += weight * {scratch}[{j}, {index}] * "
-                  f"{scratch}[{n_points + j}, {index}]"]
+        lines += [f"        product_row = product[{j}]", "        for e in range(n_elements):",
+                  f"            product_row[e] += weight * outputs[{j}, e] * outputs[{n_points + j}, e]"]
     return lines
 
 
@@ -103,8 +101,7 @@ def rows_part_source(n_points: int, with_partner: bool) -> str:
     body.append(f"        value[n_elements * {p}] = outputs[{p}, n_elements - 1]")
     if with_partner:  # outputs is free again: it holds the derivatives
         partner_loads = [f"            q{m} = gathered[{n + m}, e]" for m in range(p)]
-        body += _product_loops(n, "outputs", "e", "for e in range(n_elements):",
-                               loads + partner_loads + [f"            q{p} = gathered[{n}, e + 1]"], "        ")
+        body += _row_product_lines(n, loads + partner_loads + [f"            q{p} = gathered[{n}, e + 1]"])
     return "\n".join(body) + "\n"
 
 

@@ -168,7 +168,7 @@ def _forward_then_adjoint(setup: SimulationSetup, adjoint_source, plan: Checkpoi
     mass_sensitivity, damping_sensitivity = np.zeros(n_nodes), np.zeros(n_nodes)
     kappa_buffer = setup.layout.sensitivity_buffer()
     following, current, spare = np.zeros(n_nodes), np.zeros(n_nodes), np.zeros(n_nodes)
-    work = np.zeros((3, n_nodes))
+    work = np.zeros((2, n_nodes))
     local = setup.layout.result_buffer()
     geometric = setup.kernel_components(setup.coefficients.geometric_tensor)
     product_weights = setup.layout.product_weights(geometric)

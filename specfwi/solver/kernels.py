@@ -23,6 +23,10 @@ M u'' + C u' + K u = F(t), per step n:
 
 with Q^n = dt^4/12 F_tt^n. The same kernel runs the discrete adjoint (F = 0,
 Q = -dJ/du^k, stepping backwards) because the step is symmetric in M, C, K.
+With D = M + dt C / 2 and r = M y the update reads u^{n+1} = dt^2 (M/D) y - dt^4/12 h / D
++ (2 M/D) u^n - ((M - dt C/2)/D) u^{n-1} + Q^n / D: at the nodes without damping (C = 0)
+and not held at 0 (free surface) that is dt^2 y - dt^4/12 h / M + 2 u^n - u^{n-1}, which
+streams 4 nodal vectors instead of 7; the other nodes (``special``) keep their factors.
 
 ``N`` (GLL points per axis) and ``B`` are module constants so that LLVM unrolls the
 small loops and vectorises the lane loops. The solver never compiles this file itself:
@@ -163,25 +167,47 @@ def _slot_sum(local, node_slots, node):
 
 # ---------------------------------------------------------------- what a product's results are for
 # A stiffness product hands K u, range by range of nodes, to _finish_range with a ``finish`` tuple
-# (mode, out, second, coefficient, current_factor, current, previous_factor, previous, dt2, dt4_12)
+# (mode, out, second, coefficient, special_nodes, special_factors, current, previous, dt2, dt4_12)
 # whose mode says what to make of it where it is computed, so that no pass over memory is spent on it:
 #   STORE     out = K u
-#   RESIDUAL  out = r = -K u,  second = y = coefficient r  (coefficient: mask / M)
-#   UPDATE    out = u^{n+1} = coefficient (dt2 second - dt4_12 K y) + current_factor current
-#                             - previous_factor previous   (K u is K y, second is r; |u| < FLUSH_BELOW set to 0)
+#   RESIDUAL  second = y = -coefficient K u  (coefficient: mask / M)
+#   UPDATE    out = u^{n+1} = dt2 second - dt4_12 coefficient K y + 2 current - previous  (K u is K y,
+#             second is y), except at special_nodes (sorted), where
+#             u^{n+1} = a dt2 second - dt4_12 b K y + c current - d previous with (a, b, c, d) the
+#             columns of special_factors (4, n_special); |u^{n+1}| < FLUSH_BELOW is set to 0.
 # Arrays a mode does not use may be any array of the right type: one tuple type serves every mode,
 # so that each product kernel is compiled once.
 STORE, RESIDUAL, UPDATE = 0, 1, 2
+# The pointwise work (_finish_range, _inject) says fastmath=False: a callee that does not set it inherits
+# fastmath from its caller, and with it LLVM contracted the update into fused multiply-adds one way in the
+# process that compiled the kernels and another way in a process that loaded them from numba's cache
+# (results 1-2 ulp apart, which the project's bit-for-bit cache tests caught). Without fast flags each
+# line rounds as written, in every process; these loops are bound by memory, not by arithmetic.
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True)
+def _first_at_least(sorted_values, value):
+    """The first index of sorted_values whose entry is >= value (len(sorted_values) if none)."""
+    low, high = 0, sorted_values.shape[0]
+    while low < high:
+        middle = (low + high) // 2
+        if sorted_values[middle] < value:
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+@njit(cache=True, fastmath=False)
 def _finish_range(finish, first, values):
     """Hands (K u)[first + r n + i] = values[r, i] (values: (n_rows, n)) to ``finish`` (see above). One
     call per work item (a call passes the whole tuple); each loop counts its indices from 0, so that
     LLVM vectorises it."""
     mode = finish[0]
+    special_nodes, special_factors = finish[4], finish[5]
     dt2, dt4_12 = finish[8], finish[9]
     n = values.shape[1]
+    s = _first_at_least(special_nodes, first) if mode == UPDATE else 0  # the next special node
     for r in range(values.shape[0]):
         start = first + r * n
         stop = start + n
@@ -192,15 +218,18 @@ def _finish_range(finish, first, values):
                 out[i] = value[i]
         elif mode == RESIDUAL:
             for i in range(n):
-                out[i] = -value[i]
                 second[i] = coefficient[i] * -value[i]
         else:
-            current_factor, current = finish[4][start:stop], finish[5][start:stop]
-            previous_factor, previous = finish[6][start:stop], finish[7][start:stop]
+            current, previous = finish[6][start:stop], finish[7][start:stop]
             for i in range(n):
-                total = (coefficient[i] * (dt2 * second[i] - dt4_12 * value[i])
-                         + current_factor[i] * current[i] - previous_factor[i] * previous[i])
+                total = dt2 * second[i] - dt4_12 * coefficient[i] * value[i] + 2.0 * current[i] - previous[i]
                 out[i] = total if abs(total) >= FLUSH_BELOW else 0.0
+            while s < special_nodes.shape[0] and special_nodes[s] < stop:
+                i = special_nodes[s] - start
+                total = (special_factors[0, s] * dt2 * second[i] - special_factors[1, s] * dt4_12 * value[i]
+                         + special_factors[2, s] * current[i] - special_factors[3, s] * previous[i])
+                out[i] = total if abs(total) >= FLUSH_BELOW else 0.0
+                s += 1
 
 
 @njit(parallel=True, cache=True, fastmath=True)
@@ -358,47 +387,45 @@ def _product_of_layout(u, local, operator, pairing, finish):
 @njit(cache=True)
 def apply_stiffness(u, out, local, operator):
     """out = K u (``local``: the layout's result_buffer())."""
-    _product(u, local, operator, None, (np.int64(STORE), out, out, out, out, out, out, out, 0.0, 0.0))
+    _product(u, local, operator, None,
+             (np.int64(STORE), out, out, out, np.zeros(0, np.int64), np.zeros((4, 0)), out, out, 0.0, 0.0))
 
 
-@njit(cache=True)
-def _inject(vector, nodes, weights, amplitudes, scale):
-    """vector[nodes[p, q]] += scale * weights[p, q] * amplitudes[p]."""
+@njit(cache=True, fastmath=False)
+def _inject(vector, nodes, weights, amplitudes, nodal_factor):
+    """vector[nodes[p, q]] += nodal_factor[nodes[p, q]] * weights[p, q] * amplitudes[p]."""
     for p in range(nodes.shape[0]):
         for q in range(nodes.shape[1]):
-            vector[nodes[p, q]] += scale * weights[p, q] * amplitudes[p]
+            node = nodes[p, q]
+            vector[node] += nodal_factor[node] * weights[p, q] * amplitudes[p]
 
 @njit(cache=True, fastmath=True)
-def _step(previous, current, following, residual, scaled_residual, local, step_coefficients, time_step, operator,
+def _step(previous, current, following, scaled_residual, local, step_coefficients, time_step, operator,
           point_nodes, point_weights, force_row, direct_row, current_pairing, residual_pairing):
     """One Lax-Wendroff step: following = u^{n+1} from current = u^n, previous = u^{n-1}.
 
-    Afterwards residual holds r = F^n - K u^n and scaled_residual y = r / M (0 at Dirichlet nodes).
+    Afterwards scaled_residual holds y = (F^n - K u^n) / M (0 at Dirichlet nodes).
     ``current_pairing`` / ``residual_pairing``: None, or the pairing of ``_product`` that the
     stiffness products of ``current`` / of ``scaled_residual`` also accumulate (the adjoint's products).
-    ``step_coefficients`` (4, n_nodes): mask / M, mask / D, 2 M mask / D, (M - dt C / 2) mask / D with
-    D = M + dt C / 2 and mask 0 at Dirichlet nodes. ``operator``: a layout's operator(); ``local``: its
-    result_buffer() (:mod:`specfwi.solver.element_blocks`, :mod:`specfwi.solver.node_grid`).
+    ``step_coefficients``: (nodal, special_nodes, special_factors) with nodal (2, n_nodes) = mask / M,
+    mask / D (D = M + dt C / 2, mask 0 at Dirichlet nodes), special_nodes the sorted nodes with C > 0 or
+    mask 0, and special_factors (4, n_special) = M mask / D, mask / D, 2 M mask / D, (M - dt C / 2) mask / D
+    there (see _finish_range). ``operator``: a layout's operator(); ``local``: its result_buffer()
+    (:mod:`specfwi.solver.element_blocks`, :mod:`specfwi.solver.node_grid`).
     """
     dt2 = time_step * time_step
     dt4_12 = dt2 * dt2 / 12.0
-    inverse_mass, inverse_diagonal = step_coefficients[0], step_coefficients[1]  # indexed rows: C-contiguous
-    current_factor, previous_factor = step_coefficients[2], step_coefficients[3]
-    unused = residual
+    nodal, special_nodes, special_factors = step_coefficients
+    inverse_mass, inverse_diagonal = nodal[0], nodal[1]  # indexed rows: C-contiguous
+    unused = scaled_residual
     _product(current, local, operator, current_pairing,
-             (np.int64(RESIDUAL), residual, scaled_residual, inverse_mass, unused, unused, unused, unused, 0.0, 0.0))
-    _inject(residual, point_nodes, point_weights, force_row, 1.0)
-    for p in range(point_nodes.shape[0]):
-        for q in range(point_nodes.shape[1]):
-            node = point_nodes[p, q]
-            scaled_residual[node] = inverse_mass[node] * residual[node]
+             (np.int64(RESIDUAL), unused, scaled_residual, inverse_mass, special_nodes, special_factors, unused, unused,
+              0.0, 0.0))
+    _inject(scaled_residual, point_nodes, point_weights, force_row, inverse_mass)
     _product(scaled_residual, local, operator, residual_pairing,
-             (np.int64(UPDATE), following, residual, inverse_diagonal, current_factor, current, previous_factor,
+             (np.int64(UPDATE), following, scaled_residual, inverse_mass, special_nodes, special_factors, current,
               previous, dt2, dt4_12))
-    for p in range(point_nodes.shape[0]):
-        for q in range(point_nodes.shape[1]):
-            node = point_nodes[p, q]
-            following[node] += inverse_diagonal[node] * point_weights[p, q] * direct_row[p]
+    _inject(following, point_nodes, point_weights, direct_row, inverse_diagonal)
 
 
 @njit(cache=True, fastmath=True)
@@ -411,15 +438,15 @@ def forward_steps(first_step, last_step, previous, current, following, work, loc
     If stored_states has rows, each step writes straight into them (no copies):
     stored_states[n + 2 - first_stored_step] = u^{n+1} and stored_residuals[n - first_stored_step] = y^n =
     (F^n - K u^n) / M; the caller fills the rows of u^{first_step - 1} and u^first_step.
-    work: (2, n_nodes) scratch; local: the layout's result_buffer().
+    work: (1, n_nodes) scratch; local: the layout's result_buffer().
     """
     storing = stored_states.shape[0] > 0
     for step in range(first_step, last_step):
-        scaled_residual = work[1]
+        scaled_residual = work[0]
         if storing:
             following = stored_states[step + 2 - first_stored_step]
             scaled_residual = stored_residuals[step - first_stored_step]
-        _step(previous, current, following, work[0], scaled_residual, local, step_coefficients, time_step, operator,
+        _step(previous, current, following, scaled_residual, local, step_coefficients, time_step, operator,
               source_nodes, source_weights, force_series[step], direct_series[step], None, None)
         if traces.shape[1] > 0:
             for r in range(receiver_nodes.shape[0]):
@@ -442,16 +469,16 @@ def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_
     for k < final_step, adds mu^k . dPhi^k/d(M, C, kappa) using the stored forward states
     stored_states[k + 1 - first_stored_step] = u^k and stored_residuals[k - first_stored_step] = y^k.
     kappa_sensitivity: the layout's sensitivity_buffer(); geometric: its product_weights(geometric tensor).
-    work: (3, n_nodes) scratch; local: the layout's result_buffer().
+    work: (2, n_nodes) scratch; local: the layout's result_buffer().
     Returns the rotated buffers (following, current, previous).
     """
     dt2 = time_step * time_step
     dt4_12 = dt2 * dt2 / 12.0
     half_dt = 0.5 * time_step
-    combined = work[2]
+    scaled_adjoint, combined = work[0], work[1]
     for k in range(last_step - 1, first_step - 1, -1):
         if k >= final_step:
-            _step(following_adjoint, current_adjoint, previous_adjoint, work[0], work[1], local, step_coefficients,
+            _step(following_adjoint, current_adjoint, previous_adjoint, scaled_adjoint, local, step_coefficients,
                   time_step, operator, receiver_nodes, receiver_weights, zero_series[k], adjoint_series[k], None, None)
         else:
             row = k + 1 - first_stored_step
@@ -462,13 +489,13 @@ def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_
             for node in prange(current_adjoint.shape[0]):
                 combined[node] = dt2 * u_now[node] + dt4_12 * y_now[node]
             # kappa products: G(grad mu^k, grad combined) + dt^4/12 G(grad y_mu^k, grad u^k), on the step's gradients
-            _step(following_adjoint, current_adjoint, previous_adjoint, work[0], work[1], local, step_coefficients,
+            _step(following_adjoint, current_adjoint, previous_adjoint, scaled_adjoint, local, step_coefficients,
                   time_step, operator, receiver_nodes, receiver_weights, zero_series[k], adjoint_series[k],
                   (combined, 1.0, kappa_sensitivity, geometric), (u_now, dt4_12, kappa_sensitivity, geometric))
             for node in prange(current_adjoint.shape[0]):
                 mu = current_adjoint[node]
                 mass_sensitivity[node] += mu * (u_after[node] - 2.0 * u_now[node] + u_before[node]) \
-                    + dt4_12 * work[1, node] * y_now[node]
+                    + dt4_12 * scaled_adjoint[node] * y_now[node]
                 damping_sensitivity[node] += half_dt * mu * (u_after[node] - u_before[node])
         following_adjoint, current_adjoint, previous_adjoint = current_adjoint, previous_adjoint, following_adjoint
     return following_adjoint, current_adjoint, previous_adjoint

@@ -84,12 +84,16 @@ def _largest_eigenvalue_once(kernels, layout: Layout, operator: tuple, mass: np.
     return _EIGENVALUES[key]
 
 
-def _step_coefficients(mass, damping, dirichlet_mask, time_step_in_seconds) -> np.ndarray:
-    """The nodal factors of a time step (see kernels._step): mask/M, mask/D, 2 M mask/D, (M - dt C/2) mask/D."""
+def _step_coefficients(mass, damping, dirichlet_mask, time_step_in_seconds) -> tuple:
+    """The factors of a time step (see kernels._step): (nodal (2, n) = mask/M, mask/D; the special nodes, where
+    C > 0 or mask = 0; their factors (4, n_special) = M mask/D, mask/D, 2 M mask/D, (M - dt C/2) mask/D)."""
     diagonal = mass + 0.5 * time_step_in_seconds * damping
     masked_inverse = dirichlet_mask / diagonal
-    return np.ascontiguousarray(np.stack([dirichlet_mask / mass, masked_inverse, 2.0 * mass * masked_inverse,
-                                          (mass - 0.5 * time_step_in_seconds * damping) * masked_inverse]))
+    nodal = np.ascontiguousarray(np.stack([dirichlet_mask / mass, masked_inverse]))
+    special = np.flatnonzero((damping != 0.0) | (dirichlet_mask == 0.0)).astype(np.int64)
+    factors = np.stack([mass * masked_inverse, masked_inverse, 2.0 * mass * masked_inverse,
+                        (mass - 0.5 * time_step_in_seconds * damping) * masked_inverse])
+    return nodal, special, np.ascontiguousarray(factors[:, special])
 
 
 # Where the node grid is used (a step against element blocks, one process, 2 threads, docs/solver.md):
@@ -123,7 +127,7 @@ class SimulationSetup:
     layout: Layout
     operator: tuple
     dirichlet_mask: np.ndarray
-    step_coefficients: np.ndarray
+    step_coefficients: tuple
     time_step_in_seconds: float
     stability_limit_in_seconds: float
     time: np.ndarray
@@ -222,7 +226,7 @@ class SimulationSetup:
         n = self.n_global_nodes
         previous, current = (np.zeros(n), np.zeros(n)) if state is None else (state[0].copy(), state[1].copy())
         following = np.zeros(n)
-        work = np.zeros((2, n))
+        work = np.zeros((1, n))
         local = self.layout.result_buffer()
         traces = np.zeros((len(self.receiver_nodes), 0)) if traces is None else traces
         empty = np.zeros((0, 0))

@@ -85,19 +85,19 @@ class S2Model:
 
 
 def s2_scenario(*, max_frequency_in_hertz: float = 20.0, elements_per_wavelength: float = 2.0,
-                quick: bool = False) -> Scenario:
+                tensor_order: int = 4, quick: bool = False) -> Scenario:
     """S2 with one event per source (8 shots, 200 receivers each); ``quick``: 5 Hz mesh, end time 1 s."""
     if quick:
         max_frequency_in_hertz = 5.0
     mesh = sf.mesh.from_volume_model(S2Model(), max_frequency_in_hertz=max_frequency_in_hertz,
-                                     elements_per_wavelength=elements_per_wavelength, tensor_order=4)
+                                     elements_per_wavelength=elements_per_wavelength, tensor_order=tensor_order)
     receivers = sf.ArrayPoint2D(x=np.linspace(100.0, 9100.0, 200), y=-10.0, fields=["phi"])
     events = [sf.Event(event_name=f"shot_{index}", sources=sf.ScalarPoint2D(x=float(x), y=-20.0, f=1.0),
                        receivers=receivers)
               for index, x in enumerate(np.linspace(500.0, 8700.0, 8))]
     return Scenario("S2", mesh, events, sf.Ricker(center_frequency=8.0), 1.0 if quick else 4.0,
                     f"max frequency {max_frequency_in_hertz:g} Hz, {elements_per_wavelength:g} elements per "
-                    f"wavelength, order 4")
+                    f"wavelength, order {tensor_order}")
 
 
 # ---------------------------------------------------------------- A1: accuracy

@@ -96,7 +96,7 @@ def _block_reference_gradients(vector, node_blocks, block, derivative, values, g
                 gradients[1, q, lane] = d_eta
 
 
-@njit(parallel=True, cache=True, fastmath=True)
+@njit(parallel=True, cache=True, fastmath=False)  # fastmath: see the pointwise work below
 def element_stiffness(u, local, node_blocks, tensor_blocks, derivative, partner, weight, kappa_sensitivity,
                       geometric_blocks):
     """local[slot of (block, q, lane)] = (K_e u_e)_q for every element e.
@@ -178,11 +178,12 @@ def _slot_sum(local, node_slots, node):
 # Arrays a mode does not use may be any array of the right type: one tuple type serves every mode,
 # so that each product kernel is compiled once.
 STORE, RESIDUAL, UPDATE = 0, 1, 2
-# The pointwise work (_finish_range, _inject) says fastmath=False: a callee that does not set it inherits
-# fastmath from its caller, and with it LLVM contracted the update into fused multiply-adds one way in the
-# process that compiled the kernels and another way in a process that loaded them from numba's cache
-# (results 1-2 ulp apart, which the project's bit-for-bit cache tests caught). Without fast flags each
-# line rounds as written, in every process; these loops are bound by memory, not by arithmetic.
+# The pointwise work (_finish_range, _inject) and element_stiffness say fastmath=False. With fast flags
+# (a callee that does not set fastmath inherits its caller's), LLVM rounded them one way in the process
+# that compiled the kernels and another way in a process that loaded them from numba's cache: results
+# 1-2 ulp apart, so a project's cached gradient would differ from a recomputed one
+# (tests/test_kernel_cache.py). Without fast flags each line rounds as written, in every process. The
+# pointwise loops are bound by memory; element_stiffness costs 9 % more time without them.
 
 
 @njit(cache=True)

@@ -125,3 +125,21 @@ def test_grid_gradient_passes_the_taylor_test(grid_on_small_meshes, model_mesh, 
     observed = observed_traces(model_mesh, small_event(), free_surface=True)
     result = taylor_test(model_mesh, parameters, misfit="L2", observed=observed, free_surface=True, seed=3)
     assert result.passed(GRADIENT_TOLERANCE, minimum_slope=MINIMUM_REMAINDER_SLOPE), str(result)
+
+
+def test_grid_and_blocks_give_the_same_traces_when_the_boundary_nodes_span_many_work_items(grid_on_small_meshes,
+                                                                                           monkeypatch):
+    """The damped and free-surface nodes keep their own update factors (kernels._finish_range), looked up per
+    range of nodes: with several work items per product, both layouts must still find every one of them."""
+    mesh = box_mesh(4, 40, 20, seed=5)
+    options = dict(wavelet=WAVELET, end_time_in_seconds=0.25, time_step_in_seconds=5e-4, free_surface=True,
+                   progress=False)
+    setup = box_setup(mesh)
+    n_x, n_y = 4 * 40 + 1, 4 * 20 + 1
+    assert isinstance(setup.layout, NodeGrid) and setup.kernels._n_chunks(40, 4 * n_y) > 2
+    on_grid = sf.simulate(mesh, EVENT, **options)
+    monkeypatch.setattr(solver_setup, "kernel_layout", lambda mesh, n: ElementBlocks.build(mesh.global_node_index))
+    assert setup.kernels._n_chunks(n_x * n_y, 1) > 2
+    on_blocks = sf.simulate(mesh, EVENT, **options)
+    assert np.abs(on_blocks.values).max() > 0.0
+    np.testing.assert_allclose(on_grid.values, on_blocks.values, rtol=0, atol=1e-11 * np.abs(on_blocks.values).max())

@@ -51,6 +51,7 @@ def run_in_new_process(output: Path, cache: Path, tensor_order: int) -> None:
     assert finished.returncode == 0, finished.stderr[-3000:]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tensor_order", [2, 4])  # 4: the default; each order compiles for about 90 s
 def test_a_process_that_compiled_the_kernels_and_one_that_loaded_them_agree_bit_for_bit(tmp_path, tensor_order):
     cache = tmp_path / "cache"

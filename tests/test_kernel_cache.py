@@ -2,9 +2,9 @@
 
 numba compiles each kernel module once and caches its machine code; a process that compiled the
 code and one that loaded it must agree bit for bit, or a project's cached gradients would differ
-from recomputed ones. An update whose arithmetic LLVM could contract into fused multiply-adds in
-more than one way once broke this (docs/solver.md, "No per-node factors inside the domain"); the
-bug showed only with an empty cache, so this test makes one.
+from recomputed ones. Arithmetic that LLVM may contract into fused multiply-adds in more than one
+way broke this twice: in the step's update and in element_stiffness (docs/solver.md, "No per-node
+factors inside the domain"). It shows only with an empty cache, so this test makes one.
 """
 
 from __future__ import annotations

@@ -77,17 +77,16 @@ def compute_gradient(mesh: UnstructuredMesh, event, *, wavelet, misfit, end_time
                                       dict(end_time_in_seconds=end_time_in_seconds,
                                            time_step_in_seconds=time_step_in_seconds, **simulate_options))
     plan = plan_checkpoints(setup.n_steps, setup.n_global_nodes, checkpoint_memory_in_megabytes)
-    evaluated = []  # (synthetic traces, misfit result), once the forward run is done
+    evaluated = {}  # the synthetic traces and their misfit result, once the forward run is done
 
     def adjoint_source(values):
-        synthetic = traces_to_dataarray(setup, values)
-        evaluated.append((synthetic, misfit_function(synthetic, observed)))
-        return evaluated[0][1].value, evaluated[0][1].adjoint_source.transpose("receiver", "time").values
+        evaluated["synthetic"] = traces_to_dataarray(setup, values)
+        evaluated["misfit"] = result = misfit_function(evaluated["synthetic"], observed)
+        return result.value, result.adjoint_source.transpose("receiver", "time").values
 
     _, value, sensitivities = forward_then_adjoint(setup, adjoint_source, plan=plan)
     derivatives = setup.coefficients.material_gradient(sensitivities.mass, sensitivities.damping, sensitivities.kappa)
     gradient = mesh.geometry_copy()
     for name in PARAMETERS:
         gradient.attach_field(name, derivatives[name])
-    synthetic, misfit_result = evaluated[0]
-    return GradientResult(float(value), gradient, synthetic, misfit_result.adjoint_source)
+    return GradientResult(float(value), gradient, evaluated["synthetic"], evaluated["misfit"].adjoint_source)

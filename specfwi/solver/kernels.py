@@ -186,19 +186,6 @@ STORE, RESIDUAL, UPDATE = 0, 1, 2
 # pointwise loops are bound by memory; element_stiffness costs 9 % more time without them.
 
 
-@njit(cache=True)
-def _first_at_least(sorted_values, value):
-    """The first index of sorted_values whose entry is >= value (len(sorted_values) if none)."""
-    low, high = 0, sorted_values.shape[0]
-    while low < high:
-        middle = (low + high) // 2
-        if sorted_values[middle] < value:
-            low = middle + 1
-        else:
-            high = middle
-    return low
-
-
 @njit(cache=True, fastmath=False)
 def _finish_range(finish, first, values):
     """Hands (K u)[first + r n + i] = values[r, i] (values: (n_rows, n)) to ``finish`` (see above). One
@@ -208,7 +195,7 @@ def _finish_range(finish, first, values):
     special_nodes, special_factors = finish[4], finish[5]
     dt2, dt4_12 = finish[8], finish[9]
     n = values.shape[1]
-    s = _first_at_least(special_nodes, first) if mode == UPDATE else 0  # the next special node
+    next_special = np.searchsorted(special_nodes, first) if mode == UPDATE else 0
     for r in range(values.shape[0]):
         start = first + r * n
         stop = start + n
@@ -225,12 +212,11 @@ def _finish_range(finish, first, values):
             for i in range(n):
                 total = dt2 * second[i] - dt4_12 * coefficient[i] * value[i] + 2.0 * current[i] - previous[i]
                 out[i] = total if abs(total) >= FLUSH_BELOW else 0.0
-            while s < special_nodes.shape[0] and special_nodes[s] < stop:
-                i = special_nodes[s] - start
-                total = (special_factors[0, s] * dt2 * second[i] - special_factors[1, s] * dt4_12 * value[i]
-                         + special_factors[2, s] * current[i] - special_factors[3, s] * previous[i])
+            while next_special < special_nodes.shape[0] and special_nodes[next_special] < stop:
+                i, (a, b, c, d) = special_nodes[next_special] - start, special_factors[:, next_special]
+                total = a * dt2 * second[i] - b * dt4_12 * value[i] + c * current[i] - d * previous[i]
                 out[i] = total if abs(total) >= FLUSH_BELOW else 0.0
-                s += 1
+                next_special += 1
 
 
 @njit(parallel=True, cache=True, fastmath=True)

@@ -53,6 +53,22 @@ def test_rectangles_have_a_node_grid_and_other_meshes_not(grid_on_small_meshes):
     assert isinstance(fan_setup(2).layout, ElementBlocks)  # an unstructured fan of skewed elements
 
 
+@pytest.mark.parametrize("n_elements_x, n_elements_y, transposed", [(7, 2, True), (2, 7, False), (3, 3, False)])
+def test_the_longer_axis_of_the_grid_is_contiguous_in_the_solver(grid_on_small_meshes, n_elements_x, n_elements_y,
+                                                                 transposed):
+    mesh = box_mesh(3, n_elements_x, n_elements_y)
+    setup = box_setup(mesh)
+    assert setup.layout.transposed == transposed
+    n_outer, n_inner = setup.layout.memory_shape
+    assert n_inner == max(setup.layout.n_x, setup.layout.n_y)
+    x, y = (setup.to_solver_order(values).reshape(n_outer, n_inner) for values in mesh.global_node_coordinates.T)
+    along_inner, along_outer = (x, y) if transposed else (y, x)
+    assert np.all(np.diff(along_inner, axis=1) > 1.0) and np.abs(np.diff(along_inner, axis=0)).max() < 1e-9
+    assert np.all(np.diff(along_outer, axis=0) > 1.0) and np.abs(np.diff(along_outer, axis=1)).max() < 1e-9
+    u = np.random.default_rng(2).normal(size=mesh.n_global_nodes)
+    np.testing.assert_array_equal(setup.to_mesh_order(setup.to_solver_order(u)), u)
+
+
 def test_a_sheared_grid_keeps_the_element_blocks(grid_on_small_meshes):
     mesh = sf.mesh.rectangle((0.0, 700.0), (-300.0, 0.0), 5, 3, tensor_order=2)
     mesh.vertices[:, 0] += 0.2 * mesh.vertices[:, 1]  # parallelograms: the stiffness has cross terms
@@ -85,7 +101,7 @@ def test_a_rectangle_whose_elements_run_xi_along_y_keeps_the_element_blocks(grid
 
 
 @pytest.mark.parametrize("tensor_order, n_elements_x, n_elements_y",
-                         [(1, 5, 3), (2, 7, 4), (4, 9, 5), (3, 1, 1), (6, 3, 2)])
+                         [(1, 5, 3), (2, 7, 4), (4, 9, 5), (3, 1, 1), (6, 3, 2), (2, 3, 6), (4, 4, 7)])
 def test_grid_stiffness_equals_an_independent_assembly(tensor_order, n_elements_x, n_elements_y,
                                                      grid_on_small_meshes):
     setup = box_setup(box_mesh(tensor_order, n_elements_x, n_elements_y, seed=tensor_order))
@@ -101,8 +117,10 @@ def test_grid_stiffness_is_the_same_on_one_thread_and_on_all(grid_on_small_meshe
     assert_stiffness_is_the_same_on_one_thread_and_on_all(setup, seed=8)
 
 
-def test_grid_gradient_equals_the_element_block_gradient(grid_on_small_meshes, monkeypatch):
-    mesh = box_mesh(4, 6, 3, seed=11)
+@pytest.mark.parametrize("n_elements_x, n_elements_y", [(6, 3), (3, 6)])  # transposed or not
+def test_grid_gradient_equals_the_element_block_gradient(grid_on_small_meshes, monkeypatch, n_elements_x,
+                                                         n_elements_y):
+    mesh = box_mesh(4, n_elements_x, n_elements_y, seed=11)
     options = dict(wavelet=WAVELET, misfit="L2_energy_no_observed_data", end_time_in_seconds=0.3,
                    time_step_in_seconds=1e-3, progress=False)
     on_grid = sf.compute_gradient(mesh, EVENT, **options)
@@ -127,19 +145,25 @@ def test_grid_gradient_passes_the_taylor_test(grid_on_small_meshes, model_mesh, 
     assert result.passed(GRADIENT_TOLERANCE, minimum_slope=MINIMUM_REMAINDER_SLOPE), str(result)
 
 
-def test_grid_and_blocks_give_the_same_traces_when_the_boundary_nodes_span_many_work_items(grid_on_small_meshes,
-                                                                                           monkeypatch):
+@pytest.mark.parametrize("n_elements_x, n_elements_y", [(40, 20), (20, 40)])  # transposed or not
+def test_grid_and_blocks_give_the_same_traces_when_the_boundary_nodes_span_many_work_items(
+        grid_on_small_meshes, monkeypatch, n_elements_x, n_elements_y):
     """The damped and free-surface nodes keep their own update factors (kernels._finish_range), looked up per
-    range of nodes: with several work items per product, both layouts must still find every one of them."""
-    mesh = box_mesh(4, 40, 20, seed=5)
+    range of nodes: with several work items per product, both layouts must still find every one of them.
+    The wavefield snapshots come back in the mesh's numbering from either layout."""
+    mesh = box_mesh(4, n_elements_x, n_elements_y, seed=5)
     options = dict(wavelet=WAVELET, end_time_in_seconds=0.25, time_step_in_seconds=5e-4, free_surface=True,
                    progress=False)
     setup = box_setup(mesh)
-    n_x, n_y = 4 * 40 + 1, 4 * 20 + 1
-    assert isinstance(setup.layout, NodeGrid) and setup.kernels._n_chunks(40, 4 * n_y) > 2
+    n_element_columns, _, n_inner = setup.layout.x_shape
+    assert isinstance(setup.layout, NodeGrid) and setup.kernels._n_chunks(n_element_columns, 4 * n_inner) > 2
     on_grid = sf.simulate(mesh, EVENT, **options)
+    snapshot_on_grid = sf.solver.simulate_wavefield(mesh, EVENT, snapshot_times_in_seconds=[0.1], **options)
     monkeypatch.setattr(solver_setup, "kernel_layout", lambda mesh, n: ElementBlocks.build(mesh.global_node_index))
-    assert setup.kernels._n_chunks(n_x * n_y, 1) > 2
+    assert setup.kernels._n_chunks(mesh.n_global_nodes, 1) > 2
     on_blocks = sf.simulate(mesh, EVENT, **options)
+    snapshot_on_blocks = sf.solver.simulate_wavefield(mesh, EVENT, snapshot_times_in_seconds=[0.1], **options)
     assert np.abs(on_blocks.values).max() > 0.0
     np.testing.assert_allclose(on_grid.values, on_blocks.values, rtol=0, atol=1e-11 * np.abs(on_blocks.values).max())
+    np.testing.assert_allclose(snapshot_on_grid.values, snapshot_on_blocks.values, rtol=0,
+                               atol=1e-11 * np.abs(snapshot_on_blocks.values).max())

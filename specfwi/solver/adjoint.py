@@ -144,7 +144,6 @@ def _forward_then_adjoint(setup: SimulationSetup, adjoint_source, plan: Checkpoi
     """forward_then_adjoint with the store of forward states given (any contents)."""
     n_steps, n_nodes = setup.n_steps, setup.n_global_nodes
     segment_starts = list(range(0, n_steps, plan.segment_length))
-    states[:2] = 0.0  # u^-1 and u^0 when everything is stored; checkpoints overwrite them otherwise
     traces = np.zeros((len(setup.receiver_nodes), n_steps + 1))
     checkpoints = {}
     state = (np.zeros(n_nodes), np.zeros(n_nodes))
@@ -154,7 +153,7 @@ def _forward_then_adjoint(setup: SimulationSetup, adjoint_source, plan: Checkpoi
             state = setup.run_forward(traces=traces, first_step=start, last_step=stop, state=state,
                                       stored_states=states, stored_residuals=residuals, first_stored_step=start)
         else:
-            checkpoints[start] = (state[0].copy(), state[1].copy())
+            checkpoints[start] = state  # new arrays (run_forward)
             state = setup.run_forward(traces=traces, first_step=start, last_step=stop, state=state)
 
     value, adjoint = adjoint_source(traces)
@@ -176,8 +175,7 @@ def _forward_then_adjoint(setup: SimulationSetup, adjoint_source, plan: Checkpoi
         for start in reversed(segment_starts):
             stop = min(start + plan.segment_length, n_steps)
             if not plan.stores_everything:
-                states[0], states[1] = checkpoints.pop(start)
-                setup.run_forward(first_step=start, last_step=stop, state=(states[0], states[1]),
+                setup.run_forward(first_step=start, last_step=stop, state=checkpoints.pop(start),
                                   stored_states=states, stored_residuals=residuals, first_stored_step=start,
                                   description="recompute")
             last = n_steps + 1 if stop == n_steps else stop
@@ -186,6 +184,6 @@ def _forward_then_adjoint(setup: SimulationSetup, adjoint_source, plan: Checkpoi
                 setup.operator, product_weights, setup.receiver_nodes, setup.receiver_weights, zero_series, adjoint_series,
                 states, residuals, start, mass_sensitivity, damping_sensitivity, kappa_buffer)
             bar.update(last - start)
-    sensitivities = MaterialSensitivities(mass_sensitivity, damping_sensitivity,
+    sensitivities = MaterialSensitivities(setup.to_mesh_order(mass_sensitivity), setup.to_mesh_order(damping_sensitivity),
                                           setup.layout.kappa(kappa_buffer, geometric))
     return traces, value, sensitivities

@@ -40,6 +40,8 @@ class ElementBlocks:
     extra_slot_offsets: np.ndarray
     extra_slots: np.ndarray
 
+    node_order = None  # the kernels keep the mesh's node numbering
+
     @property
     def zero_slot(self) -> int:
         """The slot after the last lane: the result buffer holds it at 0."""

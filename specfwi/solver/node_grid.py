@@ -13,6 +13,14 @@ nodes. Where two elements share a node row (column), their coefficients on it ad
 kernels need no index arrays and stream contiguous rows: on S2 a stiffness product takes
 about half the time of the blocked layout (:mod:`specfwi.solver.element_blocks`), which
 serves every other mesh.
+
+**Memory order.** The kernels see the grid as (n_outer, n_inner) node lines: work items sweep
+the outer axis, and SIMD runs along the contiguous inner lines. The longer axis of the mesh is
+the inner one: for a mesh wider than tall (S1: 201 x 69 nodes) the grid is *transposed*, the
+kernels' node k = iy * n_x + ix, and the solver keeps its nodal vectors in that order
+(:class:`NodeOrder`). Long inner lines leave fewer loop tails and set-ups per node: S1's forward run
+is 1.26 times faster transposed, its gradient 1.37 times, S2's forward run 1.09 times (docs/solver.md).
+In the kernels (:mod:`specfwi.solver.kernels`), "x" and "y" name the outer and inner axis.
 """
 
 from __future__ import annotations
@@ -27,36 +35,69 @@ COORDINATE_DECIMALS = 6  # grid lines: node coordinates equal to 1e-6 m
 
 
 @dataclass(frozen=True)
-class NodeGrid:
-    """The grid of a mesh's global nodes (node = ix * n_y + iy) and where each element node sits on it.
+class NodeOrder:
+    """A permutation of the global nodes: the solver's position k holds mesh node ``mesh_nodes[k]``."""
 
-    x_slots : (n_elements, n_gll) flat position of each element node in the x coefficients
-        (n_elements_x, n_gll_1d, n_y) [element column, local i, node row iy]
-    y_slots : (n_elements, n_gll) flat position in the y coefficients (n_x, n_gll_1d, n_elements_y)
-        [node column ix, local j, element row]
+    mesh_nodes: np.ndarray
+
+    @property
+    def positions(self) -> np.ndarray:
+        """The solver's position of every mesh node (the inverse permutation)."""
+        positions = np.empty_like(self.mesh_nodes)
+        positions[self.mesh_nodes] = np.arange(len(self.mesh_nodes))
+        return positions
+
+    def to_solver(self, values: np.ndarray) -> np.ndarray:
+        """Values per mesh node (last axis) in the solver's order (a new array)."""
+        return np.ascontiguousarray(np.asarray(values)[..., self.mesh_nodes])
+
+    def to_mesh(self, values: np.ndarray) -> np.ndarray:
+        """Values in the solver's order (last axis) per mesh node (a new array)."""
+        result = np.empty_like(values)
+        result[..., self.mesh_nodes] = values
+        return result
+
+
+@dataclass(frozen=True)
+class NodeGrid:
+    """The grid of a mesh's global nodes and where each element node sits on it, in memory order.
+
+    n_x, n_y : the mesh's nodes along x and y; ``transposed``: the inner (contiguous) axis is x
+    x_slots : (n_elements, n_gll) flat position of each element node in the outer-axis coefficients
+        (n_elements_outer, n_gll_1d, n_inner) [element column, local index along the outer axis, inner line]
+    y_slots : (n_elements, n_gll) flat position in the inner-axis coefficients
+        (n_outer, n_gll_1d, n_elements_inner) [outer line, local index along the inner axis, element row]
     """
 
     n_x: int
     n_y: int
     tensor_order: int
+    transposed: bool
     x_slots: np.ndarray
     y_slots: np.ndarray
 
     @property
-    def n_elements_x(self) -> int:
-        return (self.n_x - 1) // self.tensor_order
+    def memory_shape(self) -> tuple[int, int]:
+        """(n_outer, n_inner): the grid as the kernels see it."""
+        return (self.n_y, self.n_x) if self.transposed else (self.n_x, self.n_y)
 
     @property
-    def n_elements_y(self) -> int:
-        return (self.n_y - 1) // self.tensor_order
+    def node_order(self) -> NodeOrder | None:
+        """The solver's node order: None for the mesh's own (x-major), else y-major."""
+        if not self.transposed:
+            return None
+        ix, iy = np.arange(self.n_x), np.arange(self.n_y)
+        return NodeOrder((ix[None, :] * self.n_y + iy[:, None]).ravel())
 
     @property
     def x_shape(self) -> tuple[int, int, int]:
-        return self.n_elements_x, self.tensor_order + 1, self.n_y
+        n_outer, n_inner = self.memory_shape
+        return (n_outer - 1) // self.tensor_order, self.tensor_order + 1, n_inner
 
     @property
     def y_shape(self) -> tuple[int, int, int]:
-        return self.n_x, self.tensor_order + 1, self.n_elements_y
+        n_outer, n_inner = self.memory_shape
+        return n_outer, self.tensor_order + 1, (n_inner - 1) // self.tensor_order
 
     @classmethod
     def detect(cls, mesh: UnstructuredMesh, n_tensor_components: int) -> "NodeGrid | None":
@@ -78,23 +119,35 @@ class NodeGrid:
         if (not np.array_equal(numbering, expected) or np.any(first_x % order) or np.any(first_y % order)
                 or mesh.n_elements != tiles or len(np.unique(column * n_y + row)) != tiles):
             return None
-        x_slots = (column[:, None] * n_gll_1d + i) * n_y + first_y[:, None] + j
-        y_slots = ((first_x[:, None] + i) * n_gll_1d + j) * ((n_y - 1) // order) + row[:, None]
-        return cls(n_x, n_y, order, x_slots, y_slots)
+        transposed = n_x > n_y
+        # (first node, local index, element index) along the outer and the inner axis
+        outer, inner = ((first_y, j, row), (first_x, i, column)) if transposed else ((first_x, i, column),
+                                                                                     (first_y, j, row))
+        n_inner = n_x if transposed else n_y
+        x_slots = (outer[2][:, None] * n_gll_1d + outer[1]) * n_inner + inner[0][:, None] + inner[1]
+        y_slots = ((outer[0][:, None] + outer[1]) * n_gll_1d + inner[1]) * ((n_inner - 1) // order) + inner[2][:, None]
+        return cls(n_x, n_y, order, transposed, x_slots, y_slots)
+
+    @property
+    def _components(self) -> tuple[int, int]:
+        """The (xi-xi, eta-eta) tensor components along the outer and the inner axis."""
+        return (1, 0) if self.transposed else (0, 1)
 
     def operator(self, tensor: np.ndarray, derivative: np.ndarray) -> tuple:
         """The kernels' operator from the (n_elements, n_gll, 2) (xi-xi, eta-eta) tensor:
-        (x coefficients, y coefficients, the derivative matrix's entries row by row as a tuple)."""
-        coefficient_x = np.bincount(self.x_slots.ravel(), weights=tensor[:, :, 0].ravel(),
+        (outer-axis coefficients, inner-axis coefficients, the derivative matrix's entries row by row as a tuple)."""
+        outer, inner = self._components
+        coefficient_x = np.bincount(self.x_slots.ravel(), weights=tensor[:, :, outer].ravel(),
                                     minlength=int(np.prod(self.x_shape))).reshape(self.x_shape)
-        coefficient_y = np.bincount(self.y_slots.ravel(), weights=tensor[:, :, 1].ravel(),
+        coefficient_y = np.bincount(self.y_slots.ravel(), weights=tensor[:, :, inner].ravel(),
                                     minlength=int(np.prod(self.y_shape))).reshape(self.y_shape)
         return coefficient_x, coefficient_y, tuple(float(value) for value in np.asarray(derivative).ravel())
 
     def result_buffer(self) -> np.ndarray:
         """The kernels' buffer of partial results: two node rows per element column (the x parts of the rows
         that two work items share; each row's result is used as soon as it is complete)."""
-        return np.zeros(2 * self.n_elements_x * self.n_y)
+        n_elements_outer, _, n_inner = self.x_shape
+        return np.zeros(2 * n_elements_outer * n_inner)
 
     def sensitivity_buffer(self) -> tuple[np.ndarray, np.ndarray]:
         """Accumulators of the adjoint's gradient products: (x part, y part), shaped as the coefficients."""
@@ -108,5 +161,6 @@ class NodeGrid:
         """d(misfit)/d(kappa) per element node (n_elements, n_gll) from the accumulated products and the
         (n_elements, n_gll, 2) geometric tensor (the products are shared by the elements on a node line)."""
         products_x, products_y = buffer
-        return (geometric[:, :, 0] * products_x.ravel()[self.x_slots]
-                + geometric[:, :, 1] * products_y.ravel()[self.y_slots])
+        outer, inner = self._components
+        return (geometric[:, :, outer] * products_x.ravel()[self.x_slots]
+                + geometric[:, :, inner] * products_y.ravel()[self.y_slots])

@@ -14,7 +14,7 @@ from ..mesh import UnstructuredMesh, derivative_matrix
 from ..physics import AcousticCoefficients
 from .kernel_modules import kernels_for_order
 from .element_blocks import ElementBlocks
-from .node_grid import NodeGrid
+from .node_grid import NodeGrid, NodeOrder
 from .point_operators import point_operator
 from .time_step import check_time_step, largest_eigenvalue, stability_limit_in_seconds, time_axis
 
@@ -118,6 +118,10 @@ class SimulationSetup:
     stability_limit_in_seconds : the largest stable time step of this mesh and model
     source_nodes, source_weights : (n_sources, n_gll) injection of each source (weights include f)
     receiver_nodes, receiver_weights : (n_receivers, n_gll) interpolation at each receiver
+    node_order : the order of the nodal vectors of the kernels (None: the mesh's numbering), which
+        ``source_nodes``, ``receiver_nodes``, ``step_coefficients`` and stored states follow; everything
+        else (``coefficients``, ``dirichlet_mask``, the states of :meth:`run_forward`, :meth:`apply_stiffness`)
+        is in the mesh's numbering
     """
 
     mesh: UnstructuredMesh
@@ -137,6 +141,7 @@ class SimulationSetup:
     direct_series: np.ndarray
     receiver_nodes: np.ndarray
     receiver_weights: np.ndarray
+    node_order: NodeOrder | None
     progress: bool | None
 
     @classmethod
@@ -173,8 +178,14 @@ class SimulationSetup:
         for side in free:
             dirichlet_mask[mesh.boundary_global_nodes(side)] = 0.0
 
+        node_order = layout.node_order
+        if node_order is not None:
+            positions = node_order.positions
+            source_nodes, receiver_nodes = positions[source_nodes], positions[receiver_nodes]
+        solver_order = (lambda values: values) if node_order is None else node_order.to_solver
         kernels = kernels_for_order(mesh.tensor_order)
-        limit = stability_limit_in_seconds(_largest_eigenvalue_once(kernels, layout, operator, coefficients.mass))
+        mass = solver_order(coefficients.mass)
+        limit = stability_limit_in_seconds(_largest_eigenvalue_once(kernels, layout, operator, mass))
         dt, n_steps = time_axis(float(start_time_in_seconds), float(end_time_in_seconds), time_step_in_seconds, limit)
         time = start_time_in_seconds + dt * np.arange(n_steps + 1)
         n_sources = len(source_points)
@@ -184,10 +195,10 @@ class SimulationSetup:
         logger.info("simulation: %d elements, %d nodes (%s layout), dt = %.4g s (limit %.4g s), %d steps",
                     mesh.n_elements, mesh.n_global_nodes, "node-grid" if isinstance(layout, NodeGrid) else "element-block",
                     dt, limit, n_steps)
-        step_coefficients = _step_coefficients(coefficients.mass, coefficients.damping, dirichlet_mask, dt)
+        step_coefficients = _step_coefficients(mass, solver_order(coefficients.damping), solver_order(dirichlet_mask), dt)
         return cls(mesh, event, coefficients, kernels, layout, operator, dirichlet_mask, step_coefficients, dt, limit,
                    time, source_nodes, source_weights, force_series, direct_series, receiver_nodes, receiver_weights,
-                   progress)
+                   node_order, progress)
 
     @property
     def n_steps(self) -> int:
@@ -201,9 +212,17 @@ class SimulationSetup:
         """The components of an (n_elements, n_gll, 3) tensor that the kernels take (those of the stiffness)."""
         return tensor[:, :, _tensor_components(self.coefficients.stiffness_tensor)]
 
+    def to_solver_order(self, values: np.ndarray) -> np.ndarray:
+        """A nodal vector (or the rows of an array) of the mesh's numbering in the kernels' node order (a new array)."""
+        return np.array(values, dtype=float) if self.node_order is None else self.node_order.to_solver(values)
+
+    def to_mesh_order(self, values: np.ndarray) -> np.ndarray:
+        """The inverse of :meth:`to_solver_order` (a new array)."""
+        return np.array(values, dtype=float) if self.node_order is None else self.node_order.to_mesh(values)
+
     def apply_stiffness(self, u: np.ndarray) -> np.ndarray:
-        """K u for a global nodal vector u."""
-        return _apply_stiffness(self.kernels, self.layout, self.operator, u)
+        """K u for a global nodal vector u (the mesh's numbering)."""
+        return self.to_mesh_order(_apply_stiffness(self.kernels, self.layout, self.operator, self.to_solver_order(u)))
 
     def progress_bar(self, total: int, description: str):
         """A tqdm bar over time steps, shown after 1 s unless progress is False (True: always)."""
@@ -217,14 +236,16 @@ class SimulationSetup:
 
         ``traces`` (n_receivers, n_steps + 1), if given, receives the receiver samples of the new
         states. ``stored_states`` / ``stored_residuals`` follow the layout of the kernels'
-        ``forward_steps``. Returns (u^{last-1}, u^last).
+        ``forward_steps`` (the kernels' node order); the rows of u^{first-1} and u^first are filled here.
+        Returns (u^{last-1}, u^last). States in and out are in the mesh's numbering.
         """
         last_step = self.n_steps if last_step is None else last_step
         if not 0 <= first_step <= last_step <= self.n_steps:  # the kernels do not check their indices
             raise invalid("(first_step, last_step)", (first_step, last_step),
                           f"0 <= first_step <= last_step <= n_steps = {self.n_steps}")
         n = self.n_global_nodes
-        previous, current = (np.zeros(n), np.zeros(n)) if state is None else (state[0].copy(), state[1].copy())
+        previous, current = (np.zeros(n), np.zeros(n)) if state is None else (
+            self.to_solver_order(state[0]), self.to_solver_order(state[1]))
         following = np.zeros(n)
         work = np.zeros((1, n))
         local = self.layout.result_buffer()
@@ -232,6 +253,9 @@ class SimulationSetup:
         empty = np.zeros((0, 0))
         stored_states = empty if stored_states is None else stored_states
         stored_residuals = empty if stored_residuals is None else stored_residuals
+        if len(stored_states):
+            row = first_step + 1 - first_stored_step  # the row of u^first_step
+            stored_states[row - 1], stored_states[row] = previous, current
         with self.progress_bar(last_step - first_step, description) as bar:
             for start in range(first_step, last_step, STEPS_PER_CALL):
                 stop = min(start + STEPS_PER_CALL, last_step)
@@ -242,7 +266,7 @@ class SimulationSetup:
                     self.receiver_nodes, self.receiver_weights, traces, stored_states, stored_residuals,
                     first_stored_step)
                 bar.update(stop - start)
-        return previous, current
+        return self.to_mesh_order(previous), self.to_mesh_order(current)
 
     def record_traces(self) -> np.ndarray:
         """Run the whole forward simulation; receiver samples (n_receivers, n_steps + 1)."""

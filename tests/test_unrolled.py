@@ -28,9 +28,19 @@ def test_rows_part_is_the_sum_of_the_element_operators_along_each_row(tensor_ord
     products = rng.standard_normal((n_rows + 1, n, n_elements)) if with_partner else None
     expected_products = None if products is None else products.copy()
     values = np.full((n_rows, fields.shape[1]), np.nan)  # every entry must be written
+    # node e p + m of a line is stored in the run of its local point m: run 0 (e = 0 .. n_elements) first
+    element, local = np.divmod(np.arange(fields.shape[1]), p)
+    stored_at = np.where(local == 0, element, local * n_elements + 1 + element)
+    assert np.array_equal(np.sort(stored_at), np.arange(fields.shape[1]))
+    in_runs = np.empty_like(fields)
+    in_runs[:, stored_at] = fields
+    partner_in_runs = None if partner is None else np.empty_like(partner)
+    if with_partner:
+        partner_in_runs[:, stored_at] = partner
     rows_part = unrolled.compiled_source(unrolled.rows_part_source(n, with_partner), "rows_part")
-    rows_part(fields, values, 1, coefficients, tuple(derivative.ravel()), partner, products, 0.7,
-              np.zeros((2 * n, n_elements + 1)), np.zeros((2 * n, n_elements)))
+    rows_part(in_runs, values, 1, coefficients, tuple(derivative.ravel()), partner_in_runs, products, 0.7,
+              np.zeros((2 * n, n_elements)))
+    values = values[:, stored_at]
 
     expected = np.zeros_like(values)
     for r in range(n_rows):

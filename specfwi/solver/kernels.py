@@ -242,13 +242,13 @@ def _blocked_product(u, operator, partner, weight, kappa_sensitivity, geometric_
 # tuple (row by row), so that the unrolled small loops hold its entries in registers.
 
 
-def _rows_part(fields, values, first_row, coefficients, entries, partner, products, weight, gathered, outputs):
+def _rows_part(fields, values, first_row, coefficients, entries, partner, products, weight, outputs):
     """values = the y part of K on node rows first_row.. (and products, unless partner is None): the
     ``rows_part`` of :mod:`specfwi.solver.unrolled`; compiled code only."""
 
 
 @overload(_rows_part)
-def _rows_part_for_n(fields, values, first_row, coefficients, entries, partner, products, weight, gathered, outputs):
+def _rows_part_for_n(fields, values, first_row, coefficients, entries, partner, products, weight, outputs):
     with_partner = not isinstance(partner, types.NoneType)
     return unrolled.compiled_source(unrolled.rows_part_source(N, with_partner), "rows_part")
 
@@ -284,12 +284,12 @@ def _sweep(fields, coefficient_x, coefficient_y, entries, partner_fields, weight
     n_columns, n_y, n_elements_y = coefficient_x.shape[0], fields.shape[1], coefficient_y.shape[2]
     first, last = _chunk_bounds(n_columns, chunk, n_chunks)
     values = np.zeros((N, n_y))
-    gathered, outputs = np.empty((2 * N, n_elements_y + 1)), np.empty((2 * N, n_elements_y))
+    outputs = np.empty((2 * N, n_elements_y))
     if chunk == 0:
-        _rows_part(fields, values[:1], 0, coefficient_y, entries, partner_fields, products_y, weight, gathered, outputs)
+        _rows_part(fields, values[:1], 0, coefficient_y, entries, partner_fields, products_y, weight, outputs)
     for column in range(first, last):
         _rows_part(fields, values[1:], column * P + 1, coefficient_y, entries, partner_fields, products_y, weight,
-                   gathered, outputs)
+                   outputs)
         _column_part(fields, values, column, coefficient_x, entries, partner_fields, products_x, weight)
         if column == first and chunk > 0:
             shared_x_parts[chunk] = values[0]

@@ -34,6 +34,14 @@ from ..mesh import UnstructuredMesh
 COORDINATE_DECIMALS = 6  # grid lines: node coordinates equal to 1e-6 m
 
 
+def _in_runs(inner_index: np.ndarray, tensor_order: int, n_elements: int) -> np.ndarray:
+    """The memory position of node ``inner_index`` (e P + m: local point m of element e) of a node line of
+    n_elements elements: in the run of its local point, run 0 (the nodes that elements share) first
+    (:mod:`specfwi.solver.unrolled`)."""
+    element, local = np.divmod(inner_index, tensor_order)
+    return np.where(local == 0, element, local * n_elements + 1 + element)
+
+
 @dataclass(frozen=True)
 class NodeOrder:
     """A permutation of the global nodes: the solver's position k holds mesh node ``mesh_nodes[k]``."""
@@ -83,11 +91,18 @@ class NodeGrid:
 
     @property
     def node_order(self) -> NodeOrder | None:
-        """The solver's node order: None for the mesh's own (x-major), else y-major."""
-        if not self.transposed:
-            return None
-        ix, iy = np.arange(self.n_x), np.arange(self.n_y)
-        return NodeOrder((ix[None, :] * self.n_y + iy[:, None]).ravel())
+        """The solver's node order (None where it is the mesh's own): outer line by outer line, each
+        inner line in runs (:mod:`specfwi.solver.unrolled`)."""
+        ix, iy = np.meshgrid(np.arange(self.n_x), np.arange(self.n_y), indexing="ij")
+        mesh_nodes = ix * self.n_y + iy
+        outer, inner = (iy, ix) if self.transposed else (ix, iy)
+        order = np.empty(self.n_x * self.n_y, dtype=np.int64)
+        order[outer * self.memory_shape[1] + self.inner_positions(inner)] = mesh_nodes
+        return None if np.array_equal(order, np.arange(len(order))) else NodeOrder(order)
+
+    def inner_positions(self, inner_index: np.ndarray) -> np.ndarray:
+        """Where node ``inner_index`` of an inner line (in mesh order) sits in memory (see _in_runs)."""
+        return _in_runs(inner_index, self.tensor_order, (self.memory_shape[1] - 1) // self.tensor_order)
 
     @property
     def x_shape(self) -> tuple[int, int, int]:
@@ -124,8 +139,9 @@ class NodeGrid:
         outer, inner = ((first_y, j, row), (first_x, i, column)) if transposed else ((first_x, i, column),
                                                                                      (first_y, j, row))
         n_inner = n_x if transposed else n_y
-        x_slots = (outer[2][:, None] * n_gll_1d + outer[1]) * n_inner + inner[0][:, None] + inner[1]
         y_slots = ((outer[0][:, None] + outer[1]) * n_gll_1d + inner[1]) * ((n_inner - 1) // order) + inner[2][:, None]
+        x_slots = ((outer[2][:, None] * n_gll_1d + outer[1]) * n_inner
+                   + _in_runs(inner[0][:, None] + inner[1], order, (n_inner - 1) // order))
         return cls(n_x, n_y, order, transposed, x_slots, y_slots)
 
     @property

@@ -10,15 +10,21 @@ These functions therefore write the loop bodies out for a given N, and
 straight-line code.
 
 The generated functions (P = N - 1; ``entries``: the derivative matrix row by row; ``fields``:
-the (n_x, n_y) node grid):
+the (n_x, n_y) node grid in memory order, see :mod:`specfwi.solver.node_grid`):
 
-``rows_part(fields, values, first_row, coefficients, entries, partner, products, weight, gathered, outputs)``
+**Node lines in runs.** A node line of E elements (its E P + 1 nodes in the order of the
+mesh: node e P + m is local point m of element e) is stored as P runs, one per local point:
+run 0 holds the E + 1 nodes that elements share (e P, for e = 0 .. E), run m > 0 the nodes e P + m
+(position m E + 1 + e). So an element's N values are field[e], field{m}[e] (the runs) and
+field[e + 1]: every load and store of the element loop has unit stride, and LLVM vectorises it
+with no gather (the earlier layout gathered each row into runs first, with scalar code: the row part
+is 1.25 times faster on S1's node lines and 1.7 times on S2's, alone, with the same results bit for bit).
+
+``rows_part(fields, values, first_row, coefficients, entries, partner, products, weight, outputs)``
     values[r] = the y part of K on node row first_row + r, for every r < len(values): the sum over
-    the elements e of the row of D^T (coefficients[row, :, e] * D field[e P : e P + N]) on the nodes
-    e P .. e P + P (coefficients: (n_x, N, n_elements_y)). With a partner grid, also
-    products[row, j, e] += weight * (D field)_j (D partner)_j. Scratch: gathered (2 N,
-    n_elements_y + 1), outputs (2 N, n_elements_y); each row is first gathered into one array per GLL
-    point, so that the element loop reads with unit stride.
+    the elements e of the row of D^T (coefficients[row, :, e] * D u_e) on the element's nodes
+    (coefficients: (n_x, N, n_elements_y)). With a partner grid, also
+    products[row, j, e] += weight * (D field)_j (D partner)_j. Scratch: outputs (2 N, n_elements_y).
 ``column_part(fields, values, column, coefficients, entries, partner, products, weight)``
     values[k, iy] += (D^T (coefficients[column, :, iy] * D fields[column P : column P + N, iy]))[k], the
     x part of element column ``column`` on its N node rows (values: (N, n_y); coefficients:
@@ -57,51 +63,48 @@ def _element_lines(n_points: int, coefficients: str, index: str, result: str, wi
     return lines + [f"{result.format(k=k)} {_transposed(n_points, k, 'g')}" for k in range(n_points)]
 
 
-def _row_product_lines(n_points: int, loads: list[str]) -> list[str]:
-    """The row part's loops that add weight (D f)_j (D q)_j to product[j, e] (``loads``: lines reading the
-    scalars f0.. and q0.. of element e): first (D f)_j and (D q)_j into rows j and N + j of ``outputs``,
-    then one loop per j on the row view product[j]. With LLVM's default limit on run-time overlap checks,
-    one loop stayed scalar (3 times slower); with kernel_modules.LLVM_OPTIONS one loop vectorises, but on
-    node rows it is no faster than these (measured on S1 and S2), unlike the column part."""
-    lines = ["        for e in range(n_elements):"] + loads
-    lines += [f"            outputs[{j}, e] = {_derivative(n_points, j, 'f')}" for j in range(n_points)]
-    lines += [f"            outputs[{n_points + j}, e] = {_derivative(n_points, j, 'q')}" for j in range(n_points)]
-    for j in range(n_points):
-        lines += [f"        product_row = product[{j}]", "        for e in range(n_elements):",
-                  f"            product_row[e] += weight * outputs[{j}, e] * outputs[{n_points + j}, e]"]
-    return lines
+def _line_runs(n_points: int, line: str) -> list[str]:
+    """Lines binding {line}{m} to run m (0 < m < N - 1) of the node line ``line`` (see the module docstring)."""
+    return [f"        {line}{m} = {line}[{m} * n_elements + 1:{m + 1} * n_elements + 1]" for m in range(1, n_points - 1)]
+
+
+def _line_loads(n_points: int, name: str, line: str) -> list[str]:
+    """Loop lines reading the scalars {name}0 .. of element e: from run 0 of ``line`` and its runs {line}{m}."""
+    p = n_points - 1
+    return ([f"            {name}0 = {line}[e]"] + [f"            {name}{m} = {line}{m}[e]" for m in range(1, p)]
+            + [f"            {name}{p} = {line}[e + 1]"])
 
 
 def rows_part_source(n_points: int, with_partner: bool) -> str:
     """Source of ``rows_part`` (see the module docstring) for N = n_points."""
     n, p = n_points, n_points - 1
-    body = ["def rows_part(fields, values, first_row, coefficients, entries, partner, products, weight, gathered,",
-            "              outputs):",
+    body = ["def rows_part(fields, values, first_row, coefficients, entries, partner, products, weight, outputs):",
             f"    {_derivative_names(n)} = entries",
             "    n_elements = coefficients.shape[2]",
+            "    first_ends, last_ends = outputs[0], outputs[1]",
             "    for r in range(values.shape[0]):",
             "        row = first_row + r",
             "        field, value, coefficient = fields[row], values[r], coefficients[row]"]
-    if with_partner:
+    body += _line_runs(n, "field") + _line_runs(n, "value")
+    body += [f"        coefficient{j} = coefficient[{j}]" for j in range(n)]
+    body += ["        for e in range(n_elements):"] + _line_loads(n, "f", "field")
+    for j in range(n):
+        body += [f"            a{j} = {_derivative(n, j, 'f')}", f"            g{j} = coefficient{j}[e] * a{j}"]
+    body += [f"            first_ends[e] = {_transposed(n, 0, 'g')}", f"            last_ends[e] = {_transposed(n, p, 'g')}"]
+    body += [f"            value{k}[e] = {_transposed(n, k, 'g')}" for k in range(1, p)]
+    body += ["        value[0] = first_ends[0]",
+             "        for e in range(1, n_elements):  # run 0: the nodes that two elements share",
+             "            value[e] = first_ends[e] + last_ends[e - 1]",
+             "        value[n_elements] = last_ends[n_elements - 1]"]
+    if with_partner:  # outputs is free again: rows j and N + j take (D f)_j and (D q)_j
         body.append("        partner_field, product = partner[row], products[row]")
-    body.append("        for e in range(n_elements):  # an array per GLL point but the last (the next element's first)")
-    body += [f"            gathered[{m}, e] = field[e * {p} + {m}]" for m in range(p)]
-    if with_partner:
-        body += [f"            gathered[{n + m}, e] = partner_field[e * {p} + {m}]" for m in range(p)]
-    body.append(f"        gathered[0, n_elements] = field[n_elements * {p}]")
-    if with_partner:
-        body.append(f"        gathered[{n}, n_elements] = partner_field[n_elements * {p}]")
-    loads = [f"            f{m} = gathered[{m}, e]" for m in range(p)] + [f"            f{p} = gathered[0, e + 1]"]
-    body += ["        for e in range(n_elements):"] + loads
-    body += ["            " + line for line in _element_lines(n, "coefficient", "e", "outputs[{k}, e] =")]
-    body += [f"        value[{k}] = outputs[{k}, 0]" for k in range(p)]
-    body += ["        for e in range(1, n_elements):",
-             f"            value[e * {p}] = outputs[0, e] + outputs[{p}, e - 1]"]
-    body += [f"            value[e * {p} + {k}] = outputs[{k}, e]" for k in range(1, p)]
-    body.append(f"        value[n_elements * {p}] = outputs[{p}, n_elements - 1]")
-    if with_partner:  # outputs is free again: it holds the derivatives
-        partner_loads = [f"            q{m} = gathered[{n + m}, e]" for m in range(p)]
-        body += _row_product_lines(n, loads + partner_loads + [f"            q{p} = gathered[{n}, e + 1]"])
+        body += _line_runs(n, "partner_field")
+        body += ["        for e in range(n_elements):"] + _line_loads(n, "f", "field") + _line_loads(n, "q", "partner_field")
+        body += [f"            outputs[{j}, e] = {_derivative(n, j, 'f')}" for j in range(n)]
+        body += [f"            outputs[{n + j}, e] = {_derivative(n, j, 'q')}" for j in range(n)]
+        for j in range(n):
+            body += [f"        product_row = product[{j}]", "        for e in range(n_elements):",
+                     f"            product_row[e] += weight * outputs[{j}, e] * outputs[{n + j}, e]"]
     return "\n".join(body) + "\n"
 
 

@@ -56,9 +56,14 @@ class Measurement:
         return self.n_global_nodes * self.n_steps * self.n_simulations / self.timing.median
 
 
-def benchmark_parser(description: str, *, default_repeats: int, mesh_options: bool = False) -> argparse.ArgumentParser:
-    """--repeats and --quick; with ``mesh_options`` also --max-frequency and --elements-per-wavelength."""
+def benchmark_parser(description: str, *, default_repeats: int, mesh_options: bool = False,
+                     dtype_option: bool = False) -> argparse.ArgumentParser:
+    """--repeats and --quick; with ``mesh_options`` also --max-frequency and --elements-per-wavelength; with
+    ``dtype_option`` --dtype (the solver's arithmetic)."""
     parser = argparse.ArgumentParser(description=description)
+    if dtype_option:
+        parser.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                            help="arithmetic of the time stepping (sf.simulate's dtype)")
     parser.add_argument("--repeats", type=int, default=default_repeats, help="timed runs after the warm-up")
     parser.add_argument("--quick", action="store_true", help="a reduced scenario to check that the script works")
     if mesh_options:
@@ -70,7 +75,7 @@ def benchmark_parser(description: str, *, default_repeats: int, mesh_options: bo
 
 def scenario_options(arguments: argparse.Namespace) -> dict:
     """The scenario builder's keyword arguments among the parsed ones."""
-    return {name: value for name, value in vars(arguments).items() if name != "repeats"}
+    return {name: value for name, value in vars(arguments).items() if name not in ("repeats", "dtype")}
 
 
 def read_process_peak_rss_in_megabytes() -> float:
@@ -116,7 +121,7 @@ def compile_kernels(tensor_order: int) -> None:
 
 
 def _measure(scenario: Scenario, label: str, run, *, n_simulations: int, repeats: int, warm_up: bool,
-             notes: list[str]) -> Measurement:
+             notes: list[str], dtype: str = "float64") -> Measurement:
     compile_kernels(scenario.mesh.tensor_order)
     before = reset_peak_rss()
     if warm_up:
@@ -132,27 +137,34 @@ def _measure(scenario: Scenario, label: str, run, *, n_simulations: int, repeats
                       f"({scenario.mesh_options}; extent {tuple(float(v) for v in mesh.extent)} m)"),
         n_global_nodes=mesh.n_global_nodes, n_steps=traces.sizes["time"] - 1,
         time_step_in_seconds=float(traces.time[1] - traces.time[0]), n_simulations=n_simulations,
-        dtype=str(traces.dtype), timing=timing, process_peak_rss_in_megabytes=read_process_peak_rss_in_megabytes(),
+        dtype=dtype, timing=timing, process_peak_rss_in_megabytes=read_process_peak_rss_in_megabytes(),
         rss_before_runs_in_megabytes=before,
         peak_rss_during_runs_in_megabytes=None if before is None else _proc_status_in_megabytes("VmHWM"),
         notes=[environment, *notes])
 
 
-def measure_forward(build_scenario, scenario_options: dict, *, repeats: int) -> Measurement:
-    """One forward simulation (sf.simulate) of the scenario's first event."""
+def measure_forward(build_scenario, scenario_options: dict, *, repeats: int, dtype: str = "float64") -> Measurement:
+    """One forward simulation (sf.simulate) of the scenario's first event; then the setup and the time stepping
+    alone (``repeats`` runs each)."""
     scenario = build_scenario(**scenario_options)
     event = scenario.events[0]
 
-    options = dict(wavelet=scenario.wavelet, end_time_in_seconds=scenario.end_time_in_seconds, progress=False)
+    options = dict(wavelet=scenario.wavelet, end_time_in_seconds=scenario.end_time_in_seconds, progress=False,
+                   dtype=dtype)
 
     def run():
         return sf.simulate(scenario.mesh, event, **options)
 
     measurement = _measure(scenario, "forward (one source)", run, n_simulations=1, repeats=repeats, warm_up=True,
-                           notes=[f"event {event.event_name}: {len(event.receivers)} receivers"])
-    setup_timing, _ = time_repeats(lambda: SimulationSetup.build(scenario.mesh, event, **options), 1)
-    measurement.notes.append(f"of which setup (SimulationSetup.build, with the stability-limit eigenvalue "
-                             f"estimate), one extra call: {setup_timing.median:.3f} s")
+                           notes=[f"event {event.event_name}: {len(event.receivers)} receivers"], dtype=dtype)
+    setup_timing, _ = time_repeats(lambda: SimulationSetup.build(scenario.mesh, event, **options), repeats)
+    setup = SimulationSetup.build(scenario.mesh, event, **options)
+    stepping_timing, _ = time_repeats(setup.record_traces, repeats)
+    updates = measurement.n_global_nodes * measurement.n_steps
+    measurement.notes += [f"setup alone (SimulationSetup.build, with the stability-limit eigenvalue estimate): median "
+                          f"{setup_timing.median:.3f} s",
+                          f"time stepping alone (record_traces of a built setup): median {stepping_timing.median:.3f} s, "
+                          f"{updates / stepping_timing.median:.3g} GLL-node updates per second"]
     return measurement
 
 

@@ -81,7 +81,7 @@ def a1_box(source, receiver, element_size: float, start_time: float, *, free_sur
 
 @functools.cache
 def run_a1(tensor_order: int, elements_per_wavelength: float, amplitude: float = 1.0,
-           density: float = A1_DENSITY, free_surface: bool = False) -> A1Run:
+           density: float = A1_DENSITY, free_surface: bool = False, dtype: str = "float64") -> A1Run:
     """Simulate A1 at ``elements_per_wavelength`` (of the wavelength at 2.5 f0) with the default time step."""
     wavelet = sf.Ricker(center_frequency=A1_CENTER_FREQUENCY)
     source, receiver = FREE_SURFACE_GEOMETRY if free_surface else WHOLE_PLANE_GEOMETRY
@@ -94,7 +94,7 @@ def run_a1(tensor_order: int, elements_per_wavelength: float, amplitude: float =
     event = sf.Event(event_name="a1", sources=sf.ScalarPoint2D(x=source[0], y=source[1], f=amplitude),
                      receivers=sf.ArrayPoint2D(x=receiver[0], y=receiver[1], fields=["phi"]))
     traces = sf.simulate(mesh, event, wavelet=wavelet, end_time_in_seconds=A1_END_TIME, progress=False,
-                         free_surface=free_surface)
+                         free_surface=free_surface, dtype=dtype)
     time = traces["time"].values
 
     def analytic(distance):

@@ -47,9 +47,9 @@ class ElementBlocks:
         """The slot after the last lane: the result buffer holds it at 0."""
         return self.node_blocks.size
 
-    def result_buffer(self) -> np.ndarray:
+    def result_buffer(self, dtype=np.float64) -> np.ndarray:
         """The kernels' flat buffer of element results: every lane's slots plus the zero slot, zeroed."""
-        return np.zeros(self.node_blocks.size + 1)
+        return np.zeros(self.node_blocks.size + 1, dtype)
 
     def operator(self, tensor: np.ndarray, derivative: np.ndarray) -> tuple:
         """The kernels' operator from the (n_elements, n_gll, n_components) stiffness tensor:

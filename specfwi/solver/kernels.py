@@ -55,6 +55,31 @@ MIN_NODES_PER_CHUNK = 2048
 # this flush, the first half of S2 ran 2 to 4 times slower per step than the second. 1e-120 is far
 # below any signal, and products of two such values (adjoint times forward) stay normal.
 FLUSH_BELOW = 1e-120
+FLUSH_BELOW_SINGLE = 1e-30  # the same for float32 (subnormal below 1.2e-38), about 25 orders below a signal
+
+
+def _typed(like, value):
+    """``value`` as a scalar of the float type of ``like`` (an array or a scalar), so that float32 work stays
+    float32 (a float64 literal would promote it); compiled code only."""
+
+
+@overload(_typed, inline="always")
+def _typed_of(like, value):
+    dtype = like.dtype if isinstance(like, types.Array) else like
+    if dtype == types.float32:
+        return lambda like, value: np.float32(value)
+    return lambda like, value: np.float64(value)
+
+
+def _flush_below(like):
+    """FLUSH_BELOW, or FLUSH_BELOW_SINGLE for float32 ``like``; compiled code only."""
+
+
+@overload(_flush_below, inline="always")
+def _flush_below_of(like):
+    if like.dtype == types.float32:
+        return lambda like: np.float32(FLUSH_BELOW_SINGLE)
+    return lambda like: np.float64(FLUSH_BELOW)
 
 
 @njit(cache=True)
@@ -72,8 +97,8 @@ def _chunk_bounds(n_items, chunk, n_chunks):
 @njit(inline="always", fastmath=True)
 def _reference_gradient(values, derivative, j, i, lane):
     """(d/dxi, d/deta) at GLL point (j, i) of one lane of element-nodal values (NN, B)."""
-    d_xi = 0.0
-    d_eta = 0.0
+    d_xi = _typed(values, 0.0)
+    d_eta = _typed(values, 0.0)
     for k in range(N):
         d_xi += derivative[i, k] * values[j * N + k, lane]
         d_eta += derivative[j, k] * values[k * N + i, lane]
@@ -110,9 +135,9 @@ def element_stiffness(u, local, node_blocks, tensor_blocks, derivative, partner,
     with_cross_terms = tensor_blocks.shape[1] == 3
     n_chunks = _n_chunks(n_blocks, NN * B)
     for chunk in prange(n_chunks):
-        values = np.empty((NN, B))
-        flux = np.empty((2, NN, B))
-        partner_gradients = np.empty((2 if partner is not None else 0, NN, B))
+        values = np.empty((NN, B), u.dtype)
+        flux = np.empty((2, NN, B), u.dtype)
+        partner_gradients = np.empty((2 if partner is not None else 0, NN, B), u.dtype)
         first, last = _chunk_bounds(n_blocks, chunk, n_chunks)
         for block in range(first, last):
             _block_reference_gradients(u, node_blocks, block, derivative, values, flux)
@@ -141,7 +166,7 @@ def element_stiffness(u, local, node_blocks, tensor_blocks, derivative, partner,
                 for i in range(N):
                     q = j * N + i
                     for lane in range(B):
-                        total = 0.0
+                        total = _typed(u, 0.0)
                         for k in range(N):
                             total += (derivative[k, i] * flux[0, j * N + k, lane]
                                       + derivative[k, j] * flux[1, k * N + i, lane])
@@ -152,7 +177,7 @@ def element_stiffness(u, local, node_blocks, tensor_blocks, derivative, partner,
 def _fold_extra_slots(local, node_slots, extra_nodes, extra_slot_offsets, extra_slots):
     """Adds the slots of nodes shared by more than 4 elements into their first slot."""
     for position in range(extra_nodes.shape[0]):
-        total = 0.0
+        total = _typed(local, 0.0)
         for extra in range(extra_slot_offsets[position], extra_slot_offsets[position + 1]):
             total += local[extra_slots[extra]]
         local[node_slots[extra_nodes[position], 0]] += total
@@ -195,6 +220,7 @@ def _finish_range(finish, first, values):
     special_nodes, special_factors = finish[4], finish[5]
     dt2, dt4_12 = finish[8], finish[9]
     n = values.shape[1]
+    two, zero, flush_below = _typed(values, 2.0), _typed(values, 0.0), _flush_below(values)
     next_special = np.searchsorted(special_nodes, first) if mode == UPDATE else 0
     for r in range(values.shape[0]):
         start = first + r * n
@@ -210,12 +236,12 @@ def _finish_range(finish, first, values):
         else:
             current, previous = finish[6][start:stop], finish[7][start:stop]
             for i in range(n):
-                total = dt2 * second[i] - dt4_12 * coefficient[i] * value[i] + 2.0 * current[i] - previous[i]
-                out[i] = total if abs(total) >= FLUSH_BELOW else 0.0
+                total = dt2 * second[i] - dt4_12 * coefficient[i] * value[i] + two * current[i] - previous[i]
+                out[i] = total if abs(total) >= flush_below else zero
             while next_special < special_nodes.shape[0] and special_nodes[next_special] < stop:
                 i, (a, b, c, d) = special_nodes[next_special] - start, special_factors[:, next_special]
                 total = a * dt2 * second[i] - b * dt4_12 * value[i] + c * current[i] - d * previous[i]
-                out[i] = total if abs(total) >= FLUSH_BELOW else 0.0
+                out[i] = total if abs(total) >= flush_below else zero
                 next_special += 1
 
 
@@ -231,7 +257,7 @@ def _blocked_product(u, operator, partner, weight, kappa_sensitivity, geometric_
     n_chunks = _n_chunks(n_nodes, 1)
     for chunk in prange(n_chunks):
         first, last = _chunk_bounds(n_nodes, chunk, n_chunks)
-        values, slots = np.empty((1, last - first)), node_slots[first:last]  # indices from 0: 3-6 times faster
+        values, slots = np.empty((1, last - first), local.dtype), node_slots[first:last]  # indices from 0: 3-6 times faster
         for i in range(last - first):
             values[0, i] = _slot_sum(local, slots, i)
         _finish_range(finish, first, values)
@@ -283,8 +309,8 @@ def _sweep(fields, coefficient_x, coefficient_y, entries, partner_fields, weight
     is the grid's last."""
     n_columns, n_y, n_elements_y = coefficient_x.shape[0], fields.shape[1], coefficient_y.shape[2]
     first, last = _chunk_bounds(n_columns, chunk, n_chunks)
-    values = np.zeros((N, n_y))
-    outputs = np.empty((2 * N, n_elements_y))
+    values = np.zeros((N, n_y), fields.dtype)
+    outputs = np.empty((2 * N, n_elements_y), fields.dtype)
     if chunk == 0:
         _rows_part(fields, values[:1], 0, coefficient_y, entries, partner_fields, products_y, weight, outputs)
     for column in range(first, last):
@@ -375,7 +401,8 @@ def _product_of_layout(u, local, operator, pairing, finish):
 def apply_stiffness(u, out, local, operator):
     """out = K u (``local``: the layout's result_buffer())."""
     _product(u, local, operator, None,
-             (np.int64(STORE), out, out, out, np.zeros(0, np.int64), np.zeros((4, 0)), out, out, 0.0, 0.0))
+             (np.int64(STORE), out, out, out, np.zeros(0, np.int64), np.zeros((4, 0), out.dtype), out, out,
+              _typed(out, 0.0), _typed(out, 0.0)))
 
 
 @njit(cache=True, fastmath=False)
@@ -401,13 +428,13 @@ def _step(previous, current, following, scaled_residual, local, step_coefficient
     (:mod:`specfwi.solver.element_blocks`, :mod:`specfwi.solver.node_grid`).
     """
     dt2 = time_step * time_step
-    dt4_12 = dt2 * dt2 / 12.0
+    dt4_12 = dt2 * dt2 / _typed(time_step, 12.0)
     nodal, special_nodes, special_factors = step_coefficients
     inverse_mass, inverse_diagonal = nodal[0], nodal[1]  # indexed rows: C-contiguous
     unused = scaled_residual
     _product(current, local, operator, current_pairing,
              (np.int64(RESIDUAL), unused, scaled_residual, inverse_mass, special_nodes, special_factors, unused, unused,
-              0.0, 0.0))
+              _typed(time_step, 0.0), _typed(time_step, 0.0)))
     _inject(scaled_residual, point_nodes, point_weights, force_row, inverse_mass)
     _product(scaled_residual, local, operator, residual_pairing,
              (np.int64(UPDATE), following, scaled_residual, inverse_mass, special_nodes, special_factors, current,

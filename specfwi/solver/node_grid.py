@@ -55,9 +55,9 @@ class NodeOrder:
         positions[self.mesh_nodes] = np.arange(len(self.mesh_nodes))
         return positions
 
-    def to_solver(self, values: np.ndarray) -> np.ndarray:
-        """Values per mesh node (last axis) in the solver's order (a new array)."""
-        return np.ascontiguousarray(np.asarray(values)[..., self.mesh_nodes])
+    def to_solver(self, values: np.ndarray, dtype=np.float64) -> np.ndarray:
+        """Values per mesh node (last axis) in the solver's order (a new array of ``dtype``)."""
+        return np.ascontiguousarray(np.asarray(values)[..., self.mesh_nodes], dtype=dtype)
 
     def to_mesh(self, values: np.ndarray) -> np.ndarray:
         """Values in the solver's order (last axis) per mesh node (a new array)."""
@@ -159,11 +159,11 @@ class NodeGrid:
                                     minlength=int(np.prod(self.y_shape))).reshape(self.y_shape)
         return coefficient_x, coefficient_y, tuple(float(value) for value in np.asarray(derivative).ravel())
 
-    def result_buffer(self) -> np.ndarray:
+    def result_buffer(self, dtype=np.float64) -> np.ndarray:
         """The kernels' buffer of partial results: two node rows per element column (the x parts of the rows
         that two work items share; each row's result is used as soon as it is complete)."""
         n_elements_outer, _, n_inner = self.x_shape
-        return np.zeros(2 * n_elements_outer * n_inner)
+        return np.zeros(2 * n_elements_outer * n_inner, dtype)
 
     def sensitivity_buffer(self) -> tuple[np.ndarray, np.ndarray]:
         """Accumulators of the adjoint's gradient products: (x part, y part), shaped as the coefficients."""

@@ -46,11 +46,37 @@ def _side_sets(mesh: UnstructuredMesh, absorbing_boundaries, free_surface) -> tu
 Layout = ElementBlocks | NodeGrid
 
 
-def _apply_stiffness(kernels, layout: Layout, operator: tuple, u: np.ndarray) -> np.ndarray:
-    """K u for a global nodal vector u, through the solver's kernels."""
-    out = np.empty(len(u))
-    kernels.apply_stiffness(np.ascontiguousarray(u, dtype=float), out, layout.result_buffer(), operator)
+def _apply_stiffness(kernels, layout: Layout, operator: tuple, u: np.ndarray, dtype=np.float64) -> np.ndarray:
+    """K u for a global nodal vector u, through the solver's kernels, in ``dtype`` (that of the operator)."""
+    out = np.empty(len(u), dtype)
+    kernels.apply_stiffness(np.ascontiguousarray(u, dtype=dtype), out, layout.result_buffer(dtype), operator)
     return out
+
+
+DTYPES = ("float64", "float32")
+
+
+def check_dtype(dtype) -> np.dtype:
+    """The solver's floating-point type: float64 (default) or float32 (forward runs only)."""
+    try:
+        checked = np.dtype(dtype)
+    except TypeError:
+        checked = None
+    if checked is None or checked.name not in DTYPES:
+        raise invalid("dtype", dtype, f"one of {DTYPES} (or the numpy types)")
+    return checked
+
+
+def _in_precision(values, dtype: np.dtype):
+    """A kernel argument (array, float or tuple of them) with its floating-point values in ``dtype``;
+    integer arrays (node numbers) unchanged."""
+    if isinstance(values, tuple):
+        return tuple(_in_precision(value, dtype) for value in values)
+    if isinstance(values, float):
+        return dtype.type(values)
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        return np.ascontiguousarray(values, dtype=dtype)
+    return values
 
 
 CROSS_TERM_ROUND_OFF = 1e-12  # relative size below which cross terms are round-off of axis-aligned elements
@@ -118,6 +144,7 @@ class SimulationSetup:
     stability_limit_in_seconds : the largest stable time step of this mesh and model
     source_nodes, source_weights : (n_sources, n_gll) injection of each source (weights include f)
     receiver_nodes, receiver_weights : (n_receivers, n_gll) interpolation at each receiver
+    dtype : the floating-point type of the time stepping (float64, or float32 for forward runs)
     node_order : the order of the nodal vectors of the kernels (None: the mesh's numbering), which
         ``source_nodes``, ``receiver_nodes``, ``step_coefficients`` and stored states follow; everything
         else (``coefficients``, ``dirichlet_mask``, the states of :meth:`run_forward`, :meth:`apply_stiffness`)
@@ -142,12 +169,15 @@ class SimulationSetup:
     receiver_nodes: np.ndarray
     receiver_weights: np.ndarray
     node_order: NodeOrder | None
+    dtype: np.dtype
     progress: bool | None
 
     @classmethod
     def build(cls, mesh: UnstructuredMesh, event, *, wavelet, end_time_in_seconds: float,
               start_time_in_seconds: float | None = None, time_step_in_seconds: float | None = None,
-              absorbing_boundaries=True, free_surface=False, progress: bool | None = None) -> "SimulationSetup":
+              absorbing_boundaries=True, free_surface=False, progress: bool | None = None,
+              dtype="float64") -> "SimulationSetup":
+        dtype = check_dtype(dtype)
         if not isinstance(mesh, UnstructuredMesh):
             raise invalid("mesh", type(mesh).__name__, "an UnstructuredMesh")
         if not callable(wavelet) or not hasattr(wavelet, "second_derivative"):
@@ -196,9 +226,11 @@ class SimulationSetup:
                     mesh.n_elements, mesh.n_global_nodes, "node-grid" if isinstance(layout, NodeGrid) else "element-block",
                     dt, limit, n_steps)
         step_coefficients = _step_coefficients(mass, solver_order(coefficients.damping), solver_order(dirichlet_mask), dt)
+        operator, step_coefficients, source_weights, force_series, direct_series, receiver_weights = _in_precision(
+            (operator, step_coefficients, source_weights, force_series, direct_series, receiver_weights), dtype)
         return cls(mesh, event, coefficients, kernels, layout, operator, dirichlet_mask, step_coefficients, dt, limit,
                    time, source_nodes, source_weights, force_series, direct_series, receiver_nodes, receiver_weights,
-                   node_order, progress)
+                   node_order, dtype, progress)
 
     @property
     def n_steps(self) -> int:
@@ -214,15 +246,18 @@ class SimulationSetup:
 
     def to_solver_order(self, values: np.ndarray) -> np.ndarray:
         """A nodal vector (or the rows of an array) of the mesh's numbering in the kernels' node order (a new array)."""
-        return np.array(values, dtype=float) if self.node_order is None else self.node_order.to_solver(values)
+        if self.node_order is None:
+            return np.array(values, dtype=self.dtype)
+        return self.node_order.to_solver(values, self.dtype)
 
     def to_mesh_order(self, values: np.ndarray) -> np.ndarray:
         """The inverse of :meth:`to_solver_order` (a new array)."""
-        return np.array(values, dtype=float) if self.node_order is None else self.node_order.to_mesh(values)
+        return np.array(values) if self.node_order is None else self.node_order.to_mesh(values)
 
     def apply_stiffness(self, u: np.ndarray) -> np.ndarray:
-        """K u for a global nodal vector u (the mesh's numbering)."""
-        return self.to_mesh_order(_apply_stiffness(self.kernels, self.layout, self.operator, self.to_solver_order(u)))
+        """K u for a global nodal vector u (the mesh's numbering), in the setup's dtype."""
+        return self.to_mesh_order(_apply_stiffness(self.kernels, self.layout, self.operator, self.to_solver_order(u),
+                                                   self.dtype))
 
     def progress_bar(self, total: int, description: str):
         """A tqdm bar over time steps, shown after 1 s unless progress is False (True: always)."""
@@ -244,13 +279,13 @@ class SimulationSetup:
             raise invalid("(first_step, last_step)", (first_step, last_step),
                           f"0 <= first_step <= last_step <= n_steps = {self.n_steps}")
         n = self.n_global_nodes
-        previous, current = (np.zeros(n), np.zeros(n)) if state is None else (
+        previous, current = (np.zeros(n, self.dtype), np.zeros(n, self.dtype)) if state is None else (
             self.to_solver_order(state[0]), self.to_solver_order(state[1]))
-        following = np.zeros(n)
-        work = np.zeros((1, n))
-        local = self.layout.result_buffer()
+        following = np.zeros(n, self.dtype)
+        work = np.zeros((1, n), self.dtype)
+        local = self.layout.result_buffer(self.dtype)
         traces = np.zeros((len(self.receiver_nodes), 0)) if traces is None else traces
-        empty = np.zeros((0, 0))
+        empty = np.zeros((0, 0), self.dtype)
         stored_states = empty if stored_states is None else stored_states
         stored_residuals = empty if stored_residuals is None else stored_residuals
         if len(stored_states):
@@ -261,7 +296,7 @@ class SimulationSetup:
                 stop = min(start + STEPS_PER_CALL, last_step)
                 previous, current, following = self.kernels.forward_steps(
                     start, stop, previous, current, following, work, local, self.step_coefficients,
-                    self.time_step_in_seconds, self.operator,
+                    self.dtype.type(self.time_step_in_seconds), self.operator,
                     self.source_nodes, self.source_weights, self.force_series, self.direct_series,
                     self.receiver_nodes, self.receiver_weights, traces, stored_states, stored_residuals,
                     first_stored_step)

@@ -1,0 +1,64 @@
+"""Single-precision forward runs (``dtype="float32"``): the same physics as float64 to round-off of
+float32, on both kernel layouts, and refused where the exactness of float64 is promised (gradients)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_node_grid import EVENT, WAVELET, box_mesh, grid_on_small_meshes  # noqa: F401 (a fixture)
+from test_solver import run_a1
+
+import specfwi as sf
+from specfwi.errors import InvalidParameterError
+from specfwi.solver import SimulationSetup
+import specfwi.solver.setup as solver_setup
+from specfwi.solver.element_blocks import ElementBlocks
+from specfwi.solver.node_grid import NodeGrid
+
+
+def relative_difference(values, reference) -> float:
+    return float(np.linalg.norm(values - reference) / np.linalg.norm(reference))
+
+
+def test_float32_a1_matches_the_analytic_solution_as_float64_does():
+    single, double = run_a1(4, 2.0, dtype="float32"), run_a1(4, 2.0)
+    assert single.relative_error <= 1e-2
+    assert single.least_squares_amplitude == pytest.approx(1.0, abs=1e-2)
+    assert single.relative_error == pytest.approx(double.relative_error, rel=0.05)  # float64: 2.3e-4
+    assert 1e-9 < relative_difference(single.trace, double.trace) < 1e-5  # float32 round-off, not float64's
+
+
+@pytest.mark.parametrize("layout", [NodeGrid, ElementBlocks])
+def test_float32_traces_and_snapshots_agree_with_float64_on_both_layouts(grid_on_small_meshes, monkeypatch, layout):
+    mesh = box_mesh(4, 8, 4, seed=2)
+    if layout is ElementBlocks:
+        monkeypatch.setattr(solver_setup, "kernel_layout", lambda mesh, n: ElementBlocks.build(mesh.global_node_index))
+    options = dict(wavelet=WAVELET, end_time_in_seconds=0.25, time_step_in_seconds=5e-4, free_surface=True,
+                   progress=False)
+    setup = SimulationSetup.build(mesh, EVENT, dtype="float32", **options)
+    assert isinstance(setup.layout, layout) and setup.dtype == np.float32
+    assert all(array.dtype == np.float32 for array in (setup.operator[1], setup.step_coefficients[0],
+                                                        setup.step_coefficients[2], setup.force_series))
+    assert setup.run_forward(last_step=3)[1].dtype == np.float32
+    double = sf.simulate(mesh, EVENT, **options)
+    single = sf.simulate(mesh, EVENT, dtype=np.float32, **options)
+    assert 1e-9 < relative_difference(single.values, double.values) < 1e-5
+    snapshots = [sf.solver.simulate_wavefield(mesh, EVENT, snapshot_times_in_seconds=[0.15], dtype=dtype, **options)
+                 for dtype in ("float64", "float32")]
+    assert 1e-9 < relative_difference(snapshots[1].values, snapshots[0].values) < 1e-5
+
+
+@pytest.mark.parametrize("dtype", ["float16", "int32", "double precision", complex])
+def test_an_unknown_dtype_is_refused(model_mesh, dtype):
+    with pytest.raises(InvalidParameterError, match="'dtype'.*float64.*float32"):
+        sf.simulate(model_mesh, EVENT, wavelet=WAVELET, end_time_in_seconds=0.1, dtype=dtype)
+
+
+def test_gradients_refuse_float32_before_time_stepping(model_mesh, monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("time stepping started")
+
+    monkeypatch.setattr(SimulationSetup, "run_forward", forbidden)
+    with pytest.raises(InvalidParameterError, match="'dtype'.*'float64' for gradients"):
+        sf.compute_gradient(model_mesh, EVENT, wavelet=WAVELET, misfit="L2_energy_no_observed_data",
+                            end_time_in_seconds=0.1, dtype="float32")

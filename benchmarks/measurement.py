@@ -106,7 +106,7 @@ def run_in_fresh_process(function, *args, **kwargs):
         return pool.submit(function, *args, **kwargs).result()
 
 
-def compile_kernels(tensor_order: int) -> None:
+def compile_kernels(tensor_order: int, dtype: str = "float64") -> None:
     """Run a gradient on a 2 x 2 element mesh (element blocks) and on a square just large enough for the node
     grid (specfwi.solver.setup.NODE_GRID_MIN_NODES): every kernel of this order is compiled or loaded."""
     grid_side = math.ceil((math.ceil(math.sqrt(NODE_GRID_MIN_NODES)) - 1) / tensor_order)
@@ -117,12 +117,12 @@ def compile_kernels(tensor_order: int) -> None:
         event = sf.Event(event_name="compile", sources=sf.ScalarPoint2D(x=50.0, y=50.0, f=1.0),
                          receivers=sf.ArrayPoint2D(x=25.0, y=25.0, fields=["phi"]))
         sf.compute_gradient(mesh, event, wavelet=sf.Ricker(center_frequency=50.0), misfit=ENERGY_MISFIT,
-                            end_time_in_seconds=0.002, progress=False)
+                            end_time_in_seconds=0.002, progress=False, dtype=dtype)
 
 
 def _measure(scenario: Scenario, label: str, run, *, n_simulations: int, repeats: int, warm_up: bool,
              notes: list[str], dtype: str = "float64") -> Measurement:
-    compile_kernels(scenario.mesh.tensor_order)
+    compile_kernels(scenario.mesh.tensor_order, dtype)
     before = reset_peak_rss()
     if warm_up:
         run()
@@ -169,7 +169,7 @@ def measure_forward(build_scenario, scenario_options: dict, *, repeats: int, dty
 
 
 def measure_gradient(build_scenario, scenario_options: dict, *, n_events: int, repeats: int,
-                     warm_up: bool, ratio_to_forward: bool = False) -> Measurement:
+                     warm_up: bool, ratio_to_forward: bool = False, dtype: str = "float64") -> Measurement:
     """The energy-misfit gradient (sf.compute_gradient, default checkpoint budget) summed over the first n_events.
 
     ``ratio_to_forward``: also time ``repeats`` pairs of a forward run (sf.simulate of the first event) and a
@@ -184,7 +184,7 @@ def measure_gradient(build_scenario, scenario_options: dict, *, n_events: int, r
         misfit = 0.0
         for event in events:
             result = sf.compute_gradient(scenario.mesh, event, wavelet=scenario.wavelet, misfit=ENERGY_MISFIT,
-                                         end_time_in_seconds=scenario.end_time_in_seconds, progress=False)
+                                         end_time_in_seconds=scenario.end_time_in_seconds, progress=False, dtype=dtype)
             misfit += result.misfit
             for name, values in result.gradient.element_nodal_fields.items():
                 summed[name] = summed.get(name, 0.0) + values
@@ -192,11 +192,11 @@ def measure_gradient(build_scenario, scenario_options: dict, *, n_events: int, r
         return result.traces
 
     measurement = _measure(scenario, f"gradient ({len(events)} source{'s' if len(events) > 1 else ''})", run,
-                           n_simulations=len(events), repeats=repeats, warm_up=warm_up, notes=[])
+                           n_simulations=len(events), repeats=repeats, warm_up=warm_up, notes=[], dtype=dtype)
     if ratio_to_forward:
         def forward():
             return sf.simulate(scenario.mesh, events[0], wavelet=scenario.wavelet,
-                               end_time_in_seconds=scenario.end_time_in_seconds, progress=False)
+                               end_time_in_seconds=scenario.end_time_in_seconds, progress=False, dtype=dtype)
 
         pairs = [(time_repeats(forward, 1)[0].median, time_repeats(run, 1)[0].median) for _ in range(repeats)]
         ratios = [gradient / forward for forward, gradient in pairs]
@@ -204,7 +204,8 @@ def measure_gradient(build_scenario, scenario_options: dict, *, n_events: int, r
             f"gradient / forward of one event, {repeats} alternating pairs in this process: median "
             f"{statistics.median(ratios):.2f} (range {min(ratios):.2f}-{max(ratios):.2f}; forward median "
             f"{statistics.median(f for f, _ in pairs):.3f} s, gradient {statistics.median(g for _, g in pairs):.3f} s)")
-    plan = plan_checkpoints(measurement.n_steps, measurement.n_global_nodes, DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES)
+    plan = plan_checkpoints(measurement.n_steps, measurement.n_global_nodes, DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES,
+                            np.dtype(dtype).itemsize)
     storage = ("every state stored, no recomputation" if plan.stores_everything
                else f"segments of {plan.segment_length} steps recomputed from checkpoints")
     measurement.notes += [f"checkpoint budget {DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES:g} MB: {storage} "

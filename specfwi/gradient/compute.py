@@ -13,7 +13,6 @@ from ..misfit import get_misfit
 from ..misfit.traces import match_observed
 from ..physics import PARAMETERS
 from ..solver import SimulationSetup, traces_to_dataarray
-from ..solver.setup import check_dtype
 from ..solver.adjoint import DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES, check_memory_budget, forward_then_adjoint, plan_checkpoints
 
 
@@ -74,12 +73,10 @@ def compute_gradient(mesh: UnstructuredMesh, event, *, wavelet, misfit, end_time
     forward states (beyond it, segments are recomputed from checkpoints: same result to round-off).
     """
     check_memory_budget(checkpoint_memory_in_megabytes)
-    if check_dtype(simulate_options.get("dtype", "float64")) != np.float64:
-        raise invalid("dtype", simulate_options["dtype"], "'float64' for gradients (the adjoint is exact in float64 only)")
     setup, misfit_function = _prepare(mesh, event, wavelet, misfit, observed, window,
                                       dict(end_time_in_seconds=end_time_in_seconds,
                                            time_step_in_seconds=time_step_in_seconds, **simulate_options))
-    plan = plan_checkpoints(setup.n_steps, setup.n_global_nodes, checkpoint_memory_in_megabytes)
+    plan = plan_checkpoints(setup.n_steps, setup.n_global_nodes, checkpoint_memory_in_megabytes, setup.dtype.itemsize)
     evaluated = {}  # the synthetic traces and their misfit result, once the forward run is done
 
     def adjoint_source(values):

@@ -25,7 +25,6 @@ from .setup import SimulationSetup
 logger = logging.getLogger(__name__)
 
 DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES = 512.0
-_BYTES_PER_VALUE = 8
 
 
 @dataclass(frozen=True)
@@ -48,14 +47,15 @@ def check_memory_budget(memory_in_megabytes) -> None:
         raise invalid("checkpoint_memory_in_megabytes", memory_in_megabytes, "a finite number of megabytes > 0")
 
 
-def plan_checkpoints(n_steps: int, n_global_nodes: int, memory_in_megabytes: float) -> CheckpointPlan:
+def plan_checkpoints(n_steps: int, n_global_nodes: int, memory_in_megabytes: float,
+                     bytes_per_value: int = 8) -> CheckpointPlan:
     """The largest segment (fewest recomputations) whose storage fits the budget.
 
     Storage for segment length s: buffers of s + 2 states and s residuals, plus two states per
-    checkpoint (ceil(n_steps / s) of them when s < n_steps).
+    checkpoint (ceil(n_steps / s) of them when s < n_steps); ``bytes_per_value``: 8 (float64) or 4 (float32).
     """
     check_memory_budget(memory_in_megabytes)
-    vector = n_global_nodes * _BYTES_PER_VALUE
+    vector = n_global_nodes * bytes_per_value
     budget = memory_in_megabytes * 1024**2
 
     def cost(s: int) -> int:
@@ -90,13 +90,14 @@ class _StateStore:
         self._idle: tuple[np.ndarray, np.ndarray] | None = None
 
     @contextmanager
-    def borrowed(self, n_states: int, n_residuals: int, n_nodes: int):
-        """(states (n_states, n_nodes), residuals (n_residuals, n_nodes)), contents undefined."""
+    def borrowed(self, n_states: int, n_residuals: int, n_nodes: int, dtype=np.float64):
+        """(states (n_states, n_nodes), residuals (n_residuals, n_nodes)) of ``dtype``, contents undefined."""
         with self._lock:
             idle, self._idle = self._idle, None
-        if idle is None or idle[0].shape != (n_states, n_nodes) or idle[1].shape != (n_residuals, n_nodes):
+        if idle is None or idle[0].shape != (n_states, n_nodes) or idle[1].shape != (n_residuals, n_nodes) or (
+                idle[0].dtype != dtype):
             idle = None  # freed before the new store is allocated
-            idle = (np.empty((n_states, n_nodes)), np.empty((n_residuals, n_nodes)))
+            idle = (np.empty((n_states, n_nodes), dtype), np.empty((n_residuals, n_nodes), dtype))
         yield idle
         with self._lock:
             self._idle = idle
@@ -135,7 +136,8 @@ def forward_then_adjoint(setup: SimulationSetup, adjoint_source, *, plan: Checkp
     n_steps, n_nodes = setup.n_steps, setup.n_global_nodes
     logger.info("adjoint: %d steps, segments of %d steps, %.1f MB of stored states", n_steps, plan.segment_length,
                 plan.memory_in_bytes / 1024**2)
-    with _STATE_STORE.borrowed(plan.segment_length + 2, plan.segment_length, n_nodes) as (states, residuals):
+    with _STATE_STORE.borrowed(plan.segment_length + 2, plan.segment_length, n_nodes, setup.dtype) as (states,
+                                                                                                       residuals):
         return _forward_then_adjoint(setup, adjoint_source, plan, states, residuals)
 
 
@@ -146,7 +148,8 @@ def _forward_then_adjoint(setup: SimulationSetup, adjoint_source, plan: Checkpoi
     segment_starts = list(range(0, n_steps, plan.segment_length))
     traces = np.zeros((len(setup.receiver_nodes), n_steps + 1))
     checkpoints = {}
-    state = (np.zeros(n_nodes), np.zeros(n_nodes))
+    dtype = setup.dtype
+    state = (np.zeros(n_nodes, dtype), np.zeros(n_nodes, dtype))
     for start in segment_starts:
         stop = min(start + plan.segment_length, n_steps)
         if plan.stores_everything:
@@ -160,17 +163,18 @@ def _forward_then_adjoint(setup: SimulationSetup, adjoint_source, plan: Checkpoi
     time_step = setup.time_step_in_seconds
     trapezoid = np.ones(n_steps + 1)
     trapezoid[[0, -1]] = 0.5
-    adjoint_series = np.ascontiguousarray((-time_step * trapezoid[None, :] * np.asarray(adjoint)).T)
+    adjoint_series = np.ascontiguousarray((-time_step * trapezoid[None, :] * np.asarray(adjoint)).T, dtype=dtype)
     adjoint_series[0] = 0.0  # u^0 is the fixed initial state
     zero_series = np.zeros_like(adjoint_series)
 
+    # the sensitivities add up products of every step: float64 accumulators whatever the dtype of the stepping
     mass_sensitivity, damping_sensitivity = np.zeros(n_nodes), np.zeros(n_nodes)
     kappa_buffer = setup.layout.sensitivity_buffer()
-    following, current, spare = np.zeros(n_nodes), np.zeros(n_nodes), np.zeros(n_nodes)
-    work = np.zeros((2, n_nodes))
-    local = setup.layout.result_buffer()
+    following, current, spare = np.zeros(n_nodes, dtype), np.zeros(n_nodes, dtype), np.zeros(n_nodes, dtype)
+    work = np.zeros((2, n_nodes), dtype)
+    local = setup.layout.result_buffer(dtype)
     geometric = setup.kernel_components(setup.coefficients.geometric_tensor)
-    product_weights = setup.layout.product_weights(geometric)
+    product_weights = np.ascontiguousarray(setup.layout.product_weights(geometric), dtype=dtype)
     with setup.progress_bar(n_steps + 1, "adjoint") as bar:
         for start in reversed(segment_starts):
             stop = min(start + plan.segment_length, n_steps)
@@ -180,7 +184,8 @@ def _forward_then_adjoint(setup: SimulationSetup, adjoint_source, plan: Checkpoi
                                   description="recompute")
             last = n_steps + 1 if stop == n_steps else stop
             following, current, spare = setup.kernels.adjoint_steps(
-                start, last, n_steps, following, current, spare, work, local, setup.step_coefficients, time_step,
+                start, last, n_steps, following, current, spare, work, local, setup.step_coefficients,
+                dtype.type(time_step),
                 setup.operator, product_weights, setup.receiver_nodes, setup.receiver_weights, zero_series, adjoint_series,
                 states, residuals, start, mass_sensitivity, damping_sensitivity, kappa_buffer)
             bar.update(last - start)

@@ -487,8 +487,9 @@ def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_
     Returns the rotated buffers (following, current, previous).
     """
     dt2 = time_step * time_step
-    dt4_12 = dt2 * dt2 / 12.0
-    half_dt = 0.5 * time_step
+    dt4_12 = dt2 * dt2 / _typed(time_step, 12.0)
+    half_dt = _typed(time_step, 0.5) * time_step
+    one, two = _typed(time_step, 1.0), _typed(time_step, 2.0)
     scaled_adjoint, combined = work[0], work[1]
     for k in range(last_step - 1, first_step - 1, -1):
         if k >= final_step:
@@ -505,10 +506,10 @@ def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_
             # kappa products: G(grad mu^k, grad combined) + dt^4/12 G(grad y_mu^k, grad u^k), on the step's gradients
             _step(following_adjoint, current_adjoint, previous_adjoint, scaled_adjoint, local, step_coefficients,
                   time_step, operator, receiver_nodes, receiver_weights, zero_series[k], adjoint_series[k],
-                  (combined, 1.0, kappa_sensitivity, geometric), (u_now, dt4_12, kappa_sensitivity, geometric))
+                  (combined, one, kappa_sensitivity, geometric), (u_now, dt4_12, kappa_sensitivity, geometric))
             for node in prange(current_adjoint.shape[0]):
                 mu = current_adjoint[node]
-                mass_sensitivity[node] += mu * (u_after[node] - 2.0 * u_now[node] + u_before[node]) \
+                mass_sensitivity[node] += mu * (u_after[node] - two * u_now[node] + u_before[node]) \
                     + dt4_12 * scaled_adjoint[node] * y_now[node]
                 damping_sensitivity[node] += half_dt * mu * (u_after[node] - u_before[node])
         following_adjoint, current_adjoint, previous_adjoint = current_adjoint, previous_adjoint, following_adjoint

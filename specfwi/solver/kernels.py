@@ -13,7 +13,9 @@ Either way each node's (K u)[node] goes straight to the pointwise work of the st
 ``finish`` of a product), so a step makes no pass over memory of its own.
 
 Nothing is scattered into shared nodes by two threads at once, so nothing races, and results
-do not depend on the number of threads. The operator tuple selects the layout at compile time.
+do not depend on the number of threads. The operator tuple selects the layout at compile time,
+the arrays' float type (float64 or float32) the precision: scratch arrays and constants follow it
+(``_typed``).
 
 Time integrator (fourth-order Lax-Wendroff / modified equation), for
 M u'' + C u' + K u = F(t), per step n:

@@ -57,7 +57,7 @@ DTYPES = ("float64", "float32")
 
 
 def check_dtype(dtype) -> np.dtype:
-    """The solver's floating-point type: float64 (default) or float32 (forward runs only)."""
+    """The solver's floating-point type: float64 (default) or float32 (docs/solver.md, Precision)."""
     try:
         checked = np.dtype(dtype)
     except TypeError:
@@ -144,7 +144,7 @@ class SimulationSetup:
     stability_limit_in_seconds : the largest stable time step of this mesh and model
     source_nodes, source_weights : (n_sources, n_gll) injection of each source (weights include f)
     receiver_nodes, receiver_weights : (n_receivers, n_gll) interpolation at each receiver
-    dtype : the floating-point type of the time stepping (float64, or float32 for forward runs)
+    dtype : the floating-point type of the time stepping, float64 or float32
     node_order : the order of the nodal vectors of the kernels (None: the mesh's numbering), which
         ``source_nodes``, ``receiver_nodes``, ``step_coefficients`` and stored states follow; everything
         else (``coefficients``, ``dirichlet_mask``, the states of :meth:`run_forward`, :meth:`apply_stiffness`)

@@ -16,10 +16,12 @@ serves every other mesh.
 
 **Memory order.** The kernels see the grid as (n_outer, n_inner) node lines: work items sweep
 the outer axis, and SIMD runs along the contiguous inner lines. The longer axis of the mesh is
-the inner one: for a mesh wider than tall (S1: 201 x 69 nodes) the grid is *transposed*, the
-kernels' node k = iy * n_x + ix, and the solver keeps its nodal vectors in that order
-(:class:`NodeOrder`). Long inner lines leave fewer loop tails and set-ups per node: S1's forward run
-is 1.26 times faster transposed, its gradient 1.37 times, S2's forward run 1.09 times (docs/solver.md).
+the inner one: for a mesh wider than tall (S1: 201 x 69 nodes) the grid is *transposed*, its node
+lines run along x. Within a line the nodes are stored in runs, one per GLL point (:func:`_in_runs`).
+The solver keeps its nodal vectors in that order (:class:`NodeOrder`): node k = outer line *
+n_inner + position in the line. Long inner lines leave fewer loop tails and set-ups per node: S1's
+forward run is 1.26 times faster transposed, its gradient 1.37 times, S2's forward run 1.09 times
+(docs/solver.md).
 In the kernels (:mod:`specfwi.solver.kernels`), "x" and "y" name the outer and inner axis.
 """
 

@@ -50,17 +50,18 @@ def _transposed(n_points: int, k: int, value: str) -> str:
     return " + ".join(f"d{j}_{k} * {value}{j}" for j in range(n_points))
 
 
-def _element_lines(n_points: int, coefficients: str, index: str, result: str, with_products: bool = False) -> list[str]:
+def _element_lines(n_points: int, coefficients: str, index: str, results: list[str],
+                   with_products: bool = False) -> list[str]:
     """Loop body lines from the scalars f0.. : a{j} = (D f)_j, g{j} = c_j a{j}, and the results (D^T g)_k
-    assigned to result.format(k=k); ``with_products``: also product[j, index] += weight a{j} (D q)_j from the
-    scalars q0.. ."""
+    assigned by results[k] (such as "values[k, iy] +="); ``with_products``: also product[j, index] +=
+    weight a{j} (D q)_j from the scalars q0.. ."""
     lines = []
     for j in range(n_points):
         lines.append(f"a{j} = {_derivative(n_points, j, 'f')}")
         if with_products:
             lines.append(f"product[{j}, {index}] += weight * a{j} * ({_derivative(n_points, j, 'q')})")
         lines.append(f"g{j} = {coefficients}[{j}, {index}] * a{j}")
-    return lines + [f"{result.format(k=k)} {_transposed(n_points, k, 'g')}" for k in range(n_points)]
+    return lines + [f"{result} {_transposed(n_points, k, 'g')}" for k, result in enumerate(results)]
 
 
 def _line_runs(n_points: int, line: str) -> list[str]:
@@ -86,12 +87,9 @@ def rows_part_source(n_points: int, with_partner: bool) -> str:
             "        row = first_row + r",
             "        field, value, coefficient = fields[row], values[r], coefficients[row]"]
     body += _line_runs(n, "field") + _line_runs(n, "value")
-    body += [f"        coefficient{j} = coefficient[{j}]" for j in range(n)]
     body += ["        for e in range(n_elements):"] + _line_loads(n, "f", "field")
-    for j in range(n):
-        body += [f"            a{j} = {_derivative(n, j, 'f')}", f"            g{j} = coefficient{j}[e] * a{j}"]
-    body += [f"            first_ends[e] = {_transposed(n, 0, 'g')}", f"            last_ends[e] = {_transposed(n, p, 'g')}"]
-    body += [f"            value{k}[e] = {_transposed(n, k, 'g')}" for k in range(1, p)]
+    results = ["first_ends[e] ="] + [f"value{k}[e] =" for k in range(1, p)] + ["last_ends[e] ="]
+    body += ["            " + line for line in _element_lines(n, "coefficient", "e", results)]
     body += ["        value[0] = first_ends[0]",
              "        for e in range(1, n_elements):  # run 0: the nodes that two elements share",
              "            value[e] = first_ends[e] + last_ends[e - 1]",
@@ -119,7 +117,8 @@ def column_part_source(n_points: int, with_partner: bool) -> str:
         body.append(f"    partner_rows, product = partner[column * {p}:column * {p} + {n}], products[column]")
         loads += [f"        q{m} = partner_rows[{m}, iy]" for m in range(n)]
     body += ["    for iy in range(fields.shape[1]):"] + loads
-    body += ["        " + line for line in _element_lines(n, "coefficient", "iy", "values[{k}, iy] +=", with_partner)]
+    results = [f"values[{k}, iy] +=" for k in range(n)]
+    body += ["        " + line for line in _element_lines(n, "coefficient", "iy", results, with_partner)]
     return "\n".join(body) + "\n"
 
 

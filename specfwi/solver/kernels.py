@@ -124,14 +124,15 @@ def _block_reference_gradients(vector, node_blocks, block, derivative, values, g
 
 
 @njit(parallel=True, cache=True, fastmath=False)  # fastmath: see the pointwise work below
-def element_stiffness(u, local, node_blocks, tensor_blocks, derivative, partner, weight, kappa_sensitivity,
+def element_stiffness(u, local, node_blocks, tensor_blocks, derivative, partners, weights, kappa_sensitivity,
                       geometric_blocks):
     """local[slot of (block, q, lane)] = (K_e u_e)_q for every element e.
 
     tensor_blocks: (n_blocks, n_components, NN, B), components (xi-xi, eta-eta[, xi-eta]): without the
-    cross component (axis-aligned elements) the flux skips it. Unless ``partner`` is None, also
-    kappa_sensitivity[b, q, l] += weight * G(grad u, grad partner) with G the geometric_blocks tensor
-    (same components); the adjoint's sensitivity products thus reuse the gradients of u.
+    cross component (axis-aligned elements) the flux skips it. Unless ``partners`` is None, also the
+    adjoint's products: with partners = (mu, v, y) and weights = (a, b),
+    kappa_sensitivity[b, q, l] += G(grad mu, grad (a v + b y)) + b G(grad u, grad v) with G the
+    geometric_blocks tensor (same components), reusing the gradients of u.
     """
     n_blocks = node_blocks.shape[0]
     with_cross_terms = tensor_blocks.shape[1] == 3
@@ -139,21 +140,32 @@ def element_stiffness(u, local, node_blocks, tensor_blocks, derivative, partner,
     for chunk in prange(n_chunks):
         values = np.empty((NN, B), u.dtype)
         flux = np.empty((2, NN, B), u.dtype)
-        partner_gradients = np.empty((2 if partner is not None else 0, NN, B), u.dtype)
+        n_partner = 2 if partners is not None else 0
+        adjoint_gradients = np.empty((n_partner, NN, B), u.dtype)
+        state_gradients = np.empty((n_partner, NN, B), u.dtype)
+        residual_gradients = np.empty((n_partner, NN, B), u.dtype)
         first, last = _chunk_bounds(n_blocks, chunk, n_chunks)
         for block in range(first, last):
             _block_reference_gradients(u, node_blocks, block, derivative, values, flux)
-            if partner is not None:
-                _block_reference_gradients(partner, node_blocks, block, derivative, values, partner_gradients)
+            if partners is not None:
+                a, b = weights
+                _block_reference_gradients(partners[0], node_blocks, block, derivative, values, adjoint_gradients)
+                _block_reference_gradients(partners[1], node_blocks, block, derivative, values, state_gradients)
+                _block_reference_gradients(partners[2], node_blocks, block, derivative, values, residual_gradients)
                 for q in range(NN):
                     for lane in range(B):
-                        d_xi, d_eta = flux[0, q, lane], flux[1, q, lane]
-                        p_xi, p_eta = partner_gradients[0, q, lane], partner_gradients[1, q, lane]
-                        total = (geometric_blocks[block, 0, q, lane] * d_xi * p_xi
-                                 + geometric_blocks[block, 1, q, lane] * d_eta * p_eta)
+                        m_xi, m_eta = adjoint_gradients[0, q, lane], adjoint_gradients[1, q, lane]
+                        v_xi, v_eta = state_gradients[0, q, lane], state_gradients[1, q, lane]
+                        # grad (a v + b y) and grad (b u): the second factors of the two products
+                        c_xi = a * v_xi + b * residual_gradients[0, q, lane]
+                        c_eta = a * v_eta + b * residual_gradients[1, q, lane]
+                        f_xi, f_eta = b * flux[0, q, lane], b * flux[1, q, lane]
+                        total = geometric_blocks[block, 0, q, lane] * (m_xi * c_xi + f_xi * v_xi) + geometric_blocks[
+                            block, 1, q, lane] * (m_eta * c_eta + f_eta * v_eta)
                         if with_cross_terms:
-                            total += geometric_blocks[block, 2, q, lane] * (d_xi * p_eta + d_eta * p_xi)
-                        kappa_sensitivity[block, q, lane] += weight * total
+                            total += geometric_blocks[block, 2, q, lane] * (
+                                m_xi * c_eta + m_eta * c_xi + f_xi * v_eta + f_eta * v_xi)
+                        kappa_sensitivity[block, q, lane] += total
             for q in range(NN):
                 for lane in range(B):
                     d_xi, d_eta = flux[0, q, lane], flux[1, q, lane]
@@ -248,11 +260,11 @@ def _finish_range(finish, first, values):
 
 
 @njit(parallel=True, cache=True, fastmath=True)
-def _blocked_product(u, operator, partner, weight, kappa_sensitivity, geometric_blocks, local, finish):
-    """K u on element blocks (``local``: the result buffer), handed to ``finish`` (and the products with
-    ``partner`` unless it is None, see element_stiffness)."""
+def _blocked_product(u, operator, partners, weights, kappa_sensitivity, geometric_blocks, local, finish):
+    """K u on element blocks (``local``: the result buffer), handed to ``finish`` (and the adjoint's products
+    unless ``partners`` is None, see element_stiffness)."""
     node_blocks, tensor_blocks, derivative, node_slots, extra_nodes, extra_slot_offsets, extra_slots = operator
-    element_stiffness(u, local, node_blocks, tensor_blocks, derivative, partner, weight, kappa_sensitivity,
+    element_stiffness(u, local, node_blocks, tensor_blocks, derivative, partners, weights, kappa_sensitivity,
                       geometric_blocks)
     _fold_extra_slots(local, node_slots, extra_nodes, extra_slot_offsets, extra_slots)
     n_nodes = node_slots.shape[0]
@@ -270,55 +282,56 @@ def _blocked_product(u, operator, partner, weight, kappa_sensitivity, geometric_
 # tuple (row by row), so that the unrolled small loops hold its entries in registers.
 
 
-def _rows_part(fields, values, first_row, coefficients, entries, partner, products, weight, outputs):
-    """values = the y part of K on node rows first_row.. (and products, unless partner is None): the
-    ``rows_part`` of :mod:`specfwi.solver.unrolled`; compiled code only."""
+def _rows_part(fields, values, first_row, coefficients, entries, partners, products, weights, outputs):
+    """values = the y part of K on node rows first_row.. (and the adjoint's products, unless partners is
+    None): the ``rows_part`` of :mod:`specfwi.solver.unrolled`; compiled code only."""
 
 
 @overload(_rows_part)
-def _rows_part_for_n(fields, values, first_row, coefficients, entries, partner, products, weight, outputs):
-    with_partner = not isinstance(partner, types.NoneType)
-    return unrolled.compiled_source(unrolled.rows_part_source(N, with_partner), "rows_part")
+def _rows_part_for_n(fields, values, first_row, coefficients, entries, partners, products, weights, outputs):
+    with_partners = not isinstance(partners, types.NoneType)
+    return unrolled.compiled_source(unrolled.rows_part_source(N, with_partners), "rows_part")
 
 
-def _column_part(fields, values, column, coefficients, entries, partner, products, weight):
-    """values += the x part of K of one element column (and products, unless partner is None): the
-    ``column_part`` of :mod:`specfwi.solver.unrolled`; compiled code only."""
+def _column_part(fields, values, column, coefficients, entries, partners, products, weights, outputs):
+    """values += the x part of K of one element column (and the adjoint's products, unless partners is
+    None): the ``column_part`` of :mod:`specfwi.solver.unrolled`; compiled code only."""
 
 
 @overload(_column_part)
-def _column_part_for_n(fields, values, column, coefficients, entries, partner, products, weight):
-    with_partner = not isinstance(partner, types.NoneType)
-    return unrolled.compiled_source(unrolled.column_part_source(N, with_partner), "column_part")
+def _column_part_for_n(fields, values, column, coefficients, entries, partners, products, weights, outputs):
+    with_partners = not isinstance(partners, types.NoneType)
+    return unrolled.compiled_source(unrolled.column_part_source(N, with_partners), "column_part")
 
 
-def _grid_or_none(vector, n_x, n_y):
-    """A flat vector as the (n_x, n_y) grid, or None; compiled code only."""
+def _grids_or_none(vectors, n_x, n_y):
+    """A tuple of three flat vectors as (n_x, n_y) grids, or None; compiled code only."""
 
 
-@overload(_grid_or_none, inline="always")
-def _grid_or_none_of(vector, n_x, n_y):
-    if isinstance(vector, types.NoneType):
-        return lambda vector, n_x, n_y: None
-    return lambda vector, n_x, n_y: vector.reshape(n_x, n_y)
+@overload(_grids_or_none, inline="always")
+def _grids_or_none_of(vectors, n_x, n_y):
+    if isinstance(vectors, types.NoneType):
+        return lambda vectors, n_x, n_y: None
+    return lambda vectors, n_x, n_y: (vectors[0].reshape(n_x, n_y), vectors[1].reshape(n_x, n_y),
+                                      vectors[2].reshape(n_x, n_y))
 
 
 @njit(cache=True, fastmath=True)
-def _sweep(fields, coefficient_x, coefficient_y, entries, partner_fields, weight, products_x, products_y, chunk,
+def _sweep(fields, coefficient_x, coefficient_y, entries, partner_fields, weights, products_x, products_y, chunk,
            n_chunks, shared_x_parts, carried_rows, finish):
     """One work item of grid_product: its rows handed to ``finish``, except the first (whose x part goes to
     shared_x_parts[chunk]) unless it is the grid's first, and the last (to carried_rows[chunk]) unless it
     is the grid's last."""
-    n_columns, n_y, n_elements_y = coefficient_x.shape[0], fields.shape[1], coefficient_y.shape[2]
+    n_columns, n_y = coefficient_x.shape[0], fields.shape[1]
     first, last = _chunk_bounds(n_columns, chunk, n_chunks)
     values = np.zeros((N, n_y), fields.dtype)
-    outputs = np.empty((2 * N, n_elements_y), fields.dtype)
+    outputs = np.empty((4 * N if partner_fields is not None else 2, n_y), fields.dtype)  # scratch of both parts
     if chunk == 0:
-        _rows_part(fields, values[:1], 0, coefficient_y, entries, partner_fields, products_y, weight, outputs)
+        _rows_part(fields, values[:1], 0, coefficient_y, entries, partner_fields, products_y, weights, outputs)
     for column in range(first, last):
-        _rows_part(fields, values[1:], column * P + 1, coefficient_y, entries, partner_fields, products_y, weight,
+        _rows_part(fields, values[1:], column * P + 1, coefficient_y, entries, partner_fields, products_y, weights,
                    outputs)
-        _column_part(fields, values, column, coefficient_x, entries, partner_fields, products_x, weight)
+        _column_part(fields, values, column, coefficient_x, entries, partner_fields, products_x, weights, outputs)
         if column == first and chunk > 0:
             shared_x_parts[chunk] = values[0]
             _finish_range(finish, (column * P + 1) * n_y, values[1:P])
@@ -332,7 +345,7 @@ def _sweep(fields, coefficient_x, coefficient_y, entries, partner_fields, weight
 
 
 @njit(parallel=True, cache=True, fastmath=True)
-def grid_product(u, coefficient_x, coefficient_y, entries, partner, weight, products_x, products_y, edges, finish):
+def grid_product(u, coefficient_x, coefficient_y, entries, partners, weights, products_x, products_y, edges, finish):
     """K u on a node grid, each node's value handed to ``finish`` while it is still in cache.
 
     Work items take ranges of element columns and sweep them, adding up N node rows in a small buffer:
@@ -344,19 +357,19 @@ def grid_product(u, coefficient_x, coefficient_y, entries, partner, weight, prod
     adding in the same order as elsewhere (y part, left column, right column): every node is computed
     the same way whatever the number of threads.
 
-    Unless ``partner`` is None, also products += weight * (d u) (d partner) along each axis, without
-    the geometric weights (NodeGrid.sensitivity_buffer(): products_x shaped as the x coefficients,
-    products_y as the y coefficients; NodeGrid.kappa applies the weights).
+    Unless ``partners`` is None, also products += the adjoint's products along each axis (see
+    :mod:`specfwi.solver.unrolled`), without the geometric weights (NodeGrid.sensitivity_buffer(): products_x
+    shaped as the x coefficients, products_y as the y coefficients; NodeGrid.kappa applies the weights).
     """
     n_x, n_y = coefficient_y.shape[0], coefficient_x.shape[2]
     fields = u.reshape(n_x, n_y)
-    partner_fields = _grid_or_none(partner, n_x, n_y)
+    partner_fields = _grids_or_none(partners, n_x, n_y)
     n_columns = coefficient_x.shape[0]
     n_chunks = _n_chunks(n_columns, P * n_y)
     shared_x_parts = edges[:n_chunks * n_y].reshape(n_chunks, n_y)
     carried_rows = edges[n_chunks * n_y:2 * n_chunks * n_y].reshape(n_chunks, n_y)
     for chunk in prange(n_chunks):  # np.int64: one compiled _sweep (numba types a prange index differently)
-        _sweep(fields, coefficient_x, coefficient_y, entries, partner_fields, weight, products_x, products_y,
+        _sweep(fields, coefficient_x, coefficient_y, entries, partner_fields, weights, products_x, products_y,
                np.int64(chunk), n_chunks, shared_x_parts, carried_rows, finish)
     for chunk in prange(1, n_chunks):
         first, _ = _chunk_bounds(n_columns, chunk, n_chunks)
@@ -372,9 +385,10 @@ def grid_product(u, coefficient_x, coefficient_y, entries, partner, weight, prod
 def _product(u, local, operator, pairing, finish):
     """K u handed to ``finish`` (see _finish_range); compiled code only.
 
-    ``local``: the layout's result_buffer(). ``pairing``: None, or (partner, weight, sensitivity,
-    product_weights) to also accumulate the adjoint's products sensitivity += weight * G(grad u, grad partner)
-    (the layout's sensitivity_buffer() and product_weights(geometric tensor)) from the same gradients of u.
+    ``local``: the layout's result_buffer(). ``pairing``: None, or ((mu, v, y), (a, b), sensitivity,
+    product_weights) to also accumulate the adjoint's products
+    sensitivity += G(grad mu, grad (a v + b y)) + b G(grad u, grad v) (the layout's sensitivity_buffer()
+    and product_weights(geometric tensor)) from the same gradients of u.
     """
 
 
@@ -387,14 +401,14 @@ def _product_of_layout(u, local, operator, pairing, finish):
     plain = isinstance(pairing, types.NoneType)
     if _is_grid(operator) and plain:
         return lambda u, local, operator, pairing, finish: grid_product(
-            u, operator[0], operator[1], operator[2], None, 0.0, None, None, local, finish)
+            u, operator[0], operator[1], operator[2], None, None, None, None, local, finish)
     if _is_grid(operator):
         return lambda u, local, operator, pairing, finish: grid_product(
             u, operator[0], operator[1], operator[2], pairing[0], pairing[1], pairing[2][0], pairing[2][1], local,
             finish)
     if plain:
         return lambda u, local, operator, pairing, finish: _blocked_product(
-            u, operator, None, 0.0, None, None, local, finish)
+            u, operator, None, None, None, None, local, finish)
     return lambda u, local, operator, pairing, finish: _blocked_product(
         u, operator, pairing[0], pairing[1], pairing[2], pairing[3], local, finish)
 
@@ -417,12 +431,12 @@ def _inject(vector, nodes, weights, amplitudes, nodal_factor):
 
 @njit(cache=True, fastmath=True)
 def _step(previous, current, following, scaled_residual, local, step_coefficients, time_step, operator,
-          point_nodes, point_weights, force_row, direct_row, current_pairing, residual_pairing):
+          point_nodes, point_weights, force_row, direct_row, pairing):
     """One Lax-Wendroff step: following = u^{n+1} from current = u^n, previous = u^{n-1}.
 
     Afterwards scaled_residual holds y = (F^n - K u^n) / M (0 at Dirichlet nodes).
-    ``current_pairing`` / ``residual_pairing``: None, or the pairing of ``_product`` that the
-    stiffness products of ``current`` / of ``scaled_residual`` also accumulate (the adjoint's products).
+    ``pairing``: None, or the pairing of ``_product`` that the stiffness product of ``scaled_residual``
+    also accumulates (the adjoint's products).
     ``step_coefficients``: (nodal, special_nodes, special_factors) with nodal (2, n_nodes) = mask / M,
     mask / D (D = M + dt C / 2, mask 0 at Dirichlet nodes), special_nodes the sorted nodes with C > 0 or
     mask 0, and special_factors (4, n_special) = M mask / D, mask / D, 2 M mask / D, (M - dt C / 2) mask / D
@@ -434,11 +448,11 @@ def _step(previous, current, following, scaled_residual, local, step_coefficient
     nodal, special_nodes, special_factors = step_coefficients
     inverse_mass, inverse_diagonal = nodal[0], nodal[1]  # indexed rows: C-contiguous
     unused = scaled_residual
-    _product(current, local, operator, current_pairing,
+    _product(current, local, operator, None,
              (np.int64(RESIDUAL), unused, scaled_residual, inverse_mass, special_nodes, special_factors, unused, unused,
               _typed(time_step, 0.0), _typed(time_step, 0.0)))
     _inject(scaled_residual, point_nodes, point_weights, force_row, inverse_mass)
-    _product(scaled_residual, local, operator, residual_pairing,
+    _product(scaled_residual, local, operator, pairing,
              (np.int64(UPDATE), following, scaled_residual, inverse_mass, special_nodes, special_factors, current,
               previous, dt2, dt4_12))
     _inject(following, point_nodes, point_weights, direct_row, inverse_diagonal)
@@ -463,7 +477,7 @@ def forward_steps(first_step, last_step, previous, current, following, work, loc
             following = stored_states[step + 2 - first_stored_step]
             scaled_residual = stored_residuals[step - first_stored_step]
         _step(previous, current, following, scaled_residual, local, step_coefficients, time_step, operator,
-              source_nodes, source_weights, force_series[step], direct_series[step], None, None)
+              source_nodes, source_weights, force_series[step], direct_series[step], None)
         if traces.shape[1] > 0:
             for r in range(receiver_nodes.shape[0]):
                 total = 0.0
@@ -485,30 +499,29 @@ def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_
     for k < final_step, adds mu^k . dPhi^k/d(M, C, kappa) using the stored forward states
     stored_states[k + 1 - first_stored_step] = u^k and stored_residuals[k - first_stored_step] = y^k.
     kappa_sensitivity: the layout's sensitivity_buffer(); geometric: its product_weights(geometric tensor).
-    work: (2, n_nodes) scratch; local: the layout's result_buffer().
+    work: (1, n_nodes) scratch; local: the layout's result_buffer().
     Returns the rotated buffers (following, current, previous).
     """
     dt2 = time_step * time_step
     dt4_12 = dt2 * dt2 / _typed(time_step, 12.0)
     half_dt = _typed(time_step, 0.5) * time_step
-    one, two = _typed(time_step, 1.0), _typed(time_step, 2.0)
-    scaled_adjoint, combined = work[0], work[1]
+    two = _typed(time_step, 2.0)
+    scaled_adjoint = work[0]
     for k in range(last_step - 1, first_step - 1, -1):
         if k >= final_step:
             _step(following_adjoint, current_adjoint, previous_adjoint, scaled_adjoint, local, step_coefficients,
-                  time_step, operator, receiver_nodes, receiver_weights, zero_series[k], adjoint_series[k], None, None)
+                  time_step, operator, receiver_nodes, receiver_weights, zero_series[k], adjoint_series[k], None)
         else:
             row = k + 1 - first_stored_step
             u_before = stored_states[row - 1]
             u_now = stored_states[row]
             u_after = stored_states[row + 1]
             y_now = stored_residuals[k - first_stored_step]
-            for node in prange(current_adjoint.shape[0]):
-                combined[node] = dt2 * u_now[node] + dt4_12 * y_now[node]
-            # kappa products: G(grad mu^k, grad combined) + dt^4/12 G(grad y_mu^k, grad u^k), on the step's gradients
+            # kappa products G(grad mu^k, grad (dt^2 u^k + dt^4/12 y^k)) + dt^4/12 G(grad y_mu^k, grad u^k),
+            # with the gradients of y_mu^k (scaled_adjoint) of the step's second product
             _step(following_adjoint, current_adjoint, previous_adjoint, scaled_adjoint, local, step_coefficients,
                   time_step, operator, receiver_nodes, receiver_weights, zero_series[k], adjoint_series[k],
-                  (combined, one, kappa_sensitivity, geometric), (u_now, dt4_12, kappa_sensitivity, geometric))
+                  ((current_adjoint, u_now, y_now), (dt2, dt4_12), kappa_sensitivity, geometric))
             for node in prange(current_adjoint.shape[0]):
                 mu = current_adjoint[node]
                 mass_sensitivity[node] += mu * (u_after[node] - two * u_now[node] + u_before[node]) \

@@ -20,17 +20,24 @@ field[e + 1]: every load and store of the element loop has unit stride, and LLVM
 with no gather (the earlier layout gathered each row into runs first, with scalar code: the row part
 is 1.25 times faster on S1's node lines and 1.7 times on S2's, alone, with the same results bit for bit).
 
-``rows_part(fields, values, first_row, coefficients, entries, partner, products, weight, outputs)``
+``rows_part(fields, values, first_row, coefficients, entries, partners, products, weights, outputs)``
     values[r] = the y part of K on node row first_row + r, for every r < len(values): the sum over
     the elements e of the row of D^T (coefficients[row, :, e] * D u_e) on the element's nodes
-    (coefficients: (n_x, N, n_elements_y)). With a partner grid, also
-    products[row, j, e] += weight * (D field)_j (D partner)_j. Scratch: outputs (2 N, n_elements_y).
-``column_part(fields, values, column, coefficients, entries, partner, products, weight)``
+    (coefficients: (n_x, N, n_elements_y)). With partner grids (the adjoint's products, see below),
+    also products[row, j, e] += the product at point j. Scratch: outputs (4 N, >= n_elements_y).
+``column_part(fields, values, column, coefficients, entries, partners, products, weights, outputs)``
     values[k, iy] += (D^T (coefficients[column, :, iy] * D fields[column P : column P + N, iy]))[k], the
     x part of element column ``column`` on its N node rows (values: (N, n_y); coefficients:
-    (n_elements_x, N, n_y)); with a partner grid, also products[column, i, iy] += weight * (D fields)_i
-    (D partner)_i, in the same loop (it needs more run-time overlap checks than LLVM allows by default:
-    see kernel_modules.LLVM_OPTIONS).
+    (n_elements_x, N, n_y)); with partner grids, also products[column, i, iy] += the product at point i.
+    Scratch: outputs (4 N, >= n_y).
+
+**The adjoint's products.** ``partners`` = (mu, u, y) (three grids shaped as ``fields``) and
+``weights`` = (a, b) give, at each point j of an element's line, with f the product's own field,
+
+    (D u)_j (a (D mu)_j + b (D f)_j) + b (D mu)_j (D y)_j
+
+the kappa part of one adjoint step, G(grad mu, grad (a u + b y)) + b G(grad f, grad u), along one axis
+(:func:`specfwi.solver.kernels.adjoint_steps`; the geometric weights apply after the last step).
 """
 
 from __future__ import annotations
@@ -50,18 +57,41 @@ def _transposed(n_points: int, k: int, value: str) -> str:
     return " + ".join(f"d{j}_{k} * {value}{j}" for j in range(n_points))
 
 
-def _element_lines(n_points: int, coefficients: str, index: str, results: list[str],
-                   with_products: bool = False) -> list[str]:
+def _element_lines(n_points: int, coefficients: str, index: str, results: list[str]) -> list[str]:
     """Loop body lines from the scalars f0.. : a{j} = (D f)_j, g{j} = c_j a{j}, and the results (D^T g)_k
-    assigned by results[k] (such as "values[k, iy] +="); ``with_products``: also product[j, index] +=
-    weight a{j} (D q)_j from the scalars q0.. ."""
+    assigned by results[k] (such as "values[k, iy] +=")."""
     lines = []
     for j in range(n_points):
-        lines.append(f"a{j} = {_derivative(n_points, j, 'f')}")
-        if with_products:
-            lines.append(f"product[{j}, {index}] += weight * a{j} * ({_derivative(n_points, j, 'q')})")
-        lines.append(f"g{j} = {coefficients}[{j}, {index}] * a{j}")
+        lines += [f"a{j} = {_derivative(n_points, j, 'f')}", f"g{j} = {coefficients}[{j}, {index}] * a{j}"]
     return lines + [f"{result} {_transposed(n_points, k, 'g')}" for k, result in enumerate(results)]
+
+
+#: The fields of the adjoint's products after the product's own field f, as (name of the grid, prefix of
+#: its scalars): mu, u, y of the module docstring.
+_PARTNERS = (("adjoint", "m"), ("state", "s"), ("residual", "r"))
+
+
+def _product_lines(n_points: int, indent: str, index: str, count: str, loads_of) -> list[str]:
+    """Loops adding the adjoint's products (module docstring) to product[j, index] for index < count.
+
+    First one loop per field (f, then the partners) writes its derivatives (D field)_j to the scratch rows
+    outputs[k N + j] (k: the field's place); then one loop per point j adds its product. Written as one
+    loop, with its ten streams, LLVM left it scalar: 3 to 8 times the time of the plain part instead of
+    about 3 (S2's node lines, alone). ``loads_of(name, prefix)``: (lines binding the field's grid, loop lines
+    reading its scalars {prefix}0.. of one element); name "own" is the product's own field.
+    """
+    n = n_points
+    lines = []
+    for k, (name, prefix) in enumerate((("own", "f"),) + _PARTNERS):
+        bindings, loads = loads_of(name, prefix)
+        lines += bindings + [f"{indent}for {index} in range({count}):"] + loads
+        lines += [f"{indent}    outputs[{k * n + j}, {index}] = {_derivative(n, j, prefix)}" for j in range(n)]
+    for j in range(n):
+        f, m, s, r = (f"outputs[{k * n + j}, {index}]" for k in range(4))
+        lines += [f"{indent}product_row = product[{j}]", f"{indent}for {index} in range({count}):",
+                  f"{indent}    product_row[{index}] += {s} * (state_weight * {m} + residual_weight * {f}) "
+                  f"+ residual_weight * {m} * {r}"]
+    return lines
 
 
 def _line_runs(n_points: int, line: str) -> list[str]:
@@ -76,16 +106,23 @@ def _line_loads(n_points: int, name: str, line: str) -> list[str]:
             + [f"            {name}{p} = {line}[e + 1]"])
 
 
-def rows_part_source(n_points: int, with_partner: bool) -> str:
+def _partner_lines(indent: str) -> list[str]:
+    """Lines naming the partner grids and the weights of the adjoint's products."""
+    return [f"{indent}adjoint, state, residual = partners", f"{indent}state_weight, residual_weight = weights"]
+
+
+def rows_part_source(n_points: int, with_partners: bool) -> str:
     """Source of ``rows_part`` (see the module docstring) for N = n_points."""
     n, p = n_points, n_points - 1
-    body = ["def rows_part(fields, values, first_row, coefficients, entries, partner, products, weight, outputs):",
+    body = ["def rows_part(fields, values, first_row, coefficients, entries, partners, products, weights, outputs):",
             f"    {_derivative_names(n)} = entries",
             "    n_elements = coefficients.shape[2]",
-            "    first_ends, last_ends = outputs[0], outputs[1]",
-            "    for r in range(values.shape[0]):",
-            "        row = first_row + r",
-            "        field, value, coefficient = fields[row], values[r], coefficients[row]"]
+            "    first_ends, last_ends = outputs[0], outputs[1]"]
+    if with_partners:
+        body += _partner_lines("    ")
+    body += ["    for r in range(values.shape[0]):",
+             "        row = first_row + r",
+             "        field, value, coefficient = fields[row], values[r], coefficients[row]"]
     body += _line_runs(n, "field") + _line_runs(n, "value")
     body += ["        for e in range(n_elements):"] + _line_loads(n, "f", "field")
     results = ["first_ends[e] ="] + [f"value{k}[e] =" for k in range(1, p)] + ["last_ends[e] ="]
@@ -94,31 +131,38 @@ def rows_part_source(n_points: int, with_partner: bool) -> str:
              "        for e in range(1, n_elements):  # run 0: the nodes that two elements share",
              "            value[e] = first_ends[e] + last_ends[e - 1]",
              "        value[n_elements] = last_ends[n_elements - 1]"]
-    if with_partner:  # outputs is free again: rows j and N + j take (D f)_j and (D q)_j
-        body.append("        partner_field, product = partner[row], products[row]")
-        body += _line_runs(n, "partner_field")
-        body += ["        for e in range(n_elements):"] + _line_loads(n, "f", "field") + _line_loads(n, "q", "partner_field")
-        body += [f"            outputs[{j}, e] = {_derivative(n, j, 'f')}" for j in range(n)]
-        body += [f"            outputs[{n + j}, e] = {_derivative(n, j, 'q')}" for j in range(n)]
-        for j in range(n):
-            body += [f"        product_row = product[{j}]", "        for e in range(n_elements):",
-                     f"            product_row[e] += weight * outputs[{j}, e] * outputs[{n + j}, e]"]
+    if with_partners:  # outputs is free again
+
+        def loads_of(name, prefix):
+            if name == "own":
+                return [], _line_loads(n, prefix, "field")
+            line = f"{name}_line"
+            return [f"        {line} = {name}[row]"] + _line_runs(n, line), _line_loads(n, prefix, line)
+
+        body.append("        product = products[row]")
+        body += _product_lines(n, "        ", "e", "n_elements", loads_of)
     return "\n".join(body) + "\n"
 
 
-def column_part_source(n_points: int, with_partner: bool) -> str:
+def column_part_source(n_points: int, with_partners: bool) -> str:
     """Source of ``column_part`` (see the module docstring) for N = n_points."""
     n, p = n_points, n_points - 1
-    body = ["def column_part(fields, values, column, coefficients, entries, partner, products, weight):",
+    body = ["def column_part(fields, values, column, coefficients, entries, partners, products, weights, outputs):",
             f"    {_derivative_names(n)} = entries",
-            f"    rows, coefficient = fields[column * {p}:column * {p} + {n}], coefficients[column]"]
-    loads = [f"        f{m} = rows[{m}, iy]" for m in range(n)]
-    if with_partner:
-        body.append(f"    partner_rows, product = partner[column * {p}:column * {p} + {n}], products[column]")
-        loads += [f"        q{m} = partner_rows[{m}, iy]" for m in range(n)]
-    body += ["    for iy in range(fields.shape[1]):"] + loads
+            f"    rows, coefficient = fields[column * {p}:column * {p} + {n}], coefficients[column]",
+            "    n_y = fields.shape[1]",
+            "    for iy in range(n_y):"] + [f"        f{m} = rows[{m}, iy]" for m in range(n)]
     results = [f"values[{k}, iy] +=" for k in range(n)]
-    body += ["        " + line for line in _element_lines(n, "coefficient", "iy", results, with_partner)]
+    body += ["        " + line for line in _element_lines(n, "coefficient", "iy", results)]
+    if with_partners:
+
+        def loads_of(name, prefix):
+            grid = "rows" if name == "own" else f"{name}_rows"
+            bindings = [] if name == "own" else [f"    {grid} = {name}[column * {p}:column * {p} + {n}]"]
+            return bindings, [f"        {prefix}{m} = {grid}[{m}, iy]" for m in range(n)]
+
+        body += _partner_lines("    ") + ["    product = products[column]"]
+        body += _product_lines(n, "    ", "iy", "n_y", loads_of)
     return "\n".join(body) + "\n"
 
 

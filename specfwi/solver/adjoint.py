@@ -4,9 +4,10 @@ The adjoint of the Lax-Wendroff recursion (see :mod:`specfwi.solver.kernels`) ru
 backwards from the last step; at step k it needs the forward states u^{k-1}, u^k,
 u^{k+1} and y^k = (F^k - K u^k)/M. If they all fit in the memory budget they are
 stored during the forward run; otherwise the forward run keeps (u^{a-1}, u^a) at the
-start a of every segment of ``segment_length`` steps, and each segment is recomputed
-from its checkpoint just before the adjoint crosses it (one extra forward run in
-total). Both paths run the same arithmetic, so they agree to round-off.
+start a of every segment of ``segment_length`` steps but the last, whose states it stores,
+and each other segment is recomputed from its checkpoint just before the adjoint crosses it
+(one extra forward run in total, less the last segment). Both paths run the same
+arithmetic, so they agree to round-off.
 """
 
 from __future__ import annotations
@@ -52,15 +53,15 @@ def plan_checkpoints(n_steps: int, n_global_nodes: int, memory_in_megabytes: flo
     """The largest segment (fewest recomputations) whose storage fits the budget.
 
     Storage for segment length s: buffers of s + 2 states and s residuals, plus two states per
-    checkpoint (ceil(n_steps / s) of them when s < n_steps); ``bytes_per_value``: 8 (float64) or 4 (float32).
+    checkpoint (one per segment but the last: ceil(n_steps / s) - 1); ``bytes_per_value``: 8 (float64)
+    or 4 (float32).
     """
     check_memory_budget(memory_in_megabytes)
     vector = n_global_nodes * bytes_per_value
     budget = memory_in_megabytes * 1024**2
 
     def cost(s: int) -> int:
-        checkpoints = 0 if s >= n_steps else 2 * math.ceil(n_steps / s)
-        return vector * (2 * s + 2 + checkpoints)
+        return vector * (2 * s + 2 + 2 * (math.ceil(n_steps / s) - 1))
 
     if cost(n_steps) <= budget:
         return CheckpointPlan(n_steps, n_steps, cost(n_steps))
@@ -152,7 +153,7 @@ def _forward_then_adjoint(setup: SimulationSetup, adjoint_source, plan: Checkpoi
     state = (np.zeros(n_nodes, dtype), np.zeros(n_nodes, dtype))
     for start in segment_starts:
         stop = min(start + plan.segment_length, n_steps)
-        if plan.stores_everything:
+        if start == segment_starts[-1]:  # the states of the last segment are kept, not recomputed
             state = setup.run_forward(traces=traces, first_step=start, last_step=stop, state=state,
                                       stored_states=states, stored_residuals=residuals, first_stored_step=start)
         else:
@@ -171,14 +172,14 @@ def _forward_then_adjoint(setup: SimulationSetup, adjoint_source, plan: Checkpoi
     mass_sensitivity, damping_sensitivity = np.zeros(n_nodes), np.zeros(n_nodes)
     kappa_buffer = setup.layout.sensitivity_buffer()
     following, current, spare = np.zeros(n_nodes, dtype), np.zeros(n_nodes, dtype), np.zeros(n_nodes, dtype)
-    work = np.zeros((2, n_nodes), dtype)
+    work = np.zeros((1, n_nodes), dtype)
     local = setup.layout.result_buffer(dtype)
     geometric = setup.kernel_components(setup.coefficients.geometric_tensor)
     product_weights = np.ascontiguousarray(setup.layout.product_weights(geometric), dtype=dtype)
     with setup.progress_bar(n_steps + 1, "adjoint") as bar:
         for start in reversed(segment_starts):
             stop = min(start + plan.segment_length, n_steps)
-            if not plan.stores_everything:
+            if start in checkpoints:
                 setup.run_forward(first_step=start, last_step=stop, state=checkpoints.pop(start),
                                   stored_states=states, stored_residuals=residuals, first_stored_step=start,
                                   description="recompute")

@@ -9,9 +9,6 @@ its compiled code beside it. The copy's name holds a digest of its source and of
 :mod:`specfwi.solver.unrolled`, whose generated code it compiles: numba keys its cache on
 the copy's file alone, so a change to either file must give a new copy, or stale compiled
 code would be loaded (this happened: it crashed).
-
-Before the first kernel module compiles, the process's LLVM gets :data:`LLVM_OPTIONS` (part of
-the digest too, as they change the compiled code).
 """
 
 from __future__ import annotations
@@ -26,17 +23,8 @@ from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 
-import llvmlite.binding
-
 from . import kernels, unrolled
 
-#: LLVM vectorises a loop over arrays that might overlap only behind run-time overlap checks, and by
-#: default gives up when it would need more than 128 of them. The loops of the adjoint's products that
-#: write the derivatives of u and of the partner (2 N rows of one array, from 2 N rows of two others)
-#: need more: they ran as scalar code, and the column part with products took 3.5 times the plain one
-#: (S1, order 4) instead of 2.2 times. The checks run once per loop, not per iteration. This setting
-#: holds for the whole process: numba code compiled after it may vectorise more loops, with the same results.
-LLVM_OPTIONS = ("-vectorize-memory-check-threshold=1024",)
 _N_LINE = re.compile(r"^N = \d+  # GLL points per axis.*$", flags=re.M)
 
 
@@ -55,13 +43,6 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 @lru_cache(maxsize=None)
-def _set_llvm_options() -> None:
-    """Sets LLVM_OPTIONS, once per process."""
-    for option in LLVM_OPTIONS:
-        llvmlite.binding.set_option("specfwi", option)
-
-
-@lru_cache(maxsize=None)
 def kernels_for_order(tensor_order: int) -> ModuleType:
     """The kernel module (apply_stiffness, forward_steps, adjoint_steps) for a tensor order."""
     n_gll_1d = tensor_order + 1
@@ -69,9 +50,8 @@ def kernels_for_order(tensor_order: int) -> ModuleType:
     source, count = _N_LINE.subn(f"N = {n_gll_1d}  # GLL points per axis (tensor order + 1)", template)
     if count != 1:
         raise RuntimeError(f"{kernels.__file__} must define N on one line of the form 'N = 5  # GLL points per axis'")
-    _set_llvm_options()
     generator = Path(unrolled.__file__).read_text()
-    digest = hashlib.sha256("\n".join([source, generator, *LLVM_OPTIONS]).encode()).hexdigest()[:12]
+    digest = hashlib.sha256("\n".join([source, generator]).encode()).hexdigest()[:12]
     name = f"specfwi_kernels_order{tensor_order}_{digest}"
     path = _cache_folder() / f"{name}.py"
     if not path.exists():

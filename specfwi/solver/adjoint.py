@@ -118,7 +118,11 @@ def release_stored_states() -> None:
 
 @dataclass
 class MaterialSensitivities:
-    """Derivatives of the misfit w.r.t. the discrete coefficients: mass and damping (global), kappa (element-nodal)."""
+    """Derivatives of the misfit w.r.t. the discrete coefficients: mass and damping (global), kappa (element-nodal).
+
+    The damping's is computed where C > 0 (and at Dirichlet nodes), 0 elsewhere: C depends on the model
+    at the absorbing nodes only.
+    """
 
     mass: np.ndarray
     damping: np.ndarray

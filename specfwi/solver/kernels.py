@@ -497,7 +497,8 @@ def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_
     current_adjoint holds mu^k, following_adjoint mu^{k+1}; each step computes lambda^{k-1} into
     previous_adjoint (the same update as forward with F = 0 and Q^k = -dJ/du^k = adjoint_series[k]) and,
     for k < final_step, adds mu^k . dPhi^k/d(M, C, kappa) using the stored forward states
-    stored_states[k + 1 - first_stored_step] = u^k and stored_residuals[k - first_stored_step] = y^k.
+    stored_states[k + 1 - first_stored_step] = u^k and stored_residuals[k - first_stored_step] = y^k
+    (d/dC at the special nodes only, see _step: the others have no damping).
     kappa_sensitivity: the layout's sensitivity_buffer(); geometric: its product_weights(geometric tensor).
     work: (1, n_nodes) scratch; local: the layout's result_buffer().
     Returns the rotated buffers (following, current, previous).
@@ -507,6 +508,7 @@ def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_
     half_dt = _typed(time_step, 0.5) * time_step
     two = _typed(time_step, 2.0)
     scaled_adjoint = work[0]
+    special_nodes = step_coefficients[1]
     for k in range(last_step - 1, first_step - 1, -1):
         if k >= final_step:
             _step(following_adjoint, current_adjoint, previous_adjoint, scaled_adjoint, local, step_coefficients,
@@ -523,9 +525,9 @@ def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_
                   time_step, operator, receiver_nodes, receiver_weights, zero_series[k], adjoint_series[k],
                   ((current_adjoint, u_now, y_now), (dt2, dt4_12), kappa_sensitivity, geometric))
             for node in prange(current_adjoint.shape[0]):
-                mu = current_adjoint[node]
-                mass_sensitivity[node] += mu * (u_after[node] - two * u_now[node] + u_before[node]) \
+                mass_sensitivity[node] += current_adjoint[node] * (u_after[node] - two * u_now[node] + u_before[node]) \
                     + dt4_12 * scaled_adjoint[node] * y_now[node]
-                damping_sensitivity[node] += half_dt * mu * (u_after[node] - u_before[node])
+            for node in special_nodes:  # the nodes with damping are special: elsewhere C has no derivative
+                damping_sensitivity[node] += half_dt * current_adjoint[node] * (u_after[node] - u_before[node])
         following_adjoint, current_adjoint, previous_adjoint = current_adjoint, previous_adjoint, following_adjoint
     return following_adjoint, current_adjoint, previous_adjoint

@@ -1,0 +1,79 @@
+"""The node grid's generated 1D operators alone, on one thread: the row and the column parts of one
+stiffness product over a whole grid, plain and with the adjoint's products, on the node lines of S1 and S2.
+
+The parts are compiled from specfwi/solver/unrolled.py as the solver compiles them (numba, fast flags),
+and fed random fields shaped as the scenario's node grid (its coefficients, its derivative matrix).
+The cases run round robin; printed per scenario: the median time of each part, in ns per node, and the
+median over the rounds of the ratio with products / plain.
+
+python benchmarks/grid_parts.py [--repeats 9] [--quick] [--dtype float64]
+"""
+
+import statistics
+
+import numba
+import numpy as np
+
+from common import s1_scenario, s2_scenario, time_repeats
+from measurement import benchmark_parser
+
+from specfwi.solver import SimulationSetup, unrolled
+
+
+@numba.njit
+def _all_rows(rows_part, fields, values, coefficients, entries, partners, products, weights, outputs):
+    rows_part(fields, values, 0, coefficients, entries, partners, products, weights, outputs)
+
+
+@numba.njit
+def _all_columns(column_part, fields, values, coefficients, entries, partners, products, weights, outputs):
+    for column in range(coefficients.shape[0]):
+        column_part(fields, values, column, coefficients, entries, partners, products, weights, outputs)
+
+
+def measure(scenario, dtype: str, repeats: int) -> None:
+    setup = SimulationSetup.build(scenario.mesh, scenario.events[0], wavelet=scenario.wavelet,
+                                  end_time_in_seconds=0.01, dtype=dtype, progress=False)
+    coefficient_x, coefficient_y, entries = setup.operator
+    n_points = scenario.mesh.tensor_order + 1
+    grid_shape = (coefficient_y.shape[0], coefficient_x.shape[2])
+    rng = np.random.default_rng(0)
+    fields, *partners = (rng.standard_normal(grid_shape).astype(dtype) for _ in range(4))
+    time_step = setup.dtype.type(setup.time_step_in_seconds)
+    weights = (time_step**2, time_step**4 / setup.dtype.type(12.0))
+    products_x, products_y = setup.layout.sensitivity_buffer()
+    outputs = np.zeros((4 * n_points, grid_shape[1]), dtype)
+    row_values, column_values = np.zeros(grid_shape, dtype), np.zeros((n_points, grid_shape[1]), dtype)
+    cases = {}
+    for with_products in (False, True):
+        rows_part = numba.njit(fastmath=True)(unrolled.compiled_source(
+            unrolled.rows_part_source(n_points, with_products), "rows_part"))
+        column_part = numba.njit(fastmath=True)(unrolled.compiled_source(
+            unrolled.column_part_source(n_points, with_products), "column_part"))
+        paired = (tuple(partners), products_y, weights) if with_products else (None, None, None)
+        cases["row", with_products] = lambda rows_part=rows_part, paired=paired: _all_rows(
+            rows_part, fields, row_values, coefficient_y, entries, paired[0], paired[1], paired[2], outputs)
+        paired = (tuple(partners), products_x, weights) if with_products else (None, None, None)
+        cases["column", with_products] = lambda column_part=column_part, paired=paired: _all_columns(
+            column_part, fields, column_values, coefficient_x, entries, paired[0], paired[1], paired[2], outputs)
+    for case in cases.values():
+        case()  # compiles
+    seconds = {key: [] for key in cases}
+    for _ in range(repeats):  # round robin, so that a slow phase of the machine hits every case
+        for key, case in cases.items():
+            seconds[key].append(time_repeats(case, 1)[0].median)
+    n_nodes = grid_shape[0] * grid_shape[1]
+    print(f"{scenario.name}: node grid {grid_shape[0]} x {grid_shape[1]} (order {n_points - 1}), {dtype}, one thread, "
+          f"medians of {repeats} rounds")
+    for part in ("row", "column"):
+        plain, with_products = (statistics.median(seconds[part, paired]) for paired in (False, True))
+        ratio = statistics.median(np.array(seconds[part, True]) / np.array(seconds[part, False]))
+        print(f"  {part:6s} part: plain {plain * 1e3:7.3f} ms ({plain / n_nodes * 1e9:5.2f} ns per node), "
+              f"with products {with_products * 1e3:7.3f} ms ({with_products / n_nodes * 1e9:5.2f} ns per node), "
+              f"ratio with / without products {ratio:.2f} (median of the rounds' ratios)")
+
+
+if __name__ == "__main__":
+    arguments = benchmark_parser(__doc__.splitlines()[0], default_repeats=9, dtype_option=True).parse_args()
+    for build in (s1_scenario, s2_scenario):
+        measure(build(quick=arguments.quick), arguments.dtype, arguments.repeats)

@@ -217,10 +217,11 @@ def _slot_sum(local, node_slots, node):
 # Arrays a mode does not use may be any array of the right type: one tuple type serves every mode,
 # so that each product kernel is compiled once.
 STORE, RESIDUAL, UPDATE = 0, 1, 2
-# The pointwise work (_finish_range, _inject) and element_stiffness say fastmath=False. With fast flags
-# (a callee that does not set fastmath inherits its caller's), LLVM rounded them one way in the process
-# that compiled the kernels and another way in a process that loaded them from numba's cache: results
-# 1-2 ulp apart, so a project's cached gradient would differ from a recomputed one
+# The pointwise work (_finish_range, _inject, _add_nodal_sensitivities) and element_stiffness say
+# fastmath=False. With fast flags (a callee that does not set fastmath inherits its caller's), LLVM
+# rounded them one way in the process that compiled the kernels and another way in a process that
+# loaded them from numba's cache: results 1-2 ulp apart, so a project's cached gradient would differ
+# from a recomputed one
 # (tests/test_kernel_cache.py). Without fast flags each line rounds as written, in every process. The
 # pointwise loops are bound by memory; element_stiffness costs 9 % more time without them.
 
@@ -487,7 +488,22 @@ def forward_steps(first_step, last_step, previous, current, following, work, loc
         previous, current, following = current, following, previous
     return previous, current, following
 
-@njit(parallel=True, cache=True, fastmath=True)
+@njit(parallel=True, cache=True, fastmath=False)  # fastmath: see the pointwise work above
+def _add_nodal_sensitivities(mass_sensitivity, damping_sensitivity, special_nodes, adjoint, scaled_adjoint, u_before,
+                             u_now, u_after, y_now, dt4_12, half_dt):
+    """The nodal part of an adjoint step's sensitivities (float64 accumulators): at every node
+    mass_sensitivity += adjoint (u_after - 2 u_now + u_before) + dt4_12 scaled_adjoint y_now, and at the
+    special nodes damping_sensitivity += half_dt adjoint (u_after - u_before) (the nodes with damping are
+    special; elsewhere C has no derivative)."""
+    two = _typed(adjoint, 2.0)
+    for node in prange(adjoint.shape[0]):
+        mass_sensitivity[node] += adjoint[node] * (u_after[node] - two * u_now[node] + u_before[node]) \
+            + dt4_12 * scaled_adjoint[node] * y_now[node]
+    for node in special_nodes:
+        damping_sensitivity[node] += half_dt * adjoint[node] * (u_after[node] - u_before[node])
+
+
+@njit(cache=True, fastmath=True)
 def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_adjoint, previous_adjoint, work,
                   local, step_coefficients, time_step, operator, geometric, receiver_nodes, receiver_weights,
                   zero_series, adjoint_series, stored_states, stored_residuals, first_stored_step,
@@ -506,7 +522,6 @@ def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_
     dt2 = time_step * time_step
     dt4_12 = dt2 * dt2 / _typed(time_step, 12.0)
     half_dt = _typed(time_step, 0.5) * time_step
-    two = _typed(time_step, 2.0)
     scaled_adjoint = work[0]
     special_nodes = step_coefficients[1]
     for k in range(last_step - 1, first_step - 1, -1):
@@ -515,19 +530,15 @@ def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_
                   time_step, operator, receiver_nodes, receiver_weights, zero_series[k], adjoint_series[k], None)
         else:
             row = k + 1 - first_stored_step
-            u_before = stored_states[row - 1]
             u_now = stored_states[row]
-            u_after = stored_states[row + 1]
             y_now = stored_residuals[k - first_stored_step]
             # kappa products G(grad mu^k, grad (dt^2 u^k + dt^4/12 y^k)) + dt^4/12 G(grad y_mu^k, grad u^k),
             # with the gradients of y_mu^k (scaled_adjoint) of the step's second product
             _step(following_adjoint, current_adjoint, previous_adjoint, scaled_adjoint, local, step_coefficients,
                   time_step, operator, receiver_nodes, receiver_weights, zero_series[k], adjoint_series[k],
                   ((current_adjoint, u_now, y_now), (dt2, dt4_12), kappa_sensitivity, geometric))
-            for node in prange(current_adjoint.shape[0]):
-                mass_sensitivity[node] += current_adjoint[node] * (u_after[node] - two * u_now[node] + u_before[node]) \
-                    + dt4_12 * scaled_adjoint[node] * y_now[node]
-            for node in special_nodes:  # the nodes with damping are special: elsewhere C has no derivative
-                damping_sensitivity[node] += half_dt * current_adjoint[node] * (u_after[node] - u_before[node])
+            _add_nodal_sensitivities(mass_sensitivity, damping_sensitivity, special_nodes, current_adjoint,
+                                     scaled_adjoint, stored_states[row - 1], u_now, stored_states[row + 1], y_now,
+                                     dt4_12, half_dt)
         following_adjoint, current_adjoint, previous_adjoint = current_adjoint, previous_adjoint, following_adjoint
     return following_adjoint, current_adjoint, previous_adjoint

@@ -166,6 +166,27 @@ def test_checkpointed_gradient_equals_the_stored_wavefield_gradient(model_mesh):
                                    atol=1e-12 * np.max(np.abs(expected)))
 
 
+def test_checkpointing_recomputes_every_segment_but_the_last(model_mesh, monkeypatch):
+    """The forward run stores the last segment's states (the adjoint needs them first); the others are recomputed."""
+    recomputed = []
+    run_forward = SimulationSetup.run_forward
+
+    def counting(setup, **options):
+        if options.get("description") == "recompute":
+            recomputed.append((options["first_step"], options["last_step"]))
+        return run_forward(setup, **options)
+
+    monkeypatch.setattr(SimulationSetup, "run_forward", counting)
+    memory = 0.25
+    result = sf.compute_gradient(model_mesh, small_event(), misfit="L2_energy_no_observed_data",
+                                 checkpoint_memory_in_megabytes=memory, **OPTIONS)
+    n_steps = result.traces.sizes["time"] - 1
+    plan = plan_checkpoints(n_steps, model_mesh.n_global_nodes, memory)
+    starts = list(range(0, n_steps, plan.segment_length))
+    assert len(starts) >= 3, plan
+    assert sorted(recomputed) == [(start, start + plan.segment_length) for start in starts[:-1]]
+
+
 @pytest.mark.parametrize("everything_stored", [True, False])
 def test_a_reused_state_store_gives_the_same_gradient_whatever_it_held(model_mesh, everything_stored):
     """The store of forward states outlives a gradient for the next one; stale contents must not matter."""

@@ -9,6 +9,7 @@ median over the rounds of the ratio with products / plain.
 python benchmarks/grid_parts.py [--repeats 9] [--quick] [--dtype float64]
 """
 
+import functools
 import statistics
 
 import numba
@@ -43,19 +44,19 @@ def measure(scenario, dtype: str, repeats: int) -> None:
     weights = (time_step**2, time_step**4 / setup.dtype.type(12.0))
     products_x, products_y = setup.layout.sensitivity_buffer()
     outputs = np.zeros((4 * n_points, grid_shape[1]), dtype)
-    row_values, column_values = np.zeros(grid_shape, dtype), np.zeros((n_points, grid_shape[1]), dtype)
+    parts = {  # part: (generator of its code, function name, driver over the grid, values, coefficients, products)
+        "row": (unrolled.rows_part_source, "rows_part", _all_rows, np.zeros(grid_shape, dtype), coefficient_y,
+                products_y),
+        "column": (unrolled.column_part_source, "column_part", _all_columns,
+                   np.zeros((n_points, grid_shape[1]), dtype), coefficient_x, products_x),
+    }
     cases = {}
-    for with_products in (False, True):
-        rows_part = numba.njit(fastmath=True)(unrolled.compiled_source(
-            unrolled.rows_part_source(n_points, with_products), "rows_part"))
-        column_part = numba.njit(fastmath=True)(unrolled.compiled_source(
-            unrolled.column_part_source(n_points, with_products), "column_part"))
-        paired = (tuple(partners), products_y, weights) if with_products else (None, None, None)
-        cases["row", with_products] = lambda rows_part=rows_part, paired=paired: _all_rows(
-            rows_part, fields, row_values, coefficient_y, entries, paired[0], paired[1], paired[2], outputs)
-        paired = (tuple(partners), products_x, weights) if with_products else (None, None, None)
-        cases["column", with_products] = lambda column_part=column_part, paired=paired: _all_columns(
-            column_part, fields, column_values, coefficient_x, entries, paired[0], paired[1], paired[2], outputs)
+    for part, (source, name, driver, values, coefficients, products) in parts.items():
+        for with_products in (False, True):
+            compiled = numba.njit(fastmath=True)(unrolled.compiled_source(source(n_points, with_products), name))
+            paired = (tuple(partners), products, weights) if with_products else (None, None, None)
+            cases[part, with_products] = functools.partial(driver, compiled, fields, values, coefficients, entries,
+                                                           *paired, outputs)
     for case in cases.values():
         case()  # compiles
     seconds = {key: [] for key in cases}

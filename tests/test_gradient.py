@@ -169,14 +169,14 @@ def test_checkpointed_gradient_equals_the_stored_wavefield_gradient(model_mesh):
 def test_checkpointing_recomputes_every_segment_but_the_last(model_mesh, monkeypatch):
     """The forward run stores the last segment's states (the adjoint needs them first); the others are recomputed."""
     recomputed = []
-    run_forward = SimulationSetup.run_forward
+    run_forward = SimulationSetup.run_forward_in_solver_order
 
     def counting(setup, **options):
         if options.get("description") == "recompute":
             recomputed.append((options["first_step"], options["last_step"]))
         return run_forward(setup, **options)
 
-    monkeypatch.setattr(SimulationSetup, "run_forward", counting)
+    monkeypatch.setattr(SimulationSetup, "run_forward_in_solver_order", counting)
     memory = 0.25
     result = sf.compute_gradient(model_mesh, small_event(), misfit="L2_energy_no_observed_data",
                                  checkpoint_memory_in_megabytes=memory, **OPTIONS)
@@ -294,7 +294,7 @@ def no_time_stepping(monkeypatch):
     """Fail the test if time stepping starts."""
     def forbidden(*args, **kwargs):
         raise AssertionError("bad input was not rejected before time stepping")
-    monkeypatch.setattr(SimulationSetup, "run_forward", forbidden)
+    monkeypatch.setattr(SimulationSetup, "run_forward_in_solver_order", forbidden)
 
 
 BAD_GRADIENT_INPUT = {

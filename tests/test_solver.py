@@ -427,7 +427,7 @@ def no_time_stepping(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("bad input was not rejected before the expensive work started")
 
-    monkeypatch.setattr(SimulationSetup, "run_forward", forbidden)
+    monkeypatch.setattr(SimulationSetup, "run_forward_in_solver_order", forbidden)
 
     def forbid_eigenvalue_estimate():
         monkeypatch.setattr(setup_module, "largest_eigenvalue", forbidden)

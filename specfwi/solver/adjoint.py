@@ -154,15 +154,16 @@ def _forward_then_adjoint(setup: SimulationSetup, adjoint_source, plan: Checkpoi
     traces = np.zeros((len(setup.receiver_nodes), n_steps + 1))
     checkpoints = {}
     dtype = setup.dtype
-    state = (np.zeros(n_nodes, dtype), np.zeros(n_nodes, dtype))
+    state = None  # zeros
     for start in segment_starts:
         stop = min(start + plan.segment_length, n_steps)
         if start == segment_starts[-1]:  # the states of the last segment are kept, not recomputed
-            state = setup.run_forward(traces=traces, first_step=start, last_step=stop, state=state,
-                                      stored_states=states, stored_residuals=residuals, first_stored_step=start)
+            setup.run_forward_in_solver_order(traces=traces, first_step=start, last_step=stop, state=state,
+                                              stored_states=states, stored_residuals=residuals,
+                                              first_stored_step=start)
         else:
-            checkpoints[start] = state  # new arrays (run_forward)
-            state = setup.run_forward(traces=traces, first_step=start, last_step=stop, state=state)
+            checkpoints[start] = state  # the kernels' node order; never written (the next run copies it)
+            state = setup.run_forward_in_solver_order(traces=traces, first_step=start, last_step=stop, state=state)
 
     value, adjoint = adjoint_source(traces)
     time_step = setup.time_step_in_seconds
@@ -184,9 +185,9 @@ def _forward_then_adjoint(setup: SimulationSetup, adjoint_source, plan: Checkpoi
         for start in reversed(segment_starts):
             stop = min(start + plan.segment_length, n_steps)
             if start in checkpoints:
-                setup.run_forward(first_step=start, last_step=stop, state=checkpoints.pop(start),
-                                  stored_states=states, stored_residuals=residuals, first_stored_step=start,
-                                  description="recompute")
+                setup.run_forward_in_solver_order(first_step=start, last_step=stop, state=checkpoints.pop(start),
+                                                  stored_states=states, stored_residuals=residuals,
+                                                  first_stored_step=start, description="recompute")
             last = n_steps + 1 if stop == n_steps else stop
             following, current, spare = setup.kernels.adjoint_steps(
                 start, last, n_steps, following, current, spare, work, local, setup.step_coefficients,

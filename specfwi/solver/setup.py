@@ -264,15 +264,25 @@ class SimulationSetup:
         return tqdm(total=total, desc=description, unit="step", disable=self.progress is False,
                     delay=0.0 if self.progress else 1.0, leave=False)
 
-    def run_forward(self, *, traces: np.ndarray | None = None, first_step: int = 0, last_step: int | None = None,
-                    state=None, stored_states=None, stored_residuals=None, first_stored_step: int = 0,
-                    description: str = "forward"):
-        """Steps first_step .. last_step - 1 from ``state`` = (u^{first-1}, u^first) (zeros by default).
+    def run_forward(self, *, state=None, **options):
+        """Steps first_step .. last_step - 1 from ``state`` = (u^{first-1}, u^first) (zeros by default), in the
+        mesh's numbering; returns (u^{last-1}, u^last) in that numbering. Options as
+        :meth:`run_forward_in_solver_order`."""
+        if state is not None:
+            state = (self.to_solver_order(state[0]), self.to_solver_order(state[1]))
+        previous, current = self.run_forward_in_solver_order(state=state, **options)
+        return self.to_mesh_order(previous), self.to_mesh_order(current)
+
+    def run_forward_in_solver_order(self, *, traces: np.ndarray | None = None, first_step: int = 0,
+                                    last_step: int | None = None, state=None, stored_states=None,
+                                    stored_residuals=None, first_stored_step: int = 0, description: str = "forward"):
+        """:meth:`run_forward` with the states in and out in the kernels' node order (no permutation: the
+        adjoint's checkpoints stay in that order). ``state`` is copied, never written.
 
         ``traces`` (n_receivers, n_steps + 1), if given, receives the receiver samples of the new
         states. ``stored_states`` / ``stored_residuals`` follow the layout of the kernels'
-        ``forward_steps`` (the kernels' node order); the rows of u^{first-1} and u^first are filled here.
-        Returns (u^{last-1}, u^last). States in and out are in the mesh's numbering.
+        ``forward_steps``; the rows of u^{first-1} and u^first are filled here. The returned arrays may
+        be rows of ``stored_states``.
         """
         last_step = self.n_steps if last_step is None else last_step
         if not 0 <= first_step <= last_step <= self.n_steps:  # the kernels do not check their indices
@@ -280,7 +290,7 @@ class SimulationSetup:
                           f"0 <= first_step <= last_step <= n_steps = {self.n_steps}")
         n = self.n_global_nodes
         previous, current = (np.zeros(n, self.dtype), np.zeros(n, self.dtype)) if state is None else (
-            self.to_solver_order(state[0]), self.to_solver_order(state[1]))
+            np.array(state[0], self.dtype), np.array(state[1], self.dtype))
         following = np.zeros(n, self.dtype)
         work = np.zeros((1, n), self.dtype)
         local = self.layout.result_buffer(self.dtype)
@@ -301,10 +311,10 @@ class SimulationSetup:
                     self.receiver_nodes, self.receiver_weights, traces, stored_states, stored_residuals,
                     first_stored_step)
                 bar.update(stop - start)
-        return self.to_mesh_order(previous), self.to_mesh_order(current)
+        return previous, current
 
     def record_traces(self) -> np.ndarray:
         """Run the whole forward simulation; receiver samples (n_receivers, n_steps + 1)."""
         traces = np.zeros((len(self.receiver_nodes), self.n_steps + 1))
-        self.run_forward(traces=traces)
+        self.run_forward_in_solver_order(traces=traces)
         return traces

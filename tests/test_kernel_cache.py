@@ -1,15 +1,20 @@
-"""Kernels compiled in a process and kernels loaded from numba's disk cache give the same bits.
+"""The kernel cache: compiled and loaded kernels give the same bits, and no stale code is loaded.
 
 numba compiles each kernel module once and caches its machine code; a process that compiled the
 code and one that loaded it must agree bit for bit, or a project's cached gradients would differ
 from recomputed ones. Arithmetic that LLVM may contract into fused multiply-adds in more than one
 way broke this twice: in the step's update and in element_stiffness (docs/solver.md, "No per-node
 factors inside the domain"). It shows only with an empty cache, so this test makes one.
+
+numba keys its disk cache on the kernel module's own file, but the compiled code also freezes what that
+module imports from other specfwi modules (``element_blocks.BLOCK_SIZE``): a change there must give a new
+kernel module, which numba compiles afresh.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -65,3 +70,69 @@ def test_a_process_that_compiled_the_kernels_and_one_that_loaded_them_agree_bit_
     for name in compiled.files:
         assert np.abs(compiled[name]).max() > 0.0
         np.testing.assert_array_equal(compiled[name], loaded[name])
+
+
+KERNEL_MODULE = textwrap.dedent("""
+    from pathlib import Path
+    from specfwi.solver.kernel_modules import kernels_for_order
+
+    module = kernels_for_order(1)
+    module._n_chunks(1000, 10)  # compiles (or loads) one cached function of the module
+    print(Path(module.__file__).stem, module.B)
+""")
+
+
+def kernel_module_of_a_copy(package: Path, cache: Path) -> tuple[str, int]:
+    """(name of the order-1 kernel module, its block size) from the specfwi copy in ``package``."""
+    environment = {**os.environ, "SPECFWI_CACHE_DIR": str(cache / "specfwi"), "NUMBA_CACHE_DIR": str(cache / "numba"),
+                   "PYTHONPATH": str(package)}
+    finished = subprocess.run([sys.executable, "-c", KERNEL_MODULE], env=environment, cwd=package,
+                              capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    name, block_size = finished.stdout.split()
+    return name, int(block_size)
+
+
+def test_a_changed_constant_that_the_kernels_import_gives_a_new_kernel_module_compiled_afresh(tmp_path):
+    import specfwi
+
+    package = tmp_path / "package"
+    shutil.copytree(Path(specfwi.__file__).parent, package / "specfwi", ignore=shutil.ignore_patterns("__pycache__"))
+    cache = tmp_path / "cache"
+    original_name, original_block_size = kernel_module_of_a_copy(package, cache)
+    compiled = {path.name for path in (cache / "numba").rglob("*.nbi")}
+    assert any(original_name in name for name in compiled)
+
+    element_blocks = package / "specfwi" / "solver" / "element_blocks.py"
+    source = element_blocks.read_text()
+    assert source.count("BLOCK_SIZE = 16  #") == 1
+    element_blocks.write_text(source.replace("BLOCK_SIZE = 16  #", "BLOCK_SIZE = 8  #"))
+    changed_name, changed_block_size = kernel_module_of_a_copy(package, cache)
+
+    assert (original_block_size, changed_block_size) == (16, 8)
+    assert changed_name != original_name
+    assert (cache / "specfwi" / f"{changed_name}.py").exists() and (cache / "specfwi" / f"{original_name}.py").exists()
+    newly_compiled = {path.name for path in (cache / "numba").rglob("*.nbi")} - compiled
+    assert any(changed_name in name for name in newly_compiled)  # numba compiled the new module, loaded nothing stale
+
+
+def test_the_kernel_digest_covers_every_specfwi_module_the_kernels_use():
+    from specfwi.solver import kernel_modules, kernels
+
+    dependencies = {module.__name__ for module in kernel_modules.kernel_dependencies()}
+    used = {value.__name__ for value in vars(kernels).values() if isinstance(value, type(kernels))}
+    used |= {getattr(value, "__module__", None) for value in vars(kernels).values()}
+    used = {name for name in used if name and name.startswith("specfwi.") and name != kernels.__name__}
+    assert {"specfwi.solver.element_blocks", "specfwi.solver.unrolled"} <= dependencies
+    assert used <= dependencies
+
+
+def test_the_generated_source_lies_beside_the_kernel_module(tmp_path, monkeypatch):
+    from specfwi.solver import kernel_modules
+
+    monkeypatch.setenv("SPECFWI_CACHE_DIR", str(tmp_path))
+    module = kernel_modules.kernels_for_order.__wrapped__(2)
+    generated = Path(module.__file__).with_name(f"{module.__name__}_unrolled.py").read_text()
+    compile(generated, "generated", "exec")  # valid Python
+    assert generated.count("def rows_part(") == 2 and generated.count("def column_part(") == 2
+    assert "d2_2 * " in generated and "d3_" not in generated  # written out for N = 3

@@ -14,15 +14,17 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import KW_ONLY, dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.interpolate import CubicSpline
-from scipy.optimize import brentq
 
 from ..errors import invalid
 from .checks import finite_number
 from .serialization import AcquisitionObject
+
+if TYPE_CHECKING:
+    from scipy.interpolate import CubicSpline
 
 START_TIME_RELATIVE_THRESHOLD = 1e-6
 RICKER_DEFAULT_PEAK_IN_PERIODS = 1.2
@@ -49,6 +51,8 @@ class Wavelet(AcquisitionObject, ABC, abstract=True):
 @lru_cache(maxsize=None)
 def _ricker_start_argument() -> float:
     """The a > 3/2 with (2a - 1) exp(-a) = START_TIME_RELATIVE_THRESHOLD (|w|/max|w| there)."""
+    from scipy.optimize import brentq  # here, not at start-up (import time)
+
     return brentq(lambda a: (2.0 * a - 1.0) * np.exp(-a) - START_TIME_RELATIVE_THRESHOLD, 1.5, 100.0, xtol=1e-14)
 
 
@@ -145,6 +149,8 @@ class SampledWavelet(Wavelet):
         values.setflags(write=False)
         object.__setattr__(self, "time_in_seconds", time)
         object.__setattr__(self, "values", values)
+        from scipy.interpolate import CubicSpline  # here, not at start-up: scipy.interpolate takes 0.5 s to import
+
         object.__setattr__(self, "_spline", CubicSpline(time, values))
 
     def _evaluate(self, time_in_seconds: ArrayLike, derivative_order: int) -> NDArray[np.float64]:

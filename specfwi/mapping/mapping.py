@@ -21,10 +21,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.spatial import cKDTree
 
 from ..errors import invalid
 from ..mesh import UnstructuredMesh
@@ -36,6 +36,9 @@ from .inversion_model import InversionModel
 from .masks import RegionOfInterest, cutout_mask, station_coordinates
 from .parameters import KNOWN_PARAMETERS, check_mesh_fields, check_parameter_names
 from .scaling import Scaling
+
+if TYPE_CHECKING:
+    from scipy.spatial import cKDTree
 
 
 def _check_length(name: str, value, *, allow_zero: bool) -> float | None:
@@ -56,6 +59,8 @@ class _BoundMesh:
 
     @cached_property
     def node_tree(self) -> cKDTree:
+        from scipy.spatial import cKDTree  # here, not at start-up (import time)
+
         return cKDTree(self.space.simulation_mesh.get_element_nodes().reshape(-1, 2))
 
 

@@ -13,15 +13,18 @@ product of theirs. A region of interest is given by the user (a mesh field or a 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.spatial import cKDTree
 
 from ..errors import invalid
 from ..mesh import UnstructuredMesh
 from .geometry import same_geometry
 from .transfer import mesh_to_mesh
+
+if TYPE_CHECKING:
+    from scipy.spatial import cKDTree
 
 REGION_OF_INTEREST_FIELD = "region_of_interest"
 

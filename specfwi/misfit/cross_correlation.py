@@ -23,9 +23,6 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.interpolate import CubicSpline
-from scipy.optimize import minimize_scalar
-from scipy.signal import correlate, correlation_lags
 
 from ..errors import SpecfwiError
 from .traces import trapezoid_weights, uniform_time_step
@@ -42,6 +39,8 @@ class _ShiftedCorrelation:
                  time: NDArray[np.float64]):
         self.weighted_synthetic = weighted_synthetic
         self.time = time
+        from scipy.interpolate import CubicSpline  # here, not at start-up: scipy.interpolate takes 0.5 s to import
+
         self.spline = CubicSpline(time, observed)
 
     def observed_derivative(self, shift: float, order: int) -> NDArray[np.float64]:
@@ -63,6 +62,9 @@ def receiver_time_shift(synthetic: NDArray[np.float64], observed: NDArray[np.flo
     time_step = uniform_time_step(time)
     weighted_synthetic = trapezoid_weights(time) * synthetic
     correlation = _ShiftedCorrelation(weighted_synthetic, observed, time)
+    from scipy.optimize import minimize_scalar  # here, not at start-up: scipy.signal takes 0.4-0.8 s to import
+    from scipy.signal import correlate, correlation_lags
+
     sample_correlation = correlate(weighted_synthetic, observed, mode="full")
     best_lag = correlation_lags(time.size, time.size, mode="full")[np.argmax(sample_correlation)]
     bounds = ((best_lag - 1) * time_step, (best_lag + 1) * time_step)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
-from scipy.interpolate import RegularGridInterpolator
 
 from ..errors import ModelError, invalid
 
@@ -72,6 +71,8 @@ class GenericModel:
         if np.any(outside):
             raise ModelError(f"'points' must lie in the model extent {self.extent}, got {int(outside.sum())} "
                              f"outside, e.g. {tuple(points[outside][0])}")
+        from scipy.interpolate import RegularGridInterpolator  # here, not at start-up (import time)
+
         clipped = np.column_stack([np.clip(points[:, 0], x_min, x_max), np.clip(points[:, 1], y_min, y_max)])
         grid = (self.data["x"].values.astype(float), self.data["y"].values.astype(float))
         return {variable.upper(): RegularGridInterpolator(grid, self.data[variable].values.astype(float))(clipped)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
-from scipy.interpolate import CubicSpline
 
 from ..errors import ProjectError
 from ..misfit import MisfitResult, get_misfit
@@ -39,6 +38,8 @@ def on_time_axis(observed: xr.DataArray, time_in_seconds: np.ndarray) -> xr.Data
         raise ProjectError(f"the observed data span [{observed_time[0]}, {observed_time[-1]}] s but the synthetics "
                            f"span [{time_in_seconds[0]}, {time_in_seconds[-1]}] s; simulate a time range that the "
                            f"observed data cover (start_time_in_seconds, end_time_in_seconds)")
+    from scipy.interpolate import CubicSpline  # here, not at start-up (import time)
+
     values = CubicSpline(observed_time, observed.values, axis=1)(
         np.clip(time_in_seconds, observed_time[0], observed_time[-1]))
     coordinates = {name: coordinate for name, coordinate in observed.coords.items() if "time" not in coordinate.dims}

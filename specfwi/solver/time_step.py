@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.linalg import eigh_tridiagonal
 
 from ..errors import StabilityError, invalid
 
@@ -32,6 +31,8 @@ def largest_eigenvalue(apply_stiffness, mass: np.ndarray, *, relative_tolerance:
     converges regardless); returns the largest Ritz value theta plus its residual bound
     |beta_k s_k|, once that bound is below ``relative_tolerance`` * theta.
     """
+    from scipy.linalg import eigh_tridiagonal  # here, not at start-up (import time)
+
     scale = 1.0 / np.sqrt(mass)
     vector = np.random.default_rng(0).standard_normal(len(mass))
     vector /= math.sqrt(_inner(vector, vector))

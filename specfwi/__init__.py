@@ -15,8 +15,6 @@ import os
 # the latency of a quiet machine and sleeps under load. Set it yourself to override.
 os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
-__version__ = "0.1.0"
-
 _PUBLIC_NAMES = {
     "UnstructuredMesh": "specfwi.mesh",
     "Ricker": "specfwi.acquisition",
@@ -51,6 +49,8 @@ __all__ = sorted(_PUBLIC_NAMES) + sorted(_SUBMODULES) + ["__version__"]
 def __getattr__(name: str):
     if name in _PUBLIC_NAMES:
         value = getattr(importlib.import_module(_PUBLIC_NAMES[name]), name)
+    elif name == "__version__":
+        from .version import __version__ as value
     elif name in _SUBMODULES:
         value = importlib.import_module(f"specfwi.{name}")
     else:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import json
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
+from .version import __version__
 from .errors import SpecfwiError
 
 logger = logging.getLogger(__name__)
@@ -62,7 +61,8 @@ def _use_file_backend():
 # ---------------------------------------------------------------------------- subcommands
 
 def _demo(arguments: argparse.Namespace) -> None:
-    demo = importlib.import_module("specfwi.demo")
+    from . import demo
+
     _use_file_backend()
     summary = demo.run_demo(arguments.output, max_frequency_in_hertz=arguments.max_frequency)
     print(json.dumps(summary, indent=2, default=str))

@@ -17,7 +17,15 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from . import plot
+from .acquisition import ArrayPoint2D, Event, Ricker, ScalarPoint2D
 from .errors import invalid
+from .mapping import ConstantSmoothing, Mapping
+from .mesh import UnstructuredMesh
+from .model import GenericModel
+from .project import EventConfiguration, MisfitConfiguration, Project, SimulationConfiguration
+from .solver import simulate_wavefield
+from .version import __version__
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +37,6 @@ SNAPSHOT_TIMES_IN_SECONDS = (0.4, 0.8, 1.2)
 
 def seed_model():
     """The seed's 10 x 10 grid: vp = 1500 - y (m/s), rho = 1000 - y (kg/m^3) on [0, 3000] x [-1000, 0] m."""
-    from .model import GenericModel
-
     x = np.linspace(0.0, 3000.0, 10)
     y = np.linspace(-1000.0, 0.0, 10)
     xx, yy = np.meshgrid(x, y, indexing="ij")
@@ -43,18 +49,17 @@ def build_seed_project(path: Path, *, max_frequency_in_hertz: float = 12.5):
 
     The Ricker's centre frequency is max_frequency_in_hertz / 2.5 (the seed: 5 Hz, mesh for 12.5 Hz).
     """
-    import specfwi as sf
 
-    project = sf.Project.from_volume_model(path, seed_model(), load_if_exists=True)
-    source = sf.ScalarPoint2D(x=500.0, y=-500.0, f=1.0)
-    receivers = sf.ArrayPoint2D(x=np.linspace(100.0, 2900.0, 10), y=0.0, fields=["phi"])
-    project += sf.Event(event_name="event", sources=source, receivers=receivers)
-    event_configuration = sf.EventConfiguration(wavelet=sf.Ricker(center_frequency=max_frequency_in_hertz / 2.5),
+    project = Project.from_volume_model(path, seed_model(), load_if_exists=True)
+    source = ScalarPoint2D(x=500.0, y=-500.0, f=1.0)
+    receivers = ArrayPoint2D(x=np.linspace(100.0, 2900.0, 10), y=0.0, fields=["phi"])
+    project += Event(event_name="event", sources=source, receivers=receivers)
+    event_configuration = EventConfiguration(wavelet=Ricker(center_frequency=max_frequency_in_hertz / 2.5),
                                                 end_time_in_seconds=2.0)
-    project += sf.SimulationConfiguration(name="sim", max_frequency_in_hertz=max_frequency_in_hertz,
+    project += SimulationConfiguration(name="sim", max_frequency_in_hertz=max_frequency_in_hertz,
                                           elements_per_wavelength=2.0,
                                           volume_models="model", event_configuration=event_configuration)
-    project += sf.MisfitConfiguration(name="energy", misfit_function="L2_energy_no_observed_data",
+    project += MisfitConfiguration(name="energy", misfit_function="L2_energy_no_observed_data",
                                       receiver_field="phi")
     return project
 
@@ -86,7 +91,6 @@ def _gradient_figures(raw, prior, event, output: Path) -> tuple[dict, list[str]]
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    import specfwi as sf
 
     def region_of_interest(x, y):
         """1 in the deep central part of the model, tapering to 0 within 150 m of x = 250, 2750 and y = -100, -900."""
@@ -97,17 +101,17 @@ def _gradient_figures(raw, prior, event, output: Path) -> tuple[dict, list[str]]
     cutouts = dict(source_cutout_radius_in_meters=SOURCE_CUTOUT_RADIUS_IN_METERS,
                    receiver_cutout_radius_in_meters=RECEIVER_CUTOUT_RADIUS_IN_METERS)
     mappings = {
-        "(a) absolute": sf.Mapping(inversion_parameters=["VP"], scaling="absolute"),
-        "(b) relative": sf.Mapping(inversion_parameters=["VP"], scaling="relative_deviation_from_prior"),
-        "(c) relative + cutouts": sf.Mapping(inversion_parameters=["VP"], scaling="relative_deviation_from_prior",
+        "(a) absolute": Mapping(inversion_parameters=["VP"], scaling="absolute"),
+        "(b) relative": Mapping(inversion_parameters=["VP"], scaling="relative_deviation_from_prior"),
+        "(c) relative + cutouts": Mapping(inversion_parameters=["VP"], scaling="relative_deviation_from_prior",
                                              **cutouts),
-        "(d) + region of interest": sf.Mapping(inversion_parameters=["VP"], scaling="relative_deviation_from_prior",
+        "(d) + region of interest": Mapping(inversion_parameters=["VP"], scaling="relative_deviation_from_prior",
                                                region_of_interest=region_of_interest, **cutouts),
     }
     panels = {"raw (simulation space)": raw}
     for title, mapping in mappings.items():
         panels[title] = mapping.adjoint(raw, prior, event)
-    smoothing = sf.ConstantSmoothing({"VP": SMOOTHING_LENGTH_IN_METERS})
+    smoothing = ConstantSmoothing({"VP": SMOOTHING_LENGTH_IN_METERS})
     panels[f"(e) + smoothing ({SMOOTHING_LENGTH_IN_METERS:.0f} m)"] = smoothing.precondition(
         panels["(d) + region of interest"], prior=prior)
 
@@ -122,7 +126,7 @@ def _gradient_figures(raw, prior, event, output: Path) -> tuple[dict, list[str]]
         # Raw and mapped gradients are plain derivatives per element-nodal value, proportional to the
         # nodes' quadrature weights; drawn per unit area (divided by them) they read as sensitivity maps.
         shown = density(prior, values) if not smoothed else _with_field(prior, values)
-        sf.plot.gradient(shown, "VP", clip=0.5 if title.startswith(("raw", "(a)", "(b)")) else None, ax=ax,
+        plot.gradient(shown, "VP", clip=0.5 if title.startswith(("raw", "(a)", "(b)")) else None, ax=ax,
                          title=title + ("" if smoothed else " per m$^2$"))
         statistics[title] = {
             "max_abs": float(np.abs(values).max()),
@@ -158,7 +162,6 @@ def run_demo(output_dir: str | os.PathLike = "specfwi_demo", *, max_frequency_in
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    import specfwi as sf
 
     if isinstance(max_frequency_in_hertz, bool) or not isinstance(max_frequency_in_hertz, (int, float)) or not (
             np.isfinite(max_frequency_in_hertz) and max_frequency_in_hertz > 0):
@@ -177,20 +180,20 @@ def run_demo(output_dir: str | os.PathLike = "specfwi_demo", *, max_frequency_in
     traces = project.waveforms.get("sim", "event")
     timings["forward"] = time.perf_counter() - tick
     figure, ax = plt.subplots(figsize=(9, 5), constrained_layout=True)
-    sf.plot.traces(traces, ax=ax)
+    plot.traces(traces, ax=ax)
     ax.set_title("Seed S1: phi at the ten surface receivers")
     figure.savefig(output / "traces.png", dpi=110)
     plt.close(figure)
 
     tick = time.perf_counter()
     configuration = project.simulations.get("sim").event_configuration
-    snapshots = sf.solver.simulate_wavefield(mesh, event, wavelet=configuration.wavelet,
+    snapshots = simulate_wavefield(mesh, event, wavelet=configuration.wavelet,
                                              end_time_in_seconds=max(SNAPSHOT_TIMES_IN_SECONDS),
                                              snapshot_times_in_seconds=SNAPSHOT_TIMES_IN_SECONDS, progress=progress)
     timings["snapshots"] = time.perf_counter() - tick
     figure, axes = plt.subplots(len(SNAPSHOT_TIMES_IN_SECONDS), 1, figsize=(9, 8), constrained_layout=True)
     for ax, snapshot in zip(axes, snapshots):
-        sf.plot.wavefield(mesh, snapshot.values, ax=ax, clip=0.5)
+        plot.wavefield(mesh, snapshot.values, ax=ax, clip=0.5)
         ax.set_title(f"phi at t = {float(snapshot.time):.2f} s")
     figure.savefig(output / "wavefield.png", dpi=110)
     plt.close(figure)
@@ -199,12 +202,12 @@ def run_demo(output_dir: str | os.PathLike = "specfwi_demo", *, max_frequency_in
     gradients = project.actions.inversion.compute_gradients(simulation_configuration="sim",
                                                             misfit_configuration="energy",
                                                             events=project.events.list())
-    raw = sf.UnstructuredMesh.from_h5(gradients["event"])
+    raw = UnstructuredMesh.from_h5(gradients["event"])
     misfits = project.actions.inversion.compute_misfits(simulation_configuration="sim",
                                                         misfit_configuration="energy", events=["event"])
     timings["gradient"] = time.perf_counter() - tick
     figure, ax = plt.subplots(figsize=(9, 3.8), constrained_layout=True)
-    sf.plot.gradient(density(mesh, raw.element_nodal_fields["VP"]), "VP", clip=0.2, ax=ax,
+    plot.gradient(density(mesh, raw.element_nodal_fields["VP"]), "VP", clip=0.2, ax=ax,
                      title="raw gradient d chi / d VP per m$^2$ (colour scale clipped at 20 %)")
     figure.savefig(output / "raw_gradient.png", dpi=110)
     plt.close(figure)
@@ -215,7 +218,7 @@ def run_demo(output_dir: str | os.PathLike = "specfwi_demo", *, max_frequency_in
     timings["total"] = time.perf_counter() - started
 
     summary = {
-        "specfwi_version": sf.__version__,
+        "specfwi_version": __version__,
         "mesh": {"n_elements": mesh.n_elements, "n_global_nodes": mesh.n_global_nodes,
                  "tensor_order": mesh.tensor_order},
         "time_axis": {"n_samples": int(traces.sizes["time"]), "start_in_seconds": float(traces.time[0]),

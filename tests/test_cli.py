@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-import types
 from importlib.metadata import entry_points
 
 import pytest
@@ -86,9 +84,8 @@ def test_plot_commands_write_images(tmp_path):
 
 def test_demo_command_calls_the_demo_and_prints_its_summary(tmp_path, monkeypatch, capsys):
     calls = []
-    fake_demo = types.ModuleType("specfwi.demo")
-    fake_demo.run_demo = lambda output_dir, **options: calls.append(output_dir) or {"misfit": 1.5, "output": str(output_dir)}
-    monkeypatch.setitem(sys.modules, "specfwi.demo", fake_demo)
+    monkeypatch.setattr("specfwi.demo.run_demo", lambda output_dir, **options: calls.append(output_dir)
+                        or {"misfit": 1.5, "output": str(output_dir)})
     assert main(["demo", "--output", str(tmp_path)]) == 0
     assert calls == [str(tmp_path)]
     assert json.loads(capsys.readouterr().out) == {"misfit": 1.5, "output": str(tmp_path)}

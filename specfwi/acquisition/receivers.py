@@ -9,10 +9,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import invalid
+from ..parameters import RECEIVER_FIELDS
 from .checks import finite_number, non_empty_string
 from .serialization import AcquisitionObject
-
-RECEIVER_FIELDS = ("phi",)
 
 
 def check_fields(fields) -> tuple[str, ...]:

@@ -27,18 +27,20 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import invalid
-from ..mesh import UnstructuredMesh
+from ..mesh import UnstructuredMesh, check_mesh_fields
 from . import scaling as scalings
 from .cache import BoundedCache
 from .discretization import InversionSpace, check_discretization
 from .geometry import geometry_key, same_geometry
 from .inversion_model import InversionModel
 from .masks import RegionOfInterest, cutout_mask, station_coordinates
-from .parameters import KNOWN_PARAMETERS, check_mesh_fields, check_parameter_names
+from .parameters import KNOWN_PARAMETERS, check_parameter_names
 from .scaling import Scaling
 
 if TYPE_CHECKING:
     from scipy.spatial import cKDTree
+
+SCALING_DIVIDES = "the scaling divides by it or takes its logarithm"
 
 
 def _check_length(name: str, value, *, allow_zero: bool) -> float | None:
@@ -134,7 +136,8 @@ class Mapping:
         simulation mesh is the inversion discretization, and the prior exactly for model = prior.
         """
         bound, prior = self._bind(prior)
-        check_mesh_fields("model", model, self.inversion_parameters, positive=self.scaling == "logarithmic")
+        check_mesh_fields("model", model, self.inversion_parameters, positive=self.scaling == "logarithmic",
+                          positive_because=SCALING_DIVIDES)
         if not same_geometry(model, prior):
             raise invalid("model", "a mesh of another geometry", "a model on the mesh of the prior")
         return bound.space.make(self.inversion_parameters, {
@@ -206,7 +209,8 @@ class Mapping:
 
     # ------------------------------------------------------------------ internals
     def _bind(self, prior: UnstructuredMesh) -> tuple[_BoundMesh, UnstructuredMesh]:
-        check_mesh_fields("prior", prior, self.inversion_parameters, positive=self.scaling != "absolute")
+        check_mesh_fields("prior", prior, self.inversion_parameters, positive=self.scaling != "absolute",
+                          positive_because=SCALING_DIVIDES)
 
         def build() -> _BoundMesh:
             space = InversionSpace(self.inversion_discretization, prior)

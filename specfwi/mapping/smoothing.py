@@ -33,7 +33,8 @@ from .diffusion import DiffusionOperator
 from .geometry import array_key, geometry_key, same_geometry
 from .grid import RegularGrid
 from .inversion_model import InversionModel
-from .parameters import KNOWN_PARAMETERS, check_mesh_fields
+from ..mesh import check_mesh_fields
+from .parameters import KNOWN_PARAMETERS
 from .transfer import mesh_to_points
 
 DEFAULT_N_DIFFUSION_STEPS = 4
@@ -238,7 +239,8 @@ class WavelengthSmoothing(_DiffusionSmoothing):
         if prior is None:
             raise invalid("prior", None, f"an UnstructuredMesh with the field {self.velocity_parameter!r} "
                                          "(WavelengthSmoothing needs the local velocity)")
-        check_mesh_fields("prior", prior, [self.velocity_parameter], positive=True)
+        check_mesh_fields("prior", prior, [self.velocity_parameter], positive=True,
+                          positive_because="the smoothing length is a fraction of the local wavelength")
         velocity = prior.element_nodal_fields[self.velocity_parameter]
         if same_geometry(prior, space.mesh):
             return velocity

@@ -9,24 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from numpy.typing import NDArray
 
 from ..errors import OutsideMeshError, invalid
 from ..mesh import UnstructuredMesh
-from ..mesh.point_location import REFERENCE_TOLERANCE, RESIDUAL_TOLERANCE, invert_bilinear
 from .grid import RegularGrid
 
 GRID_TOLERANCE = 1e-9
 """How far outside a grid a point may lie, relative to the grid's larger side."""
-
-
-def _located_in_preferred(mesh: UnstructuredMesh, points: NDArray, preferred_elements: NDArray):
-    """Reference coordinates of points in given elements; a mask of those that lie in them."""
-    corners = mesh.vertices[mesh.connectivity[preferred_elements]]
-    reference, residual = invert_bilinear(corners, points)
-    size = np.ptp(corners, axis=1).max(axis=1)
-    inside = (np.abs(reference).max(axis=1) <= 1.0 + REFERENCE_TOLERANCE) & (residual <= RESIDUAL_TOLERANCE * size)
-    return np.clip(reference, -1.0, 1.0), inside
 
 
 def mesh_to_points(mesh: UnstructuredMesh, points, *, preferred_elements=None, name: str = "points") -> sp.csr_matrix:
@@ -42,7 +31,7 @@ def mesh_to_points(mesh: UnstructuredMesh, points, *, preferred_elements=None, n
     reference = np.zeros((len(points), 2))
     if preferred_elements is not None:
         preferred_elements = np.asarray(preferred_elements, dtype=np.int64)
-        preferred_reference, inside = _located_in_preferred(mesh, points, preferred_elements)
+        preferred_reference, inside = mesh.locate_in_elements(points, preferred_elements)
         element_index[inside] = preferred_elements[inside]
         reference[inside] = preferred_reference[inside]
     rest = np.flatnonzero(element_index < 0)

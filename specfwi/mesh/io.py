@@ -30,11 +30,9 @@ from pathlib import Path
 from typing import Iterator
 
 import h5py
-import numpy as np
-from numpy.typing import NDArray
 
-from .. import __version__
 from ..errors import SchemaVersionError, invalid
+from ..version import __version__
 from .unstructured_mesh import UnstructuredMesh
 
 logger = logging.getLogger(__name__)
@@ -43,20 +41,6 @@ SCHEMA_VERSION = 1
 FIELDS_GROUP = "element_nodal_fields"
 SIDE_SETS_GROUP = "side_sets"
 VISUALIZATION_GROUP = "visualization"
-
-
-def sub_quad_connectivity(tensor_order: int, n_elements: int) -> NDArray[np.int64]:
-    """Every element split into the order^2 quads between its GLL nodes, (n_elements * order^2, 4).
-
-    Indices refer to element-nodal points numbered ``e * n_gll + q`` (q = j * (order + 1) + i);
-    each sub-quad is counter-clockwise like its element.
-    """
-    n_1d = tensor_order + 1
-    i, j = np.meshgrid(np.arange(tensor_order), np.arange(tensor_order), indexing="xy")
-    lower_left = (j * n_1d + i).ravel()
-    local = np.column_stack([lower_left, lower_left + 1, lower_left + n_1d + 1, lower_left + n_1d])
-    offsets = np.arange(n_elements, dtype=np.int64)[:, None, None] * n_1d**2
-    return (offsets + local[None]).reshape(-1, 4)
 
 
 def xdmf_path_for(path) -> Path:
@@ -139,7 +123,7 @@ def _write_datasets(mesh: UnstructuredMesh, path: Path) -> None:
         visualization = handle.create_group(VISUALIZATION_GROUP)
         visualization.create_dataset("element_node_coordinates", data=mesh.get_element_nodes().reshape(-1, 2))
         visualization.create_dataset("sub_quad_connectivity",
-                                     data=sub_quad_connectivity(mesh.tensor_order, mesh.n_elements))
+                                     data=mesh.sub_quad_connectivity())
 
 
 def _xdmf_text(mesh: UnstructuredMesh, h5_name: str) -> str:

@@ -117,6 +117,24 @@ def invert_bilinear(corners: NDArray[np.float64], targets: NDArray[np.float64]):
     return reference, np.linalg.norm(residual_at(slice(None), reference), axis=1)
 
 
+def _in_elements(corners: NDArray[np.float64], element_size: NDArray[np.float64], points: NDArray[np.float64]
+                 ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """Reference coordinates (m, 2) of points (m, 2) in the elements of ``corners`` (m, 4, 2) and whether each
+    point lies in its element (within REFERENCE_TOLERANCE, residual within RESIDUAL_TOLERANCE * element_size)."""
+    reference, residual = invert_bilinear(corners, points)
+    inside = (np.abs(reference).max(axis=1) <= 1.0 + REFERENCE_TOLERANCE) & (residual <= RESIDUAL_TOLERANCE * element_size)
+    return reference, inside
+
+
+def locate_in_elements(mesh: "UnstructuredMesh", points, elements) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """Reference coordinates (n, 2), clipped to [-1, 1]^2, of points (n, 2) in the given elements (n,), and a
+    mask (n,) of the points that lie in their element (the others' coordinates mean nothing)."""
+    points = np.asarray(points, dtype=float).reshape(-1, 2)
+    corners = mesh.vertices[mesh.connectivity[np.asarray(elements, dtype=np.int64)]]
+    reference, inside = _in_elements(corners, np.ptp(corners, axis=1).max(axis=1), points)
+    return np.clip(reference, -1.0, 1.0), inside
+
+
 def _as_points(points, name: str) -> tuple[NDArray[np.float64], bool]:
     try:
         array = np.asarray(points, dtype=float)
@@ -156,10 +174,8 @@ def locate_points(mesh: "UnstructuredMesh", points, *, name: str = "points"
     for batch_start in range(0, len(points), POINTS_PER_BATCH):
         batch = slice(batch_start, batch_start + POINTS_PER_BATCH)
         pair_point, pair_element = grid.candidates(points[batch])
-        reference, residual = invert_bilinear(mesh.vertices[mesh.connectivity[pair_element]],
-                                               points[batch][pair_point])
-        inside = ((np.abs(reference).max(axis=1) <= 1.0 + REFERENCE_TOLERANCE)
-                  & (residual <= RESIDUAL_TOLERANCE * grid.element_size[pair_element]))
+        reference, inside = _in_elements(mesh.vertices[mesh.connectivity[pair_element]],
+                                         grid.element_size[pair_element], points[batch][pair_point])
         located_point, first_pair = np.unique(pair_point[inside], return_index=True)
         found = np.flatnonzero(inside)[first_pair]  # lowest element index per point
         element_index[batch][located_point] = pair_element[found]

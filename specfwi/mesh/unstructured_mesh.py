@@ -248,6 +248,24 @@ class UnstructuredMesh:
         """Element index (n,) and reference coordinates (n, 2) of points (n, 2) or (2,), m; see point_location."""
         return point_location.locate_points(self, points, name=name)
 
+    def sub_quad_connectivity(self) -> NDArray[np.int64]:
+        """Every element split into the order^2 quads between its GLL nodes, (n_elements * order^2, 4).
+
+        Indices refer to element-nodal points numbered ``e * n_gll + q`` (q = j * (order + 1) + i);
+        each sub-quad is counter-clockwise like its element (for plots and the XDMF sidecar).
+        """
+        order, n_1d = self.tensor_order, self.tensor_order + 1
+        i, j = np.meshgrid(np.arange(order), np.arange(order), indexing="xy")
+        lower_left = (j * n_1d + i).ravel()
+        local = np.column_stack([lower_left, lower_left + 1, lower_left + n_1d + 1, lower_left + n_1d])
+        offsets = np.arange(self.n_elements, dtype=np.int64)[:, None, None] * n_1d**2
+        return (offsets + local[None]).reshape(-1, 4)
+
+    def locate_in_elements(self, points, elements) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+        """Reference coordinates (n, 2) of points (n, 2) in given elements (n,) and a mask of those inside them;
+        see point_location."""
+        return point_location.locate_in_elements(self, points, elements)
+
     def interpolation_weights(self, element_index, reference_coordinates) -> NDArray[np.float64]:
         """Lagrange weights (n, n_gll) of the element GLL nodes at reference points; see point_location."""
         return point_location.interpolation_weights(self, element_index, reference_coordinates)

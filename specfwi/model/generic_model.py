@@ -6,8 +6,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import ModelError, invalid
-
-REQUIRED_VARIABLES = ("vp", "rho")
+from ..parameters import MODEL_VARIABLES, check_finite_values
 DIMENSIONS = ("x", "y")
 
 
@@ -25,19 +24,15 @@ class GenericModel:
             raise invalid("name", name, "a non-empty string")
         if not isinstance(data, xr.Dataset):
             raise invalid("data", type(data).__name__, "an xarray.Dataset", ModelError)
-        missing = [v for v in REQUIRED_VARIABLES if v not in data.data_vars]
+        missing = [v for v in MODEL_VARIABLES if v not in data.data_vars]
         if missing:
-            raise ModelError(f"'data' must hold the variables {list(REQUIRED_VARIABLES)}, "
+            raise ModelError(f"'data' must hold the variables {list(MODEL_VARIABLES)}, "
                              f"got {sorted(map(str, data.data_vars))} (missing {missing})")
-        for variable in REQUIRED_VARIABLES:
+        for variable in MODEL_VARIABLES:
             dims = data[variable].dims
             if set(dims) != set(DIMENSIONS):
                 raise ModelError(f"'data[{variable!r}]' must have dims {DIMENSIONS}, got {dims}")
-            values = data[variable].values
-            if not np.all(np.isfinite(values)):
-                raise ModelError(f"'{variable}' must be finite everywhere, got {np.sum(~np.isfinite(values))} non-finite values")
-            if np.any(values <= 0.0):
-                raise ModelError(f"'{variable}' must be > 0 everywhere, got a minimum of {values.min()!r}")
+            check_finite_values(variable, data[variable].values, positive=True)
         for dim in DIMENSIONS:
             coordinate = np.asarray(data[dim].values, dtype=float)
             if coordinate.size < 2 or np.any(np.diff(coordinate) <= 0):
@@ -76,4 +71,4 @@ class GenericModel:
         clipped = np.column_stack([np.clip(points[:, 0], x_min, x_max), np.clip(points[:, 1], y_min, y_max)])
         grid = (self.data["x"].values.astype(float), self.data["y"].values.astype(float))
         return {variable.upper(): RegularGridInterpolator(grid, self.data[variable].values.astype(float))(clipped)
-                for variable in REQUIRED_VARIABLES}
+                for variable in MODEL_VARIABLES}

@@ -25,8 +25,7 @@ from numpy.typing import NDArray
 
 from ..errors import ModelError
 from ..mesh import UnstructuredMesh
-
-PARAMETERS = ("VP", "RHO")
+from ..parameters import PARAMETERS
 
 
 def check_material(mesh: UnstructuredMesh) -> tuple[NDArray[np.float64], NDArray[np.float64]]:

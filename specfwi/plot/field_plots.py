@@ -9,7 +9,6 @@ from matplotlib.tri import Triangulation
 
 from ..errors import invalid
 from ..mesh import UnstructuredMesh
-from ..mesh.io import sub_quad_connectivity
 from .axes import add_colorbar, axes_or_new, label_map_axes
 from .color_scale import SIGNED_COLORMAP, UNSIGNED_COLORMAP, color_limits
 
@@ -18,7 +17,7 @@ def _draw_element_nodal(mesh: UnstructuredMesh, values, ax: Axes, *, limits: tup
                         label: str, title: str | None) -> Axes:
     """Gouraud-shaded triangles between every element's GLL nodes; values (n_elements, n_gll)."""
     points = mesh.get_element_nodes().reshape(-1, 2)
-    quads = sub_quad_connectivity(mesh.tensor_order, mesh.n_elements)
+    quads = mesh.sub_quad_connectivity()
     triangles = np.concatenate([quads[:, [0, 1, 2]], quads[:, [0, 2, 3]]])
     mappable = ax.tripcolor(Triangulation(points[:, 0], points[:, 1], triangles), np.ravel(values),
                             shading="gouraud", cmap=cmap, vmin=limits[0], vmax=limits[1])

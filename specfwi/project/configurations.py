@@ -16,13 +16,12 @@ import numpy as np
 
 from ..acquisition import Wavelet
 from ..errors import ProjectError, invalid
-from ..mesh import UnstructuredMesh
+from ..mesh import UnstructuredMesh, check_mesh_fields
 from ..mesh.gll import check_order
 from ..misfit import MISFIT_NAMES
+from ..parameters import PARAMETERS, RECEIVER_FIELDS
 from .hashing import describe_callable, hash_mesh
 
-RECEIVER_FIELDS = ("phi",)
-MESH_PARAMETERS = ("VP", "RHO")
 NO_OBSERVED_DATA_MISFIT = "L2_energy_no_observed_data"
 
 
@@ -183,17 +182,7 @@ class UnstructuredMeshSimulationConfiguration(_SimulationConfigurationBase):
                  absorbing_boundaries: bool = True, free_surface: bool = False):
         super().__init__(name, event_configuration=event_configuration, absorbing_boundaries=absorbing_boundaries,
                          free_surface=free_surface)
-        if not isinstance(unstructured_mesh, UnstructuredMesh):
-            raise invalid("unstructured_mesh", unstructured_mesh, "an sf.UnstructuredMesh")
-        missing = [p for p in MESH_PARAMETERS if p not in unstructured_mesh.element_nodal_fields]
-        if missing:
-            raise invalid("unstructured_mesh", f"a mesh without the fields {missing}",
-                          f"a mesh with element-nodal fields {list(MESH_PARAMETERS)}")
-        for parameter in MESH_PARAMETERS:
-            values = unstructured_mesh.element_nodal_fields[parameter]
-            if not np.all(np.isfinite(values)) or np.any(values <= 0):
-                raise invalid(f"unstructured_mesh.element_nodal_fields[{parameter!r}]", "non-positive or non-finite "
-                              "values", "finite values > 0")
+        check_mesh_fields("unstructured_mesh", unstructured_mesh, PARAMETERS, positive=True)
         self.unstructured_mesh = unstructured_mesh.copy()
         self.mesh_hash = hash_mesh(self.unstructured_mesh)
 

@@ -40,6 +40,15 @@ class InversionModel:
         if not self.parameters or missing:
             raise invalid("parameters", list(self.parameters), f"a non-empty list of the fields {sorted(available)}")
 
+    def __repr__(self) -> str:
+        ranges = ", ".join(f"{parameter} in [{values.min():.4g}, {values.max():.4g}]"
+                           for parameter, values in ((p, self.values(p)) for p in self.parameters))
+        if isinstance(self.model, UnstructuredMesh):
+            on = f"a mesh of {self.model.n_elements} elements, order {self.model.tensor_order}"
+        else:
+            on = f"a grid of {self.model.sizes['x']} x {self.model.sizes['y']} points"
+        return f"<InversionModel: {self.n_dofs} dofs on {on}; {ranges}>"
+
     def _available_names(self) -> list[str]:
         if isinstance(self.model, UnstructuredMesh):
             return list(self.model.element_nodal_fields)

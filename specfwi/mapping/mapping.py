@@ -109,9 +109,19 @@ class Mapping:
         self._bound_meshes: BoundedCache[_BoundMesh] = BoundedCache()
 
     def __repr__(self) -> str:
-        return (f"Mapping(inversion_parameters={list(self.inversion_parameters)}, scaling={self.scaling!r}, "
-                f"source_cutout_radius_in_meters={self.source_cutout_radius_in_meters}, "
-                f"receiver_cutout_radius_in_meters={self.receiver_cutout_radius_in_meters})")
+        options = [f"inversion_parameters={list(self.inversion_parameters)}", f"scaling={self.scaling!r}"]
+        options += [f"{name}={getattr(self, name)}" for name in (
+            "source_cutout_radius_in_meters", "receiver_cutout_radius_in_meters", "cutout_taper_width_in_meters")
+            if getattr(self, name) is not None]
+        if self.region_of_interest is not None:
+            region = self.region_of_interest.region
+            options.append(f"region_of_interest={getattr(region, '__name__', type(region).__name__)}")
+        if isinstance(self.inversion_discretization, UnstructuredMesh):
+            options.append(f"inversion_discretization=<mesh of {self.inversion_discretization.n_elements} elements>")
+        elif self.inversion_discretization is not None:
+            options.append("inversion_discretization=<grid of {} x {} points>".format(
+                *self.inversion_discretization.shape))
+        return f"Mapping({', '.join(options)})"
 
     # ------------------------------------------------------------------ public maps
     def map_to_simulation(self, x: InversionModel, prior: UnstructuredMesh, event=None) -> UnstructuredMesh:

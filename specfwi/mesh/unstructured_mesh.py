@@ -106,8 +106,10 @@ class UnstructuredMesh:
 
     def __repr__(self) -> str:
         fields = ", ".join(self.element_nodal_fields) or "none"
+        x_min, x_max, y_min, y_max = self.extent
         return (f"<UnstructuredMesh: {self.n_elements} elements, order {self.tensor_order}, "
-                f"{self.n_global_nodes} nodes, fields: {fields}>")
+                f"{self.n_global_nodes} nodes, x in [{x_min:g}, {x_max:g}] m, y in [{y_min:g}, {y_max:g}] m, "
+                f"fields: {fields}>")
 
     # ------------------------------------------------------------------ geometry
     def get_element_centroid(self) -> NDArray[np.float64]:

@@ -106,7 +106,9 @@ class Project:
         return self
 
     def __repr__(self) -> str:
-        return f"<specfwi Project at {str(self.path)!r}: {self.registry.count_entities()}>"
+        counts = ", ".join(f"{count} {kind}" for kind, count in sorted(self.registry.count_entities().items()))
+        return (f"<specfwi Project at {str(self.path)!r}: {counts}; "
+                f"{len(self.registry.list_results())} cached results>")
 
     def find_result(self, action: str, key: str) -> ResultRecord | None:
         """The cached result of ``action`` with input hash ``key``, if registered and its file exists."""

@@ -55,12 +55,12 @@ def build_seed_project(path: Path, *, max_frequency_in_hertz: float = 12.5):
     receivers = ArrayPoint2D(x=np.linspace(100.0, 2900.0, 10), y=0.0, fields=["phi"])
     project += Event(event_name="event", sources=source, receivers=receivers)
     event_configuration = EventConfiguration(wavelet=Ricker(center_frequency=max_frequency_in_hertz / 2.5),
-                                                end_time_in_seconds=2.0)
+                                             end_time_in_seconds=2.0)
     project += SimulationConfiguration(name="sim", max_frequency_in_hertz=max_frequency_in_hertz,
-                                          elements_per_wavelength=2.0,
-                                          volume_models="model", event_configuration=event_configuration)
+                                       elements_per_wavelength=2.0,
+                                       volume_models="model", event_configuration=event_configuration)
     project += MisfitConfiguration(name="energy", misfit_function="L2_energy_no_observed_data",
-                                      receiver_field="phi")
+                                   receiver_field="phi")
     return project
 
 
@@ -104,9 +104,9 @@ def _gradient_figures(raw, prior, event, output: Path) -> tuple[dict, list[str]]
         "(a) absolute": Mapping(inversion_parameters=["VP"], scaling="absolute"),
         "(b) relative": Mapping(inversion_parameters=["VP"], scaling="relative_deviation_from_prior"),
         "(c) relative + cutouts": Mapping(inversion_parameters=["VP"], scaling="relative_deviation_from_prior",
-                                             **cutouts),
+                                          **cutouts),
         "(d) + region of interest": Mapping(inversion_parameters=["VP"], scaling="relative_deviation_from_prior",
-                                               region_of_interest=region_of_interest, **cutouts),
+                                            region_of_interest=region_of_interest, **cutouts),
     }
     panels = {"raw (simulation space)": raw}
     for title, mapping in mappings.items():
@@ -127,7 +127,7 @@ def _gradient_figures(raw, prior, event, output: Path) -> tuple[dict, list[str]]
         # nodes' quadrature weights; drawn per unit area (divided by them) they read as sensitivity maps.
         shown = density(prior, values) if not smoothed else _with_field(prior, values)
         plot.gradient(shown, "VP", clip=0.5 if title.startswith(("raw", "(a)", "(b)")) else None, ax=ax,
-                         title=title + ("" if smoothed else " per m$^2$"))
+                      title=title + ("" if smoothed else " per m$^2$"))
         statistics[title] = {
             "max_abs": float(np.abs(values).max()),
             f"share_within_{SOURCE_CUTOUT_RADIUS_IN_METERS:.0f}_m_of_source": share_within(
@@ -188,8 +188,8 @@ def run_demo(output_dir: str | os.PathLike = "specfwi_demo", *, max_frequency_in
     tick = time.perf_counter()
     configuration = project.simulations.get("sim").event_configuration
     snapshots = simulate_wavefield(mesh, event, wavelet=configuration.wavelet,
-                                             end_time_in_seconds=max(SNAPSHOT_TIMES_IN_SECONDS),
-                                             snapshot_times_in_seconds=SNAPSHOT_TIMES_IN_SECONDS, progress=progress)
+                                   end_time_in_seconds=max(SNAPSHOT_TIMES_IN_SECONDS),
+                                   snapshot_times_in_seconds=SNAPSHOT_TIMES_IN_SECONDS, progress=progress)
     timings["snapshots"] = time.perf_counter() - tick
     figure, axes = plt.subplots(len(SNAPSHOT_TIMES_IN_SECONDS), 1, figsize=(9, 8), constrained_layout=True)
     for ax, snapshot in zip(axes, snapshots):
@@ -208,7 +208,7 @@ def run_demo(output_dir: str | os.PathLike = "specfwi_demo", *, max_frequency_in
     timings["gradient"] = time.perf_counter() - tick
     figure, ax = plt.subplots(figsize=(9, 3.8), constrained_layout=True)
     plot.gradient(density(mesh, raw.element_nodal_fields["VP"]), "VP", clip=0.2, ax=ax,
-                     title="raw gradient d chi / d VP per m$^2$ (colour scale clipped at 20 %)")
+                  title="raw gradient d chi / d VP per m$^2$ (colour scale clipped at 20 %)")
     figure.savefig(output / "raw_gradient.png", dpi=110)
     plt.close(figure)
 

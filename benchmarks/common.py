@@ -1,4 +1,4 @@
-"""Scenarios of /work/shared/SCENARIOS.md (S1, S2, A1), an analytic A1 reference and a timing helper.
+"""Scenarios of benchmarks/SCENARIOS.md (S1, S2, A1), an analytic A1 reference and a timing helper.
 
 Everything here is shared by the benchmark scripts of this folder; the scripts only choose a
 scenario and what to measure (see ``measurement.py`` for the fresh-process runs).

@@ -225,7 +225,7 @@ def test_a_state_store_in_use_is_not_lent_twice_and_can_be_released():
 # ---------------------------------------------------------------------- the gradient as a result and a file
 @pytest.fixture(scope="module")
 def seed_like_gradient():
-    """The seed tutorial's set-up (SCENARIOS.md S1) at 1/5 size: 600 m x 200 m, f0 = 25 Hz, end 0.4 s.
+    """The seed tutorial's set-up (S1 of benchmarks/SCENARIOS.md) at 1/5 size: 600 m x 200 m, f0 = 25 Hz, end 0.4 s.
 
     Receivers are 20 m below the surface instead of at it: on the boundary the field is doubled and
     the absorbing condition adds its own boundary sensitivity, so at this size the receiver nearest

@@ -531,7 +531,7 @@ def test_two_processes_share_a_project(tmp_path, monkeypatch):
 # ---------------------------------------------------------------------------- the north-star example
 
 def north_star(folder: Path):
-    """The example of DESIGN.md up to the raw gradient, as written, at a tiny size."""
+    """The example of the README up to the raw gradient, as written, at a tiny size."""
     x = np.linspace(0.0, 600.0, 10); y = np.linspace(-400.0, 0.0, 10)  # noqa: E702
     xx, yy = np.meshgrid(x, y, indexing="ij")
     ds = xr.Dataset({"vp": (["x", "y"], 1500.0 - yy), "rho": (["x", "y"], 1000.0 - yy)},

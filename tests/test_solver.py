@@ -25,7 +25,7 @@ from specfwi.testing import assert_adjoint
 # Homogeneous medium, source at (0, 0), receiver at (A1_DISTANCE, 0) in the whole plane. The box is sized
 # from the end time: every path source -> boundary side -> receiver is longer than c * (end - wavelet start),
 # so boundary reflections arrive after the compared window and the comparison is with exact whole-plane
-# physics. The receiver sits at 500 m (not 1000 m as in SCENARIOS.md A1) to keep the runs small.
+# physics. The receiver sits at 500 m (not 1000 m as in A1 of benchmarks/SCENARIOS.md) to keep the runs small.
 # The free-surface variant puts source and receiver below a free surface at y = 0 (phi = 0 there), whose
 # exact solution is the direct wave minus that of the image source mirrored at y = 0.
 A1_VELOCITY = 2000.0

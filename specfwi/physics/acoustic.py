@@ -1,6 +1,6 @@
 """Acoustic wave equation: material parameters -> spectral-element coefficients, and back.
 
-Equation (DESIGN.md): (1/(RHO VP^2)) phi_tt - div((1/RHO) grad phi) = f delta(x - x_s) w(t).
+Equation (docs/solver.md): (1/(RHO VP^2)) phi_tt - div((1/RHO) grad phi) = f delta(x - x_s) w(t).
 Its Galerkin discretisation on GLL nodes gives, on the global (shared) nodes,
 
     M phi_tt + C phi_t + K phi = F(t)

@@ -76,12 +76,6 @@ def staged_files(folder: str | os.PathLike) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def write_json(path: str | os.PathLike, content) -> None:
-    """Write JSON-serialisable ``content`` atomically."""
-    with atomic_path(path) as temporary:
-        temporary.write_text(json.dumps(content, indent=1, sort_keys=True))
-
-
 def _process_is_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

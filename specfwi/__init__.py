@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 
 _PUBLIC_NAMES = {
     "UnstructuredMesh": "specfwi.mesh",
+    "AbsorbingBoundaryParameters": "specfwi.mesh",
     "Ricker": "specfwi.acquisition",
     "SampledWavelet": "specfwi.acquisition",
     "ScalarPoint2D": "specfwi.acquisition",

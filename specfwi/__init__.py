@@ -17,6 +17,7 @@ os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 _PUBLIC_NAMES = {
     "UnstructuredMesh": "specfwi.mesh",
+    "AbsorbingBoundaryParameters": "specfwi.mesh",
     "Ricker": "specfwi.acquisition",
     "SampledWavelet": "specfwi.acquisition",
     "ScalarPoint2D": "specfwi.acquisition",

@@ -31,7 +31,7 @@ class Receiver2D(AcquisitionObject):
     y: float
     _: KW_ONLY
     name: str
-    fields: tuple[str, ...] = ("phi",)
+    fields: tuple[str, ...] = RECEIVER_FIELDS
 
     def __post_init__(self):
         object.__setattr__(self, "x", finite_number("x", self.x))
@@ -52,7 +52,7 @@ class ArrayPoint2D(AcquisitionObject, Sequence):
     Only the field "phi" is recorded for now.
     """
 
-    def __init__(self, x: ArrayLike, y: ArrayLike, *, fields=("phi",), station_prefix: str = "REC"):
+    def __init__(self, x: ArrayLike, y: ArrayLike, *, fields=RECEIVER_FIELDS, station_prefix: str = "REC"):
         try:
             x_array, y_array = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
         except (ValueError, TypeError) as error:

@@ -85,7 +85,8 @@ def compute_gradient(mesh: UnstructuredMesh, event, *, wavelet, misfit, end_time
         return result.value, result.adjoint_source.transpose("receiver", "time").values
 
     _, value, sensitivities = forward_then_adjoint(setup, adjoint_source, plan=plan)
-    derivatives = setup.coefficients.material_gradient(sensitivities.mass, sensitivities.damping, sensitivities.kappa)
+    derivatives = setup.coefficients.material_gradient(sensitivities.mass, sensitivities.damping, sensitivities.kappa,
+                                                       sensitivities.zero_order)
     gradient = mesh.geometry_copy()
     for name in PARAMETERS:
         gradient.attach_field(name, derivatives[name])

@@ -20,7 +20,6 @@ import time
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
 
 from ..mesh import UnstructuredMesh, derivative_matrix
@@ -79,8 +78,10 @@ class DiffusionOperator:
         step_x, step_y = (np.asarray(variance) / (2.0 * n_steps) for variance in (variance_x, variance_y))
         stiffness = assemble_stiffness(mesh, element_global_index, n_global, step_x, step_y)
         system = (sp.diags(self.mass) + stiffness).tocsc()
-        self._factorization = spla.splu(system, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
-                                        options={"SymmetricMode": True})
+        from scipy.sparse.linalg import splu  # here, not at start-up: scipy.sparse.linalg takes 0.2 s to import
+
+        self._factorization = splu(system, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                                   options={"SymmetricMode": True})
         logger.debug("factorised a diffusion operator on %d nodes (%d non-zeros) in %.2f s", n_global, system.nnz,
                      time.perf_counter() - started)
 

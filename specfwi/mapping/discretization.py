@@ -17,7 +17,6 @@ from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 import xarray as xr
 from numpy.typing import NDArray
 
@@ -85,8 +84,10 @@ class InversionSpace:
             raise invalid("inversion_discretization", f"{len(unseen)} dofs that no simulation node depends on",
                           "a discretization whose every dof influences the simulation mesh "
                           "(map_to_inversion fits the dofs to the simulation nodes)")
+        from scipy.sparse.linalg import splu  # here, not at start-up: scipy.sparse.linalg takes 0.2 s to import
+
         try:
-            return spla.splu(normal)
+            return splu(normal)
         except RuntimeError as error:
             raise invalid("inversion_discretization", "a discretization with more dofs per region than the "
                           "simulation mesh has nodes there", "one no finer than the simulation mesh") from error

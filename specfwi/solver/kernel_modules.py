@@ -35,8 +35,9 @@ from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 
-from . import kernels, unrolled
+from . import unrolled
 
+_KERNELS = "specfwi.solver.kernels"  # the template; never imported here (its numba decorators cost 0.1 s)
 _N_LINE = re.compile(r"^N = \d+  # GLL points per axis.*$", flags=re.M)
 _PACKAGE = "specfwi"
 
@@ -62,17 +63,21 @@ def _imported_module(name: str) -> ModuleType | None:
         return None
 
 
-def _specfwi_imports(module: ModuleType) -> list[ModuleType]:
-    """The specfwi modules that ``module``'s import statements name (``from package import submodule``
-    names the submodule, not the package)."""
+def _kernels_path() -> Path:
+    return Path(importlib.util.find_spec(_KERNELS).origin)
+
+
+def _specfwi_imports(name: str, path: Path, is_package: bool) -> list[ModuleType]:
+    """The specfwi modules that the import statements of module ``name`` (source file ``path``) name
+    (``from package import submodule`` names the submodule, not the package)."""
     found = []
-    for statement in ast.walk(ast.parse(Path(module.__file__).read_text())):
+    for statement in ast.walk(ast.parse(path.read_text())):
         if isinstance(statement, ast.Import):
             names = [alias.name for alias in statement.names]
         elif isinstance(statement, ast.ImportFrom):
             base = statement.module or ""
             if statement.level:
-                package = module.__name__ if hasattr(module, "__path__") else module.__name__.rpartition(".")[0]
+                package = name if is_package else name.rpartition(".")[0]
                 base = importlib.util.resolve_name("." * statement.level + base, package)
             names = []
             for alias in statement.names:
@@ -88,14 +93,13 @@ def _specfwi_imports(module: ModuleType) -> list[ModuleType]:
 def kernel_dependencies() -> list[ModuleType]:
     """Every specfwi module the kernel module imports, directly or through another one, sorted by name
     (the kernel module itself excluded)."""
-    seen = {kernels.__name__: kernels}
-    pending = [kernels]
+    seen: dict[str, ModuleType] = {}
+    pending = _specfwi_imports(_KERNELS, _kernels_path(), False)
     while pending:
-        for module in _specfwi_imports(pending.pop()):
-            if module.__name__ not in seen:
-                seen[module.__name__] = module
-                pending.append(module)
-    del seen[kernels.__name__]
+        module = pending.pop()
+        if module.__name__ not in seen and module.__name__ != _KERNELS:
+            seen[module.__name__] = module
+            pending += _specfwi_imports(module.__name__, Path(module.__file__), hasattr(module, "__path__"))
     return [seen[name] for name in sorted(seen)]
 
 
@@ -103,9 +107,9 @@ def kernel_source(tensor_order: int) -> str:
     """The source of the kernel module of ``tensor_order``: kernels.py with its ``N`` line set."""
     n_gll_1d = tensor_order + 1
     source, count = _N_LINE.subn(f"N = {n_gll_1d}  # GLL points per axis (tensor order + 1)",
-                                 Path(kernels.__file__).read_text())
+                                 _kernels_path().read_text())
     if count != 1:
-        raise RuntimeError(f"{kernels.__file__} must define N on one line of the form 'N = 5  # GLL points per axis'")
+        raise RuntimeError(f"{_kernels_path()} must define N on one line of the form 'N = 5  # GLL points per axis'")
     return source
 
 

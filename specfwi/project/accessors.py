@@ -16,6 +16,7 @@ import xarray as xr
 from ..acquisition import Event
 from ..errors import ProjectError, invalid
 from ..mesh import UnstructuredMesh
+from ..mesh.absorbing import absorbing_option_to_json
 from .configurations import (
     MisfitConfiguration,
     SimulationConfiguration,
@@ -99,9 +100,9 @@ class SimulationsAccessor:
         configuration = self.get(simulation_configuration)
         if isinstance(configuration, UnstructuredMeshSimulationConfiguration):
             return combine("mesh", configuration.mesh_hash)
-        return combine("mesh", {"max_frequency_in_hertz": configuration.max_frequency_in_hertz,
-                                "elements_per_wavelength": configuration.elements_per_wavelength,
-                                "tensor_order": configuration.tensor_order},
+        options = configuration.mesh_options()
+        options["absorbing_boundaries"] = absorbing_option_to_json(options["absorbing_boundaries"])
+        return combine("mesh", options,
                        [self._project.store.content_hash(VOLUME_MODEL, name) for name in configuration.volume_models])
 
     def get_mesh(self, simulation_configuration: str) -> UnstructuredMesh:
@@ -120,9 +121,7 @@ class SimulationsAccessor:
             return UnstructuredMesh.from_h5(self._project.path / record.path)
         logger.info("Creating the mesh of simulation configuration %r.", simulation_configuration)
         models = [self._project.store.get_volume_model(name) for name in configuration.volume_models]
-        mesh = build_simulation_mesh(models, max_frequency_in_hertz=configuration.max_frequency_in_hertz,
-                                     elements_per_wavelength=configuration.elements_per_wavelength,
-                                     tensor_order=configuration.tensor_order)
+        mesh = build_simulation_mesh(models, **configuration.mesh_options())
         relative_path = f"meshes/{key}.h5"
         with staged_files(self._project.path / "meshes") as staging:
             mesh.write_h5(staging / f"{key}.h5")

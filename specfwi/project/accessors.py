@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import xarray as xr
 
 from ..acquisition import Event
 from ..errors import ProjectError, invalid
+from ..io.segy import DEFAULT_COORDINATE_TOLERANCE_IN_METERS, VerticalCoordinate, read_segy
 from ..mesh import UnstructuredMesh
 from ..mesh.absorbing import absorbing_option_to_json
 from .configurations import (
@@ -178,6 +180,22 @@ class WaveformsAccessor:
     def add_observed(self, name: str, event: str, traces: xr.DataArray) -> None:
         """Import observed traces of one event under ``name`` (for ``MisfitConfiguration(observed_data=name)``)."""
         self._project.store.add_observed(name, event, traces)
+
+    def add_observed_segy(self, name: str, path: str | Path, *, events: str | Sequence[str] | None = None,
+                          coordinate_tolerance_in_meters: float = DEFAULT_COORDINATE_TOLERANCE_IN_METERS,
+                          vertical_coordinate: VerticalCoordinate = "elevation") -> list[str]:
+        """Import the traces of a SEG-Y file as observed data ``name``; returns the events imported.
+
+        Traces go to events by their source coordinates and to receivers by their group coordinates
+        (``sf.io.read_segy``, which documents the headers); ``events`` restricts the candidates (default:
+        all the project's events). The whole file is matched before anything is stored.
+        """
+        candidates = [self._project.events.get(event) for event in event_names(events, self._project.events.list())]
+        observed = read_segy(path, candidates, coordinate_tolerance_in_meters=coordinate_tolerance_in_meters,
+                             vertical_coordinate=vertical_coordinate)
+        for event, traces in observed.items():
+            self.add_observed(name, event, traces)
+        return list(observed)
 
     def get_observed(self, name: str, event: str) -> xr.DataArray:
         """Observed traces of one event: imported data, or the synthetics of the simulation configuration ``name``."""

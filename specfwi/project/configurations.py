@@ -20,7 +20,8 @@ from ..mesh import AbsorbingBoundaryParameters, UnstructuredMesh
 from ..mesh.absorbing import (FREE_SURFACE_SIDE, RECTANGLE_SIDES, absorbing_option_from_json,
                               absorbing_option_to_json, check_absorbing_option, resolve_absorbing_boundaries)
 from ..mesh.gll import check_order
-from ..misfit import MISFIT_NAMES
+from ..misfit import MISFIT_NAMES, Bandpass
+from ..misfit.bandpass import check_bandpass
 from .hashing import describe_callable, hash_mesh
 
 RECEIVER_FIELDS = ("phi",)
@@ -262,10 +263,14 @@ class MisfitConfiguration(_Configuration):
     observed_data : None (only for "L2_energy_no_observed_data" or a callable), or the name of
         another simulation configuration (its synthetics are the data) or of observed data
         imported with ``project.waveforms.add_observed(name, event, traces)``.
+    bandpass : None, or (f_min, f_max) in Hz (or an ``sf.misfit.Bandpass``): a zero-phase Butterworth
+        band-pass applied alike to synthetic and observed traces (on the synthetic time axis) before
+        the misfit, with its exact transpose in the adjoint source. f_max must be below the
+        Nyquist frequency of the synthetics' time step, checked when they are compared.
     """
 
     def __init__(self, name: str, misfit_function: str | Callable, *, receiver_field: str = "phi",
-                 observed_data: str | None = None):
+                 observed_data: str | None = None, bandpass: Bandpass | tuple[float, float] | None = None):
         self.name = _name(name)
         if isinstance(misfit_function, str):
             if misfit_function not in MISFIT_NAMES:
@@ -284,12 +289,18 @@ class MisfitConfiguration(_Configuration):
         self.misfit_function = misfit_function
         self.receiver_field = receiver_field
         self.observed_data = observed_data
+        self.bandpass = check_bandpass(bandpass)
 
     def to_dict(self) -> dict:
+        """The description that the project hashes; ``bandpass`` appears only when set (so that
+        configurations without one keep the hashes, and cached results, they had before it existed)."""
         function = (self.misfit_function if isinstance(self.misfit_function, str)
                     else {"callable": describe_callable(self.misfit_function)})
-        return {"type": "MisfitConfiguration", "name": self.name, "misfit_function": function,
-                "receiver_field": self.receiver_field, "observed_data": self.observed_data}
+        dictionary = {"type": "MisfitConfiguration", "name": self.name, "misfit_function": function,
+                      "receiver_field": self.receiver_field, "observed_data": self.observed_data}
+        if self.bandpass is not None:
+            dictionary["bandpass"] = self.bandpass.to_dict()
+        return dictionary
 
     @classmethod
     def from_dict(cls, dictionary: dict, *, misfit_function: Callable | None = None) -> MisfitConfiguration:
@@ -297,5 +308,7 @@ class MisfitConfiguration(_Configuration):
         function = dictionary["misfit_function"]
         if not isinstance(function, str):
             function = misfit_function or load_callable(function["callable"]["reference"])
+        bandpass = dictionary.get("bandpass")
         return cls(dictionary["name"], function, receiver_field=dictionary["receiver_field"],
-                   observed_data=dictionary["observed_data"])
+                   observed_data=dictionary["observed_data"],
+                   bandpass=None if bandpass is None else Bandpass.from_dict(bandpass))

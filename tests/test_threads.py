@@ -24,8 +24,9 @@ def small_event() -> sf.Event:
                     receivers=sf.ArrayPoint2D(x=np.array([350.0, 480.0]), y=-62.0, fields=["phi"]))
 
 
-def load(*, online: int = 2, allowed: int = 2, others: int = 0) -> CoreLoad:
-    return CoreLoad(n_online_cores=online, n_allowed_cores=allowed, n_other_runnable_tasks=others)
+def load(*, online: int = 2, allowed: int = 2, others: int = 0, busy: float = 0.0) -> CoreLoad:
+    return CoreLoad(n_online_cores=online, n_allowed_cores=allowed, n_other_runnable_tasks=others,
+                    other_busy_cores=busy)
 
 
 @pytest.fixture
@@ -43,6 +44,12 @@ def automatic(monkeypatch):
     (load(online=8, allowed=2, others=3), 8, 2),  # the affinity bounds the count; others fit elsewhere
     (load(online=8, allowed=2, others=7), 8, 1),
     (load(online=8, allowed=8), 3, 3),  # never above the count in effect when the run starts
+    (load(busy=0.2), 2, 2),  # a little CPU time of others leaves the core free
+    (load(busy=0.3), 2, 1),  # more than a quarter of a core takes it, even if nothing runs now
+    (load(online=8, allowed=8, busy=1.2), 8, 7),
+    (load(online=8, allowed=8, busy=1.3), 8, 6),
+    (load(online=8, allowed=8, others=4, busy=1.3), 8, 4),  # the larger of the two readings
+    (load(busy=7.0), 2, 1),
     (None, 3, 3),  # no /proc: numba's count
 ])
 def test_one_thread_per_free_core(machine, most, expected):
@@ -87,6 +94,7 @@ def test_reading_the_load_of_this_machine():
     if machine is None:
         pytest.skip("no /proc on this platform")
     assert 1 <= machine.n_allowed_cores <= machine.n_online_cores and machine.n_other_runnable_tasks >= 0
+    assert 0.0 <= machine.other_busy_cores
 
 
 def threads_seen_by_the_kernels(monkeypatch, run) -> set[int]:

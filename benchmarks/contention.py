@@ -14,6 +14,8 @@ and the load before and after, since other work on the machine changes every fig
 from __future__ import annotations
 
 import argparse
+import collections
+import logging
 import os
 import statistics
 import subprocess
@@ -70,6 +72,20 @@ def timed(function: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
+class ChosenCounts(logging.Handler):
+    """The thread counts that the default chose, from specfwi.solver.threads's debug log (one per check)."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.counts: list[int] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.counts.append(record.args[0])
+
+
+CHOSEN = ChosenCounts()
+
+
 def measure(computation: Computation, repeats: int) -> dict[str, list[float]]:
     """Wall times of ``repeats`` runs per thread setting, the settings alternating."""
     seconds = {name: [] for name in thread_settings()}
@@ -79,6 +95,13 @@ def measure(computation: Computation, repeats: int) -> dict[str, list[float]]:
             seconds[name].append(timed(computation.run))
     sf.config.threads = None
     return seconds
+
+
+def chosen_summary() -> str:
+    """How often the default's checks chose each count, since the last summary."""
+    counts = collections.Counter(CHOSEN.counts)
+    CHOSEN.counts.clear()
+    return ", ".join(f"{threads} thread{'s' if threads > 1 else ''} at {n} checks" for threads, n in sorted(counts.items()))
 
 
 def machine_state(title: str) -> str:
@@ -140,6 +163,10 @@ def main() -> None:
         compile_kernels(4, dtype)
     for computation in work:  # warm-up: setups, the eigenvalue estimates, the state store
         computation.run()
+    threads_log = logging.getLogger("specfwi.solver.threads")
+    threads_log.setLevel(logging.DEBUG)
+    threads_log.addHandler(CHOSEN)
+    chosen_summary()  # not the warm-up's
     print(machine_state("before"))
     results = {}
     started = time.perf_counter()
@@ -153,7 +180,8 @@ def main() -> None:
                 results[(computation.label, load)] = measure(computation, arguments.repeats)
                 print(f"  {computation.label}: " + ", ".join(
                     f"{name} {statistics.median(seconds):.3f} s" for name, seconds in
-                    results[(computation.label, load)].items()), flush=True)
+                    results[(computation.label, load)].items()) + f"; the default chose {chosen_summary()}",
+                    flush=True)
         finally:
             stop(busy)
     print(machine_state("after"))

@@ -163,10 +163,9 @@ class KernelThreads:
         now = time.perf_counter()
         if not self.fixed and now - self._checked_at >= RECHECK_INTERVAL_IN_SECONDS:
             self._checked_at = now
-            threads = threads_for_load(self._read_load(), self.threads_before)
-            if threads != self.threads:
-                logger.debug("kernel threads: %d -> %d (cores taken by other processes)", self.threads, threads)
-            self.threads = threads
+            load = self._read_load()
+            self.threads = threads_for_load(load, self.threads_before)
+            logger.debug("kernel threads: %d of %d (%s)", self.threads, self.threads_before, load)
         numba.set_num_threads(self.threads)
         return self.threads
 

@@ -127,22 +127,28 @@ def stop(processes: list[subprocess.Popen]) -> None:
     time.sleep(SETTLE_IN_SECONDS if processes else 0.0)
 
 
+def median_ratio(numerators: list[float], denominators: list[float]) -> float:
+    """The median of the ratios of runs made one after the other (the machine's load drifts between pairs)."""
+    return statistics.median(a / b for a, b in zip(numerators, denominators))
+
+
 def markdown_table(labels: list[str], results: dict[tuple[str, str], dict[str, list[float]]],
                    repeats: int) -> str:
+    """Per computation: the median time of each setting under each load, then default / one thread and
+    default / all threads as medians of the ratios of neighbouring runs."""
     settings = list(thread_settings())
     all_threads = settings[2]
     header = ["figure", *(name for name, _ in LOADS)]
     rows = [header, ["---"] * len(header)]
     for label in labels:
-        medians = {load: {name: statistics.median(seconds) for name, seconds in results[(label, load)].items()}
-                   for load, _ in LOADS}
+        cells = [results[(label, load)] for load, _ in LOADS]
         for name in settings:
             rows.append([f"{label}, {name}, median of {repeats}",
-                         *(f"{medians[load][name]:.3f} s" for load, _ in LOADS)])
-        rows.append([f"{label}, default / one thread", *(f"**{medians[load]['default'] / medians[load]['one thread']:.2f}**"
-                                                          for load, _ in LOADS)])
-        rows.append([f"{label}, default / {all_threads}", *(f"{medians[load]['default'] / medians[load][all_threads]:.2f}"
-                                                             for load, _ in LOADS)])
+                         *(f"{statistics.median(seconds[name]):.3f} s" for seconds in cells)])
+        rows.append([f"{label}, default / one thread", *(
+            f"**{median_ratio(seconds['default'], seconds['one thread']):.2f}**" for seconds in cells)])
+        rows.append([f"{label}, default / {all_threads}", *(
+            f"{median_ratio(seconds['default'], seconds[all_threads]):.2f}" for seconds in cells)])
     return "\n".join("| " + " | ".join(row) + " |" for row in rows)
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import invalid
 from .setup import STEPS_PER_CALL, SimulationSetup
-from .threads import kernel_threads
+from .threads import KernelThreads, kernel_threads
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ def forward_then_adjoint(setup: SimulationSetup, adjoint_source, *, plan: Checkp
 
 
 def _forward_then_adjoint(setup: SimulationSetup, adjoint_source, plan: CheckpointPlan, states: np.ndarray,
-                          residuals: np.ndarray, threads):
+                          residuals: np.ndarray, threads: KernelThreads):
     """forward_then_adjoint with the store of forward states given (any contents) and the run's thread count
     (re-checked between kernel calls of at most STEPS_PER_CALL steps)."""
     n_steps, n_nodes = setup.n_steps, setup.n_global_nodes

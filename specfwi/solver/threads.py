@@ -157,6 +157,7 @@ class KernelThreads:
         self.threads = int(config.threads) if config.threads is not None else self.threads_before
         self._checked_at = -float("inf")
         self.recheck()
+        numba.set_num_threads(self.threads)
 
     def recheck(self) -> int:
         """The thread count for the next kernel call (read again if the last reading is old enough)."""
@@ -164,9 +165,11 @@ class KernelThreads:
         if not self.fixed and now - self._checked_at >= RECHECK_INTERVAL_IN_SECONDS:
             self._checked_at = now
             load = self._read_load()
-            self.threads = threads_for_load(load, self.threads_before)
-            logger.debug("kernel threads: %d of %d (%s)", self.threads, self.threads_before, load)
-        numba.set_num_threads(self.threads)
+            threads = threads_for_load(load, self.threads_before)
+            logger.debug("kernel threads: %d of %d (%s)", threads, self.threads_before, load)
+            if threads != self.threads:
+                numba.set_num_threads(threads)
+                self.threads = threads
         return self.threads
 
     def restore(self) -> None:

@@ -7,8 +7,9 @@ loop (started and stopped here). Under each, three computations: S1 forward (flo
 forward (float32; ``--s2-end-time`` s of it, 1 s by default to keep the whole script within a few minutes)
 and the S1 gradient (energy misfit). Each runs with the default thread count (``sf.config.threads = None``:
 the cores other processes leave free), with one thread and with all of numba's threads (the default
-before the choice existed), alternating in this process; medians. Prints the processes that used the CPU
-and the load before and after, since other work on the machine changes every figure.
+before the choice existed), alternating in this process: medians of the times and of the ratios of neighbouring
+runs. Prints the counts the default chose, and the processes that used the CPU and the load before and after,
+since other work on the machine changes every figure.
 """
 
 from __future__ import annotations

@@ -163,3 +163,16 @@ def test_a_bad_thread_count_is_refused_when_set(value):
 def test_an_unknown_setting_is_refused():
     with pytest.raises(SpecfwiError, match="threads"):
         sf.config.thread = 1
+
+
+def test_a_lowered_count_is_not_raised(model_mesh, automatic, monkeypatch):
+    """As on a Dask worker (specfwi.project.jobs sets one thread): a quiet machine does not add threads."""
+    quiet = load(online=MOST_THREADS, allowed=MOST_THREADS)
+    monkeypatch.setattr(solver_threads, "read_core_load", lambda: quiet)
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        seen = threads_seen_by_the_kernels(monkeypatch, lambda: sf.simulate(model_mesh, small_event(), **OPTIONS))
+        assert seen == {1} and numba.get_num_threads() == 1
+    finally:
+        numba.set_num_threads(before)

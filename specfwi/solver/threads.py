@@ -10,7 +10,8 @@ every ``RECHECK_INTERVAL_IN_SECONDS``.
 Two readings say which cores other processes take (Linux, :func:`read_core_load`):
 
 - now: the tasks running or waiting for a core (the running count of ``/proc/loadavg``) less this
-  process's own running threads (``/proc/self/task/*/stat``). A busy loop is always counted.
+  process's own running threads (``/proc/self/task/*/stat``, read before and after it: the kernels'
+  threads spin for a while after a parallel region). A busy loop is always counted.
 - lately: the CPU time the allowed cores spent on other processes per second, since the previous
   reading at least ``MIN_WINDOW_IN_SECONDS`` ago (``/proc/stat`` less this process's CPU time). It
   catches work that comes and goes, which the instant may miss, and work that a run on all cores
@@ -18,7 +19,7 @@ Two readings say which cores other processes take (Linux, :func:`read_core_load`
 
 A core counts as taken when either reading says so (lately: when others used more than
 ``FREE_CORE_BUSY_FRACTION`` of it): a thread on a shared core costs far more (3-10 times the run) than
-one core left idle (at most 2 times). The readings take 20-100 microseconds per check. Where ``/proc``
+one core left idle (at most 2 times). The readings take 50-150 microseconds per check. Where ``/proc``
 is missing (macOS, Windows) the count stays numba's.
 
 The count is never raised above the one in effect when the run starts (``numba.get_num_threads()``),
@@ -121,11 +122,14 @@ _OTHER_PROCESSES = _OtherProcessesCpuTime()
 def read_core_load() -> CoreLoad | None:
     """The load of the machine (Linux); None where /proc cannot be read."""
     try:
+        # Our kernels' threads may still spin after the last parallel region and fall asleep meanwhile: own
+        # threads running before the running count are counted as ours, and after it, if it says more.
+        own = _own_running_threads()
         with open("/proc/loadavg") as loadavg:
             runnable = int(loadavg.read().split()[3].split("/")[0])
+        if runnable > own:
+            own = max(own, _own_running_threads())
         cores = os.sched_getaffinity(0)
-        # the calling thread is one of the runnable tasks; look for the others of this process only if any
-        own = _own_running_threads() if runnable > 1 else 1
         busy_cores = _OTHER_PROCESSES.read(cores)
     except (OSError, AttributeError, IndexError, ValueError):
         return None

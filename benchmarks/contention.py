@@ -1,13 +1,13 @@
 """S1 and S2 on a machine that other processes keep busy: specfwi's default thread count against fixed counts.
 
-python benchmarks/contention.py [--repeats 5] [--s2-end-time 1.0] [--quick]
+python benchmarks/contention.py [--repeats 6] [--s2-end-time 1.0] [--quick]
 
 Three loads, one after the other: quiet, one and two background processes running a plain Python busy
 loop (started and stopped here). Under each, three computations: S1 forward (float64), S2's first shot
 forward (float32; ``--s2-end-time`` s of it, 1 s by default to keep the whole script within a few minutes)
 and the S1 gradient (energy misfit). Each runs with the default thread count (``sf.config.threads = None``:
 the cores other processes leave free), with one thread and with all of numba's threads (the default
-before the choice existed), alternating in this process: medians of the times and of the ratios of neighbouring
+before the choice existed), alternating in this process (see ``measure``): medians of the times and of the ratios of neighbouring
 runs. Prints the counts the default chose, and the processes that used the CPU and the load before and after,
 since other work on the machine changes every figure.
 """
@@ -88,11 +88,15 @@ CHOSEN = ChosenCounts()
 
 
 def measure(computation: Computation, repeats: int) -> dict[str, list[float]]:
-    """Wall times of ``repeats`` runs per thread setting, the settings alternating."""
-    seconds = {name: [] for name in thread_settings()}
-    for _ in range(repeats):
-        for name, threads in thread_settings().items():
-            sf.config.threads = threads
+    """Wall times of ``repeats`` rounds of runs, one per thread setting: all threads first, then the default
+    and one thread, in turn first. (The run after one on all threads finds the busy processes owed CPU time
+    by the scheduler: that run is slower, so it is not always the same setting's.)"""
+    settings = thread_settings()
+    default, one, everything = settings
+    seconds = {name: [] for name in settings}
+    for round_index in range(repeats):
+        for name in (everything, default, one) if round_index % 2 == 0 else (everything, one, default):
+            sf.config.threads = settings[name]
             seconds[name].append(timed(computation.run))
     sf.config.threads = None
     return seconds
@@ -155,7 +159,8 @@ def markdown_table(labels: list[str], results: dict[tuple[str, str], dict[str, l
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5, help="timed runs per thread setting and load")
+    parser.add_argument("--repeats", type=int, default=6, help="timed runs per thread setting and load (even: "
+                        "the default and one thread run first equally often)")
     parser.add_argument("--s2-end-time", dest="s2_end_time_in_seconds", type=float, default=1.0,
                         help="simulated time of the S2 runs, s (S2 itself: 4 s)")
     parser.add_argument("--quick", action="store_true", help="S1 for 0.5 s and S2 on its 5 Hz mesh: checks the script")

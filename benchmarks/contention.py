@@ -7,9 +7,9 @@ loop (started and stopped here). Under each, three computations: S1 forward (flo
 forward (float32; ``--s2-end-time`` s of it, 1 s by default to keep the whole script within a few minutes)
 and the S1 gradient (energy misfit). Each runs with the default thread count (``sf.config.threads = None``:
 the cores other processes leave free), with one thread and with all of numba's threads (the default
-before the choice existed), alternating in this process (see ``measure``): medians of the times and of the ratios of neighbouring
-runs. Prints the counts the default chose, and the processes that used the CPU and the load before and after,
-since other work on the machine changes every figure.
+before the choice existed), alternating in this process (see ``measure``): medians of the times and of the
+ratios of neighbouring runs. Prints the counts the default chose, and the processes that used the CPU and the
+load before and after, since other work on the machine changes every figure.
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ def computations(*, quick: bool, s2_end_time_in_seconds: float) -> list[Computat
 
 def thread_settings() -> dict[str, int | None]:
     """The compared settings of sf.config.threads: the default, one thread, all of numba's threads."""
-    return {"default": None, "one thread": 1, f"{numba.config.NUMBA_NUM_THREADS} threads": numba.config.NUMBA_NUM_THREADS}
+    most = numba.config.NUMBA_NUM_THREADS
+    return {"default": None, "one thread": 1, f"{most} threads": most}
 
 
 def timed(function: Callable[[], object]) -> float:
@@ -106,7 +107,8 @@ def chosen_summary() -> str:
     """How often the default's checks chose each count, since the last summary."""
     counts = collections.Counter(CHOSEN.counts)
     CHOSEN.counts.clear()
-    return ", ".join(f"{threads} thread{'s' if threads > 1 else ''} at {n} checks" for threads, n in sorted(counts.items()))
+    return ", ".join(f"{threads} thread{'s' if threads > 1 else ''} at {n} checks"
+                     for threads, n in sorted(counts.items()))
 
 
 def machine_state(title: str) -> str:

@@ -18,6 +18,7 @@ os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 __version__ = "0.1.0"
 
 _PUBLIC_NAMES = {
+    "config": "specfwi.configuration",  # an object (sf.config.threads = ...), so not a module named config
     "UnstructuredMesh": "specfwi.mesh",
     "AbsorbingBoundaryParameters": "specfwi.mesh",
     "Ricker": "specfwi.acquisition",

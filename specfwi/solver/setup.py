@@ -18,6 +18,7 @@ from .kernel_modules import kernels_for_order
 from .element_blocks import ElementBlocks
 from .node_grid import NodeGrid, NodeOrder
 from .point_operators import point_operator
+from .threads import kernel_threads
 from .time_step import check_time_step, largest_eigenvalue, stability_limit_in_seconds, time_axis
 
 logger = logging.getLogger(__name__)
@@ -127,7 +128,8 @@ def _largest_eigenvalue_once(kernels, layout: Layout, operator: tuple, mass: np.
     if key not in _EIGENVALUES:
         if len(_EIGENVALUES) >= _EIGENVALUES_KEPT:
             del _EIGENVALUES[next(iter(_EIGENVALUES))]
-        _EIGENVALUES[key] = largest_eigenvalue(lambda u: _apply_stiffness(kernels, layout, operator, u), mass)
+        with kernel_threads():
+            _EIGENVALUES[key] = largest_eigenvalue(lambda u: _apply_stiffness(kernels, layout, operator, u), mass)
     return _EIGENVALUES[key]
 
 
@@ -348,9 +350,10 @@ class SimulationSetup:
             row = first_step + 1 - first_stored_step  # the row of u^first_step
             stored_states[row - 1], stored_states[row] = previous, current
         layers = self.layers
-        with self.progress_bar(last_step - first_step, description) as bar:
+        with self.progress_bar(last_step - first_step, description) as bar, kernel_threads() as threads:
             for start in range(first_step, last_step, STEPS_PER_CALL):
                 stop = min(start + STEPS_PER_CALL, last_step)
+                threads.recheck()
                 previous, current, following = self.kernels.forward_steps(
                     start, stop, previous, current, following, work, local, self.step_coefficients,
                     self.dtype.type(self.time_step_in_seconds), self.operator,

@@ -15,13 +15,16 @@ Usage: python benchmarks/boundary_accuracy.py [--s2] [--widths 0.25 0.5 1.0]
 2. **S2's first shot** (``--s2``; minutes): the same construction around S2 (x in [-5500, 14700] m,
    y in [-9000, 2500] m, properties edge-extended), at 5 Hz resolution and 3 s to keep it affordable.
 3. **Cost**: GLL nodes x time steps and the median wall time of 3 runs, relative to "stacey".
-4. **Reflection against incidence angle**: a homogeneous medium (2000 m/s, 1000 kg/m^3), a 10 Hz source
-   300 m below the top of the box and receivers at its depth; the wave reflected at the top arrives at
-   offset x under the angle atan(x / 600 m). R(angle) = max |u - u_analytic| / max |u_image|, with
-   u_analytic the unbounded analytic trace and u_image the analytic trace of the image source (a
+4. **Reflection against incidence angle**: a homogeneous medium (2000 m/s, 1000 kg/m^3) in x in
+   [-1000, 6000] m, y in [-4000, 0] m, a 10 Hz source at (1500, -600) m and receivers 300 m below the top
+   (the sides and the bottom reflect only after the end time). The wave reflected at the top reaches the
+   receiver at offset x under the angle atan(x / 900 m). R(angle) = max |u - u_analytic| / max |u_image|,
+   with u_analytic the unbounded analytic trace and u_image the analytic trace of the image source (a
    perfect reflector), both from the 2D Green's function, so no numerical reference is involved.
 5. **Time stepping**: S1's traces at the default step against dt/16 on the same mesh (rigid walls,
-   Stacey and layers): the error of the time integrator alone.
+   Stacey and layers): the error of the time integrator alone; and S1's raw VP gradient of the L2 energy
+   the same way, relative L2 over the box's element nodes farther than 200 m from the source and deeper
+   than 150 m.
 """
 
 from __future__ import annotations
@@ -146,20 +149,23 @@ def s2_table():
 
 
 def reflection_table():
-    velocity, density, frequency, depth = 2000.0, 1000.0, 10.0, 300.0
+    velocity, density, frequency = 2000.0, 1000.0, 10.0
+    source_depth, receiver_depth = 600.0, 300.0
     wavelet = sf.Ricker(center_frequency=frequency)
-    x = np.linspace(0.0, 3000.0, 4)
-    y = np.linspace(-1500.0, 0.0, 4)
+    x = np.linspace(-1000.0, 6000.0, 4)  # the sides and the bottom are too far to matter before the end time
+    y = np.linspace(-4000.0, 0.0, 4)
     model = sf.model.GenericModel(name="homogeneous", data=xr.Dataset(
         {"vp": (["x", "y"], np.full((4, 4), velocity)), "rho": (["x", "y"], np.full((4, 4), density))},
         coords={"x": x, "y": y}))
-    angles = np.array([0.0, 15.0, 30.0, 45.0, 60.0, 70.0, 80.0])
-    offsets = 2.0 * depth * np.tan(np.radians(angles))
-    source = (500.0, -depth)
-    event = sf.Event(event_name="reflection", sources=sf.ScalarPoint2D(x=source[0], y=source[1], f=1.0),
-                     receivers=sf.ArrayPoint2D(x=source[0] + np.maximum(offsets, 1.0), y=-depth, fields=["phi"]))
-    end = 0.2 + (2.0 * depth / math.cos(math.radians(angles[-1]))) / velocity
-    print("\nReflection at the top of a homogeneous box (2000 m/s, 10 Hz source 300 m below it)")
+    angles = np.array([0.0, 15.0, 30.0, 45.0, 60.0, 70.0, 75.0])
+    image_height = source_depth + receiver_depth  # of the image source above the receivers' depth
+    offsets = image_height * np.tan(np.radians(angles))
+    source_x = 1500.0
+    event = sf.Event(event_name="reflection", sources=sf.ScalarPoint2D(x=source_x, y=-source_depth, f=1.0),
+                     receivers=sf.ArrayPoint2D(x=source_x + offsets, y=-receiver_depth, fields=["phi"]))
+    end = 0.3 + math.hypot(offsets[-1], image_height) / velocity
+    print(f"\nReflection at the top of a homogeneous box ({velocity:g} m/s, {frequency:g} Hz source {source_depth:g} m "
+          f"below it, receivers {receiver_depth:g} m below it)")
     print("| incidence angle | " + " | ".join(f"{a:g} deg" for a in angles) + " |")
     print("|---|" + "---|" * len(angles))
     for label, option in (("stacey", "stacey"), ("layers (default)", True)):
@@ -168,13 +174,13 @@ def reflection_table():
         traces = simulate(mesh, event, wavelet, end)
         time = traces.time.values
         coefficients = []
-        for index, offset in enumerate(np.maximum(offsets, 1.0)):
-            direct = analytic_trace(time, offset_in_meters=offset, velocity_in_meters_per_second=velocity,
-                                    density_in_kilograms_per_cubic_meter=density, source_amplitude=1.0, wavelet=wavelet)
-            image = analytic_trace(time, offset_in_meters=math.hypot(offset, 2.0 * depth),
-                                   velocity_in_meters_per_second=velocity, density_in_kilograms_per_cubic_meter=density,
-                                   source_amplitude=1.0, wavelet=wavelet)
-            coefficients.append(np.abs(traces.values[index] - direct).max() / np.abs(image).max())
+        for index, offset in enumerate(offsets):
+            exact = {name: analytic_trace(time, offset_in_meters=distance, velocity_in_meters_per_second=velocity,
+                                          density_in_kilograms_per_cubic_meter=density, source_amplitude=1.0,
+                                          wavelet=wavelet)
+                     for name, distance in (("direct", math.hypot(offset, source_depth - receiver_depth)),
+                                            ("image", math.hypot(offset, image_height)))}
+            coefficients.append(np.abs(traces.values[index] - exact["direct"]).max() / np.abs(exact["image"]).max())
         print(f"| {label} | " + " | ".join(f"{100 * c:.2f} %" for c in coefficients) + " |")
 
 
@@ -196,6 +202,25 @@ def time_stepping_table():
             errors.append(float(np.linalg.norm(on_samples(run, divisor).values - reference.values)
                                 / np.linalg.norm(reference.values)))
         print(f"| {label} | " + " | ".join(f"{e:.1e}" for e in errors) + " |")
+    print("\nS1: raw VP gradient at the default dt against dt/16 (relative L2, box nodes > 200 m from the source, "
+          "> 150 m deep)")
+    print("| boundaries | relative L2 | misfit at dt | misfit at dt/16 |")
+    print("|---|---|---|---|")
+    for label, option in (("stacey", "stacey"), ("layers (default)", True)):
+        mesh = s1_mesh(option)
+        nodes = mesh.get_element_nodes()
+        selected = ((np.hypot(nodes[..., 0] - S1_SOURCE[0], nodes[..., 1] - S1_SOURCE[1]) > 200.0)
+                    & (nodes[..., 1] < -150.0) & (nodes[..., 1] >= -1000.0) & (nodes[..., 0] >= 0.0)
+                    & (nodes[..., 0] <= 3000.0))
+        results = []
+        for divisor in (1, 16):
+            dt = simulate(mesh, s1_event(), wavelet, 2.0, absorbing_boundaries=option).attrs["time_step_in_seconds"]
+            results.append(sf.compute_gradient(mesh, s1_event(), wavelet=wavelet, end_time_in_seconds=2.0,
+                                               misfit=common.ENERGY_MISFIT, absorbing_boundaries=option,
+                                               time_step_in_seconds=dt / divisor, progress=False))
+        coarse, fine = (result.gradient.element_nodal_fields["VP"][selected] for result in results)
+        error = np.linalg.norm(coarse - fine) / np.linalg.norm(fine)
+        print(f"| {label} | {error:.1e} | {results[0].misfit:.5g} | {results[1].misfit:.5g} |")
 
 
 def main():

@@ -16,6 +16,7 @@ import os
 os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 _PUBLIC_NAMES = {
+    "config": "specfwi.configuration",  # an object (sf.config.threads = ...), so not a module named config
     "UnstructuredMesh": "specfwi.mesh",
     "AbsorbingBoundaryParameters": "specfwi.mesh",
     "Ricker": "specfwi.acquisition",
@@ -41,7 +42,7 @@ _PUBLIC_NAMES = {
     "UnstructuredMeshSimulationConfiguration": "specfwi.project",
     "MisfitConfiguration": "specfwi.project",
 }
-_SUBMODULES = {"errors", "mesh", "model", "acquisition", "physics", "solver", "misfit", "gradient", "mapping",
+_SUBMODULES = {"errors", "mesh", "model", "acquisition", "physics", "solver", "misfit", "io", "gradient", "mapping",
                "project", "execution", "plot", "testing", "cli"}
 
 __all__ = sorted(_PUBLIC_NAMES) + sorted(_SUBMODULES) + ["__version__"]

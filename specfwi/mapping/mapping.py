@@ -235,7 +235,7 @@ class Mapping:
                           positive_because=SCALING_DIVIDES)
 
         def build() -> _BoundMesh:
-            space = InversionSpace(self.inversion_discretization, prior)
+            space = InversionSpace(self.inversion_discretization, prior, box_only=not self.invert_in_absorbing_layers)
             region = (np.ones((prior.n_elements, prior.n_gll)) if self.region_of_interest is None
                       else self.region_of_interest.values_on(prior))
             sources = None if self.invert_in_absorbing_layers else layers.edge_extension_sources(prior)

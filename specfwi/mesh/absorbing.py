@@ -134,6 +134,40 @@ class BoundaryChoice:
     parameters: AbsorbingBoundaryParameters | None
 
 
+ABSORBING_OPTION_ALLOWED = ("True (layers sized automatically), an sf.AbsorbingBoundaryParameters, 'stacey', False, "
+                            "or side-set names")
+
+
+def check_absorbing_option(option) -> bool | str | tuple[str, ...] | AbsorbingBoundaryParameters:
+    """The ``absorbing_boundaries`` option checked for its form (sides are checked against a mesh later);
+    side-set names come back as a tuple."""
+    if isinstance(option, (bool, np.bool_)):
+        return bool(option)
+    if isinstance(option, AbsorbingBoundaryParameters) or option == "stacey":
+        return option
+    names = (option,) if isinstance(option, str) else option
+    try:
+        names = tuple(names)
+    except TypeError:
+        raise invalid("absorbing_boundaries", option, ABSORBING_OPTION_ALLOWED) from None
+    if not names or not all(isinstance(name, str) and name for name in names):
+        raise invalid("absorbing_boundaries", option, ABSORBING_OPTION_ALLOWED)
+    return names
+
+
+def absorbing_option_to_json(option):
+    """A JSON value for a checked option: true/false, "stacey", a list of names or the parameters' dict."""
+    if isinstance(option, AbsorbingBoundaryParameters):
+        return {"reference_velocity": option.reference_velocity, "number_of_wavelengths": option.number_of_wavelengths,
+                "reference_frequency": option.reference_frequency}
+    return list(option) if isinstance(option, tuple) else option
+
+
+def absorbing_option_from_json(value):
+    """The inverse of :func:`absorbing_option_to_json`."""
+    return AbsorbingBoundaryParameters(**value) if isinstance(value, dict) else check_absorbing_option(value)
+
+
 def resolve_absorbing_boundaries(option, *, available_sides, free_sides=()) -> BoundaryChoice:
     """Normalise the ``absorbing_boundaries`` option (the same values everywhere).
 
@@ -150,8 +184,7 @@ def resolve_absorbing_boundaries(option, *, available_sides, free_sides=()) -> B
         return BoundaryChoice((), (), None)
     if isinstance(option, str) and option == "stacey":
         return BoundaryChoice((), sides, None)
-    allowed = ("True (layers sized automatically), an sf.AbsorbingBoundaryParameters, 'stacey', False, "
-               f"or side-set names among {sorted(available_sides)}")
+    allowed = f"{ABSORBING_OPTION_ALLOWED} among {sorted(available_sides)}"
     chosen = (option,) if isinstance(option, str) else option
     try:
         chosen = tuple(chosen)

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import xarray as xr
 
 from ..acquisition import Event
 from ..errors import ProjectError, invalid
+from ..io.segy import DEFAULT_COORDINATE_TOLERANCE_IN_METERS, VerticalCoordinate, read_segy
 from ..mesh import UnstructuredMesh
+from ..mesh.absorbing import absorbing_option_to_json
 from .configurations import (
     MisfitConfiguration,
     SimulationConfiguration,
@@ -99,9 +102,9 @@ class SimulationsAccessor:
         configuration = self.get(simulation_configuration)
         if isinstance(configuration, UnstructuredMeshSimulationConfiguration):
             return combine("mesh", configuration.mesh_hash)
-        return combine("mesh", {"max_frequency_in_hertz": configuration.max_frequency_in_hertz,
-                                "elements_per_wavelength": configuration.elements_per_wavelength,
-                                "tensor_order": configuration.tensor_order},
+        options = configuration.mesh_options()
+        options["absorbing_boundaries"] = absorbing_option_to_json(options["absorbing_boundaries"])
+        return combine("mesh", options,
                        [self._project.store.content_hash(VOLUME_MODEL, name) for name in configuration.volume_models])
 
     def get_mesh(self, simulation_configuration: str) -> UnstructuredMesh:
@@ -120,9 +123,7 @@ class SimulationsAccessor:
             return UnstructuredMesh.from_h5(self._project.path / record.path)
         logger.info("Creating the mesh of simulation configuration %r.", simulation_configuration)
         models = [self._project.store.get_volume_model(name) for name in configuration.volume_models]
-        mesh = build_simulation_mesh(models, max_frequency_in_hertz=configuration.max_frequency_in_hertz,
-                                     elements_per_wavelength=configuration.elements_per_wavelength,
-                                     tensor_order=configuration.tensor_order)
+        mesh = build_simulation_mesh(models, **configuration.mesh_options())
         relative_path = f"meshes/{key}.h5"
         with staged_files(self._project.path / "meshes") as staging:
             mesh.write_h5(staging / f"{key}.h5")
@@ -179,6 +180,22 @@ class WaveformsAccessor:
     def add_observed(self, name: str, event: str, traces: xr.DataArray) -> None:
         """Import observed traces of one event under ``name`` (for ``MisfitConfiguration(observed_data=name)``)."""
         self._project.store.add_observed(name, event, traces)
+
+    def add_observed_segy(self, name: str, path: str | Path, *, events: str | Sequence[str] | None = None,
+                          coordinate_tolerance_in_meters: float = DEFAULT_COORDINATE_TOLERANCE_IN_METERS,
+                          vertical_coordinate: VerticalCoordinate = "elevation") -> list[str]:
+        """Import the traces of a SEG-Y file as observed data ``name``; returns the events imported.
+
+        Traces go to events by their source coordinates and to receivers by their group coordinates
+        (``sf.io.read_segy``, which documents the headers); ``events`` restricts the candidates (default:
+        all the project's events). The whole file is matched before anything is stored.
+        """
+        candidates = [self._project.events.get(event) for event in event_names(events, self._project.events.list())]
+        observed = read_segy(path, candidates, coordinate_tolerance_in_meters=coordinate_tolerance_in_meters,
+                             vertical_coordinate=vertical_coordinate)
+        for event, traces in observed.items():
+            self.add_observed(name, event, traces)
+        return list(observed)
 
     def get_observed(self, name: str, event: str) -> xr.DataArray:
         """Observed traces of one event: imported data, or the synthetics of the simulation configuration ``name``."""

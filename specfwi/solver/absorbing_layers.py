@@ -8,7 +8,8 @@ In frequency, the layers stretch x by s_x = 1 + d_x / (i w) and y by s_y = 1 + d
 
 (s_y / s_x = 1 + (d_y - d_x) / (i w + d_x)). The C and E terms are diagonal
 (:class:`specfwi.physics.AcousticCoefficients`); C is central-differenced like the Stacey term and
-E phi^n is added with weight dt^2, as a force outside the fourth-order correction.
+E enters averaged, E (phi^{n+1} + 2 phi^n + phi^{n-1}) / 4, which is stable for any E >= 0
+(:func:`specfwi.solver.setup._step_coefficients`).
 
 The memory psi lives at the GLL points of the layer elements. Over a step it is integrated exactly for
 a frozen gradient: psi^{n+1/2} = a psi^{n-1/2} + c grad phi^n with a = exp(-d dt),
@@ -89,12 +90,6 @@ def memory_coefficients(layer_damping: np.ndarray, time_step_in_seconds: float) 
     return decay, (other - layer_damping) * integral
 
 
-def stability_limit_with_layers(limit_without_layers: float, max_damping: float) -> float:
-    """The stability limit of K, and dt d_max <= 1: the E term adds at most d_max^2 to the eigenvalues of
-    M^-1 (K - dt^2/12 K M^-1 K), which stay below 4/dt^2 while dt d_max <= 1 (docs/solver.md, Boundaries)."""
-    return limit_without_layers if max_damping <= 0.0 else min(limit_without_layers, 1.0 / max_damping)
-
-
 def build_layer_coefficients(mesh: UnstructuredMesh, layer_damping: np.ndarray | None, derivative: np.ndarray,
                              positions: np.ndarray | None, time_step_in_seconds: float, dtype: np.dtype
                              ) -> LayerCoefficients:
@@ -126,9 +121,4 @@ def build_layer_coefficients(mesh: UnstructuredMesh, layer_damping: np.ndarray |
                              np.ascontiguousarray(force, dtype=dtype), drive_per_kappa, elements)
 
 
-def max_layer_damping(layer_damping: np.ndarray | None) -> float:
-    return 0.0 if layer_damping is None or layer_damping.size == 0 else float(layer_damping.max())
-
-
-__all__ = ["LayerCoefficients", "LayerOperator", "build_layer_coefficients", "max_layer_damping",
-           "memory_coefficients", "stability_limit_with_layers"]
+__all__ = ["LayerCoefficients", "LayerOperator", "build_layer_coefficients", "memory_coefficients"]

@@ -580,18 +580,20 @@ def forward_steps(first_step, last_step, previous, current, following, work, loc
 
 @njit(parallel=True, cache=True, fastmath=False)  # fastmath: see the pointwise work above
 def _add_nodal_sensitivities(mass_sensitivity, damping_sensitivity, zero_order_sensitivity, special_nodes, adjoint,
-                             scaled_adjoint, u_before, u_now, u_after, y_now, dt4_12, half_dt, dt2):
+                             scaled_adjoint, u_before, u_now, u_after, y_now, dt4_12, half_dt, quarter_dt2):
     """The nodal part of an adjoint step's sensitivities (float64 accumulators): at every node
     mass_sensitivity += adjoint (u_after - 2 u_now + u_before) + dt4_12 scaled_adjoint y_now, and at the
     special nodes damping_sensitivity += half_dt adjoint (u_after - u_before) and zero_order_sensitivity +=
-    dt2 adjoint u_now (the nodes with damping are special; elsewhere C and E have no derivative)."""
+    quarter_dt2 adjoint (u_after + 2 u_now + u_before) (the nodes with damping are special; elsewhere C and E have
+    no derivative)."""
     two = _typed(adjoint, 2.0)
     for node in prange(adjoint.shape[0]):
         mass_sensitivity[node] += adjoint[node] * (u_after[node] - two * u_now[node] + u_before[node]) \
             + dt4_12 * scaled_adjoint[node] * y_now[node]
     for node in special_nodes:
         damping_sensitivity[node] += half_dt * adjoint[node] * (u_after[node] - u_before[node])
-        zero_order_sensitivity[node] += dt2 * adjoint[node] * u_now[node]
+        zero_order_sensitivity[node] += quarter_dt2 * adjoint[node] * (u_after[node] + two * u_now[node]
+                                                                        + u_before[node])
 
 
 @njit(cache=True, fastmath=True)
@@ -637,7 +639,7 @@ def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_
                   drive, force, carried, carried_next, u_now, layer_sensitivity)
             _add_nodal_sensitivities(mass_sensitivity, damping_sensitivity, zero_order_sensitivity, special_nodes,
                                      current_adjoint, scaled_adjoint, stored_states[row - 1], u_now,
-                                     stored_states[row + 1], y_now, dt4_12, half_dt, dt2)
+                                     stored_states[row + 1], y_now, dt4_12, half_dt, _typed(time_step, 0.25) * dt2)
         following_adjoint, current_adjoint, previous_adjoint = current_adjoint, previous_adjoint, following_adjoint
         carried, carried_next = carried_next, carried
     return following_adjoint, current_adjoint, previous_adjoint, carried, carried_next

@@ -13,11 +13,12 @@ from ..errors import invalid
 from ..mesh import AbsorbingBoundaryParameters, UnstructuredMesh, derivative_matrix
 from ..mesh.absorbing import FREE_SURFACE_SIDE, RECTANGLE_SIDES, resolve_absorbing_boundaries
 from ..physics import AcousticCoefficients
-from .absorbing_layers import LayerCoefficients, build_layer_coefficients, max_layer_damping, stability_limit_with_layers
+from .absorbing_layers import LayerCoefficients, build_layer_coefficients
 from .kernel_modules import kernels_for_order
 from .element_blocks import ElementBlocks
 from .node_grid import NodeGrid, NodeOrder
 from .point_operators import point_operator
+from .threads import kernel_threads
 from .time_step import check_time_step, largest_eigenvalue, stability_limit_in_seconds, time_axis
 
 logger = logging.getLogger(__name__)
@@ -127,21 +128,25 @@ def _largest_eigenvalue_once(kernels, layout: Layout, operator: tuple, mass: np.
     if key not in _EIGENVALUES:
         if len(_EIGENVALUES) >= _EIGENVALUES_KEPT:
             del _EIGENVALUES[next(iter(_EIGENVALUES))]
-        _EIGENVALUES[key] = largest_eigenvalue(lambda u: _apply_stiffness(kernels, layout, operator, u), mass)
+        with kernel_threads():
+            _EIGENVALUES[key] = largest_eigenvalue(lambda u: _apply_stiffness(kernels, layout, operator, u), mass)
     return _EIGENVALUES[key]
 
 
 def _step_coefficients(mass, damping, zero_order, dirichlet_mask, time_step_in_seconds) -> tuple:
     """The factors of a time step (see kernels._step): (nodal (2, n) = mask/M, mask/D; the special nodes, where
-    C > 0 or mask = 0; their factors (4, n_special) = M mask/D, mask/D, (2 M - dt^2 E) mask/D,
-    (M - dt C/2) mask/D). E (the layers' zero-order term, None without layers) is non-zero only where C is."""
-    diagonal = mass + 0.5 * time_step_in_seconds * damping
+    C > 0 or mask = 0; their factors (4, n_special) = M mask/D, mask/D, (2 M - dt^2 E/2) mask/D,
+    (M - dt C/2 + dt^2 E/4) mask/D), with D = M + dt C/2 + dt^2 E/4. E (the layers' zero-order term, None
+    without layers; non-zero only where C is) enters averaged, E (u^{n+1} + 2 u^n + u^{n-1}) / 4: stable for
+    any E >= 0."""
+    dt = time_step_in_seconds
+    zero_order = np.zeros_like(mass) if zero_order is None else zero_order
+    diagonal = mass + 0.5 * dt * damping + 0.25 * dt**2 * zero_order
     masked_inverse = dirichlet_mask / diagonal
     nodal = np.ascontiguousarray(np.stack([dirichlet_mask / mass, masked_inverse]))
     special = np.flatnonzero((damping != 0.0) | (dirichlet_mask == 0.0)).astype(np.int64)
-    current_factor = 2.0 * mass if zero_order is None else 2.0 * mass - time_step_in_seconds**2 * zero_order
-    factors = np.stack([mass * masked_inverse, masked_inverse, current_factor * masked_inverse,
-                        (mass - 0.5 * time_step_in_seconds * damping) * masked_inverse])
+    factors = np.stack([mass * masked_inverse, masked_inverse, (2.0 * mass - 0.5 * dt**2 * zero_order) * masked_inverse,
+                        (mass - 0.5 * dt * damping + 0.25 * dt**2 * zero_order) * masked_inverse])
     return nodal, special, np.ascontiguousarray(factors[:, special])
 
 
@@ -250,9 +255,7 @@ class SimulationSetup:
         kernels = kernels_for_order(mesh.tensor_order)
         mass = solver_order(coefficients.mass)
         operator = layout.operator(coefficients.stiffness_tensor[:, :, components], derivative)
-        limit = stability_limit_with_layers(
-            stability_limit_in_seconds(_largest_eigenvalue_once(kernels, layout, operator, mass)),
-            max_layer_damping(coefficients.layer_damping))
+        limit = stability_limit_in_seconds(_largest_eigenvalue_once(kernels, layout, operator, mass))
         dt, n_steps = time_axis(float(start_time_in_seconds), float(end_time_in_seconds), time_step_in_seconds, limit)
         layers = build_layer_coefficients(mesh, coefficients.layer_damping, derivative, positions, dt, dtype)
         time = start_time_in_seconds + dt * np.arange(n_steps + 1)
@@ -347,9 +350,10 @@ class SimulationSetup:
             row = first_step + 1 - first_stored_step  # the row of u^first_step
             stored_states[row - 1], stored_states[row] = previous, current
         layers = self.layers
-        with self.progress_bar(last_step - first_step, description) as bar:
+        with self.progress_bar(last_step - first_step, description) as bar, kernel_threads() as threads:
             for start in range(first_step, last_step, STEPS_PER_CALL):
                 stop = min(start + STEPS_PER_CALL, last_step)
+                threads.recheck()
                 previous, current, following = self.kernels.forward_steps(
                     start, stop, previous, current, following, work, local, self.step_coefficients,
                     self.dtype.type(self.time_step_in_seconds), self.operator,

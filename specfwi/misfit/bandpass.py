@@ -24,7 +24,6 @@ from dataclasses import KW_ONLY, dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import butter, sosfilt, sosfilt_zi, sosfiltfilt
 
 from ..errors import invalid
 from .traces import trapezoid_weights, uniform_time_step
@@ -90,16 +89,22 @@ class Bandpass:
         return time_step
 
     def _sections(self, time_step: float) -> NDArray[np.float64]:
+        from scipy.signal import butter  # here, not at start-up: scipy.signal takes 0.4-1 s to import
+
         return butter(self.order, (self.min_frequency_in_hertz, self.max_frequency_in_hertz), btype="bandpass",
                       output="sos", fs=1.0 / time_step)
 
     def apply(self, values: NDArray[np.float64], time: NDArray[np.float64]) -> NDArray[np.float64]:
         """F values: the filtered traces, same shape, filtered along the last axis (time, s)."""
+        from scipy.signal import sosfiltfilt
+
         time_step = self.check_time_axis(time)
         return sosfiltfilt(self._sections(time_step), values, axis=-1, padtype="odd", padlen=self.padding_length)
 
     def transpose(self, values: NDArray[np.float64], time: NDArray[np.float64]) -> NDArray[np.float64]:
         """F^T values (the plain transpose of :meth:`apply` on the last axis), same shape."""
+        from scipy.signal import sosfilt, sosfilt_zi
+
         sections = self._sections(self.check_time_axis(time))
         padding = self.padding_length
         n_time = values.shape[-1]

@@ -1,6 +1,6 @@
 """Absorbing boundaries against the unbounded medium: S1 (and S2's first shot), reflection against angle.
 
-Usage: python benchmarks/boundary_accuracy.py [--s2] [--widths 0.25 0.5 1.0]
+Usage: python benchmarks/boundary_accuracy.py [--s2] [--widths 0.25 0.5 1.0] [--only s1|s2|reflection|time]
 
 1. **S1 against its unbounded reference.** The reference puts S1's source and receivers in the box
    x in [-2500, 5500] m, y in [-3500, 2500] m with the properties edge-extended
@@ -228,11 +228,11 @@ def main():
     parser.add_argument("--widths", type=float, nargs="*", default=[0.25, 0.5, 1.0],
                         help="layer widths in wavelengths of 2500 m/s at 5 Hz for the S1 table")
     parser.add_argument("--s2", action="store_true", help="also S2's first shot (minutes)")
-    parser.add_argument("--only", choices=["s1", "reflection", "time"], help="one table only")
+    parser.add_argument("--only", choices=["s1", "s2", "reflection", "time"], help="one table only")
     arguments = parser.parse_args()
     if arguments.only in (None, "s1"):
         s1_table(arguments.widths)
-    if arguments.s2:
+    if arguments.s2 or arguments.only == "s2":
         s2_table()
     if arguments.only in (None, "reflection"):
         reflection_table()

@@ -42,6 +42,7 @@ from numba.extending import overload
 
 from specfwi.solver import unrolled
 from specfwi.solver.element_blocks import BLOCK_SIZE
+from specfwi.solver.kernel_structures import Finish, GridOperator
 
 N = 5  # GLL points per axis (tensor order + 1)
 NN = N * N
@@ -205,16 +206,16 @@ def _slot_sum(local, node_slots, node):
 
 
 # ---------------------------------------------------------------- what a product's results are for
-# A stiffness product hands K u, range by range of nodes, to _finish_range with a ``finish`` tuple
-# (mode, out, second, coefficient, special_nodes, special_factors, current, previous, dt2, dt4_12)
-# whose mode says what to make of it where it is computed, so that no pass over memory is spent on it:
+# A stiffness product hands K u, range by range of nodes, to _finish_range with a ``Finish``
+# (kernel_structures) whose mode says what to make of it where it is computed, so that no pass over memory
+# is spent on it:
 #   STORE     out = K u
 #   RESIDUAL  second = y = -coefficient K u  (coefficient: mask / M)
 #   UPDATE    out = u^{n+1} = dt2 second - dt4_12 coefficient K y + 2 current - previous  (K u is K y,
 #             second is y), except at special_nodes (sorted), where
 #             u^{n+1} = a dt2 second - dt4_12 b K y + c current - d previous with (a, b, c, d) the
 #             columns of special_factors (4, n_special); |u^{n+1}| < FLUSH_BELOW is set to 0.
-# Arrays a mode does not use may be any array of the right type: one tuple type serves every mode,
+# Arrays a mode does not use may be any array of the right type: one Finish type serves every mode,
 # so that each product kernel is compiled once.
 STORE, RESIDUAL, UPDATE = 0, 1, 2
 # The pointwise work (_finish_range, _inject, _add_nodal_sensitivities) and element_stiffness say
@@ -231,17 +232,17 @@ def _finish_range(finish, first, values):
     """Hands (K u)[first + r n + i] = values[r, i] (values: (n_rows, n)) to ``finish`` (see above). One
     call per work item (a call passes the whole tuple); each loop counts its indices from 0, so that
     LLVM vectorises it."""
-    mode = finish[0]
-    special_nodes, special_factors = finish[4], finish[5]
-    dt2, dt4_12 = finish[8], finish[9]
+    mode = finish.mode
+    special_nodes, special_factors = finish.special_nodes, finish.special_factors
+    dt2, dt4_12 = finish.dt2, finish.dt4_12
     n = values.shape[1]
     two, zero, flush_below = _typed(values, 2.0), _typed(values, 0.0), _flush_below(values)
     next_special = np.searchsorted(special_nodes, first) if mode == UPDATE else 0
     for r in range(values.shape[0]):
         start = first + r * n
         stop = start + n
-        value, out = values[r], finish[1][start:stop]
-        second, coefficient = finish[2][start:stop], finish[3][start:stop]
+        value, out = values[r], finish.out[start:stop]
+        second, coefficient = finish.second[start:stop], finish.coefficient[start:stop]
         if mode == STORE:
             for i in range(n):
                 out[i] = value[i]
@@ -249,7 +250,7 @@ def _finish_range(finish, first, values):
             for i in range(n):
                 second[i] = coefficient[i] * -value[i]
         else:
-            current, previous = finish[6][start:stop], finish[7][start:stop]
+            current, previous = finish.current[start:stop], finish.previous[start:stop]
             for i in range(n):
                 total = dt2 * second[i] - dt4_12 * coefficient[i] * value[i] + two * current[i] - previous[i]
                 out[i] = total if abs(total) >= flush_below else zero
@@ -380,7 +381,7 @@ def grid_product(u, coefficient_x, coefficient_y, entries, partners, weights, pr
 
 
 # ---------------------------------------------------------------- the two layouts behind one interface
-# The operator tuple says which layout a setup uses: 7 arrays for element blocks, 3 entries for a node grid.
+# The operator's type says which layout a setup uses: a BlockOperator or a GridOperator (kernel_structures).
 
 
 def _product(u, local, operator, pairing, finish):
@@ -394,7 +395,8 @@ def _product(u, local, operator, pairing, finish):
 
 
 def _is_grid(operator) -> bool:
-    return len(operator) == 3
+    """Whether the (numba type of the) operator is a GridOperator."""
+    return isinstance(operator, types.BaseNamedTuple) and operator.instance_class is GridOperator
 
 
 @overload(_product)
@@ -418,8 +420,8 @@ def _product_of_layout(u, local, operator, pairing, finish):
 def apply_stiffness(u, out, local, operator):
     """out = K u (``local``: the layout's result_buffer())."""
     _product(u, local, operator, None,
-             (np.int64(STORE), out, out, out, np.zeros(0, np.int64), np.zeros((4, 0), out.dtype), out, out,
-              _typed(out, 0.0), _typed(out, 0.0)))
+             Finish(np.int64(STORE), out, out, out, np.zeros(0, np.int64), np.zeros((4, 0), out.dtype), out, out,
+                    _typed(out, 0.0), _typed(out, 0.0)))
 
 
 @njit(cache=True, fastmath=False)
@@ -516,28 +518,27 @@ def _step(previous, current, following, scaled_residual, local, step_coefficient
     old and new memory. Adjoint (``carried``: T^T mu^{n+1} at the layer nodes): driven by T^T mu^n + T^T mu^{n+1}
     (T^T mu = dt^2 mu + dt^4/12 y_mu), it forces the new state with the new memory, keeps T^T mu^n in
     ``carried_next``, and adds the memory times grad ``partner`` to ``sensitivity`` where ``partner`` has entries.
-    ``step_coefficients``: (nodal, special_nodes, special_factors) with nodal (2, n_nodes) = mask / M,
-    mask / D (D = M + dt C / 2, mask 0 at Dirichlet nodes), special_nodes the sorted nodes with C > 0 or
-    mask 0, and special_factors (4, n_special) = M mask / D, mask / D, 2 M mask / D, (M - dt C / 2) mask / D
-    there (see _finish_range). ``operator``: a layout's operator(); ``local``: its result_buffer()
+    ``step_coefficients``: a StepCoefficients (kernel_structures; its special factors are used in
+    _finish_range). ``operator``: a layout's operator(); ``local``: its result_buffer()
     (:mod:`specfwi.solver.element_blocks`, :mod:`specfwi.solver.node_grid`).
     """
     dt2 = time_step * time_step
     dt4_12 = dt2 * dt2 / _typed(time_step, 12.0)
-    nodal, special_nodes, special_factors = step_coefficients
+    nodal, special_nodes, special_factors = step_coefficients.nodal, step_coefficients.special_nodes, \
+        step_coefficients.special_factors
     inverse_mass, inverse_diagonal = nodal[0], nodal[1]  # indexed rows: C-contiguous
     unused = scaled_residual
     _product(current, local, operator, None,
-             (np.int64(RESIDUAL), unused, scaled_residual, inverse_mass, special_nodes, special_factors, unused, unused,
-              _typed(time_step, 0.0), _typed(time_step, 0.0)))
+             Finish(np.int64(RESIDUAL), unused, scaled_residual, inverse_mass, special_nodes, special_factors, unused,
+                    unused, _typed(time_step, 0.0), _typed(time_step, 0.0)))
     _inject(scaled_residual, point_nodes, point_weights, force_row, inverse_mass)
     adjoint_layers = carried.shape[0] > 0
     if layers.element_nodes.shape[0] > 0 and not adjoint_layers:
         _layer_pass(current, current, (_typed(time_step, 1.0), _typed(time_step, 0.0)), carried, carried_next,
                     scaled_residual, inverse_mass, layers, memory, drive, force, True, partner, sensitivity)
     _product(scaled_residual, local, operator, pairing,
-             (np.int64(UPDATE), following, scaled_residual, inverse_mass, special_nodes, special_factors, current,
-              previous, dt2, dt4_12))
+             Finish(np.int64(UPDATE), following, scaled_residual, inverse_mass, special_nodes, special_factors,
+                    current, previous, dt2, dt4_12))
     _inject(following, point_nodes, point_weights, direct_row, inverse_diagonal)
     if layers.element_nodes.shape[0] > 0 and adjoint_layers:
         _layer_pass(current, scaled_residual, (dt2, dt4_12), carried, carried_next, following, inverse_diagonal,
@@ -621,7 +622,7 @@ def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_
     dt4_12 = dt2 * dt2 / _typed(time_step, 12.0)
     half_dt = _typed(time_step, 0.5) * time_step
     scaled_adjoint = work[0]
-    special_nodes = step_coefficients[1]
+    special_nodes = step_coefficients.special_nodes
     for k in range(last_step - 1, first_step - 1, -1):
         if k >= final_step:
             _step(following_adjoint, current_adjoint, previous_adjoint, scaled_adjoint, local, step_coefficients,

@@ -444,13 +444,51 @@ def _physical_gradient(values, derivative, jacobian, j, i):
     return jacobian[0] * d_xi + jacobian[2] * d_eta, jacobian[1] * d_xi + jacobian[3] * d_eta
 
 
+@njit(inline="always", fastmath=False)
+def _layer_element(element, state, residual, weight_state, weight_residual, carried, with_carried, partner,
+                   with_partner, element_nodes, jacobian, derivative, decay, memory, drive, force, keep, sensitivity,
+                   local, values, partner_values, flux):
+    """The memory pass of one layer element (see _layer_pass); values, partner_values, flux: scratch."""
+    for q in range(NN):
+        node = element_nodes[element, q]
+        values[q] = weight_state * state[node] + weight_residual * residual[node]
+        if with_carried:
+            values[q] += carried[node]
+        if with_partner:
+            partner_values[q] = partner[node]
+    for j in range(N):
+        for i in range(N):
+            q = j * N + i
+            point = jacobian[element, q]
+            g_x, g_y = _physical_gradient(values, derivative, point, j, i)
+            m_x = decay[element, q, 0] * memory[element, q, 0] + drive[element, q, 0] * g_x
+            m_y = decay[element, q, 1] * memory[element, q, 1] + drive[element, q, 1] * g_y
+            h_x = force[element, q, 0] * (m_x + keep * memory[element, q, 0])
+            h_y = force[element, q, 1] * (m_y + keep * memory[element, q, 1])
+            memory[element, q, 0] = m_x
+            memory[element, q, 1] = m_y
+            if with_partner:
+                p_x, p_y = _physical_gradient(partner_values, derivative, point, j, i)
+                sensitivity[element, q, 0] += np.float64(m_x) * np.float64(p_x)
+                sensitivity[element, q, 1] += np.float64(m_y) * np.float64(p_y)
+            flux[0, q] = point[0] * h_x + point[1] * h_y
+            flux[1, q] = point[2] * h_x + point[3] * h_y
+    offset = element * NN
+    for j in range(N):
+        for i in range(N):
+            total = _typed(values, 0.0)
+            for k in range(N):
+                total += derivative[k, i] * flux[0, j * N + k] + derivative[k, j] * flux[1, k * N + i]
+            local[offset + j * N + i] = total
+
+
 @njit(parallel=True, cache=True, fastmath=False)
 def _layer_pass(state, residual, weights, carried, carried_next, out, out_factor, layers, memory, drive, force,
                 keep_old_memory, partner, sensitivity):
     """The absorbing layers' memory (specfwi.solver.absorbing_layers). With v = weights[0] state + weights[1]
     residual (+ carried, if it has entries), at every GLL point of a layer element and axis:
     new = decay memory + drive dv/d(axis); out -= out_factor grad^T(force (new [+ old memory if
-    keep_old_memory])); memory = new; carried_next = v - carried at the layer nodes. If ``partner`` has entries,
+    keep_old_memory])); memory = new; carried_next = v less carried, at the layer nodes. If ``partner`` has entries,
     also sensitivity += new d(partner)/d(axis) (float64)."""
     element_nodes, jacobian, derivative, decay, local = (layers.element_nodes, layers.inverse_jacobian,
                                                           layers.derivative, layers.decay, layers.local)
@@ -459,41 +497,16 @@ def _layer_pass(state, residual, weights, carried, carried_next, out, out_factor
     with_carried = carried.shape[0] > 0
     keep = _typed(state, 1.0) if keep_old_memory else _typed(state, 0.0)
     weight_state, weight_residual = weights
-    for element in prange(n_elements):
+    n_chunks = _n_chunks(n_elements, NN)
+    for chunk in prange(n_chunks):  # scratch allocated once per work item, not per element
         values = np.empty(NN, state.dtype)
         partner_values = np.empty(NN, state.dtype)
         flux = np.empty((2, NN), state.dtype)
-        for q in range(NN):
-            node = element_nodes[element, q]
-            values[q] = weight_state * state[node] + weight_residual * residual[node]
-            if with_carried:
-                values[q] += carried[node]
-            if with_partner:
-                partner_values[q] = partner[node]
-        for j in range(N):
-            for i in range(N):
-                q = j * N + i
-                point = jacobian[element, q]
-                g_x, g_y = _physical_gradient(values, derivative, point, j, i)
-                m_x = decay[element, q, 0] * memory[element, q, 0] + drive[element, q, 0] * g_x
-                m_y = decay[element, q, 1] * memory[element, q, 1] + drive[element, q, 1] * g_y
-                h_x = force[element, q, 0] * (m_x + keep * memory[element, q, 0])
-                h_y = force[element, q, 1] * (m_y + keep * memory[element, q, 1])
-                memory[element, q, 0] = m_x
-                memory[element, q, 1] = m_y
-                if with_partner:
-                    p_x, p_y = _physical_gradient(partner_values, derivative, point, j, i)
-                    sensitivity[element, q, 0] += np.float64(m_x) * np.float64(p_x)
-                    sensitivity[element, q, 1] += np.float64(m_y) * np.float64(p_y)
-                flux[0, q] = point[0] * h_x + point[1] * h_y
-                flux[1, q] = point[2] * h_x + point[3] * h_y
-        offset = element * NN
-        for j in range(N):
-            for i in range(N):
-                total = _typed(state, 0.0)
-                for k in range(N):
-                    total += derivative[k, i] * flux[0, j * N + k] + derivative[k, j] * flux[1, k * N + i]
-                local[offset + j * N + i] = total
+        first, last = _chunk_bounds(n_elements, chunk, n_chunks)
+        for element in range(first, last):
+            _layer_element(element, state, residual, weight_state, weight_residual, carried, with_carried, partner,
+                           with_partner, element_nodes, jacobian, derivative, decay, memory, drive, force, keep,
+                           sensitivity, local, values, partner_values, flux)
     nodes, slot_offsets, slots = layers.nodes, layers.slot_offsets, layers.slots
     for position in prange(nodes.shape[0]):
         total = _typed(state, 0.0)

@@ -37,8 +37,8 @@ class StepCoefficients(NamedTuple):
 
     nodal : (2, n_nodes) mask / M and mask / D, D = M + dt C / 2 + dt^2 E / 4 (mask: 0 on a free surface)
     special_nodes : (n_special,) int64, sorted: the nodes with damping or held at 0
-    special_factors : (4, n_special) their factors M mask/D, mask/D, (2 M - dt^2 E/2) mask/D,
-        (M - dt C/2 + dt^2 E/4) mask/D
+    special_factors : (n_special, 4) their factors M mask/D, mask/D, (2 M - dt^2 E/2) mask/D,
+        (M - dt C/2 + dt^2 E/4) mask/D (a node's four together)
     """
 
     nodal: np.ndarray
@@ -51,7 +51,7 @@ class Finish(NamedTuple):
 
     mode : STORE (out = K u), RESIDUAL (second = -coefficient K u) or UPDATE (out = the next state)
     out, second, coefficient, current, previous : nodal vectors (any of the right type where unused)
-    special_nodes, special_factors : the nodes with their own step factors (4, n_special)
+    special_nodes, special_factors : the nodes with their own step factors (n_special, 4)
     dt2, dt4_12 : dt^2 and dt^4 / 12
     """
 

@@ -214,7 +214,7 @@ def _slot_sum(local, node_slots, node):
 #   UPDATE    out = u^{n+1} = dt2 second - dt4_12 coefficient K y + 2 current - previous  (K u is K y,
 #             second is y), except at special_nodes (sorted), where
 #             u^{n+1} = a dt2 second - dt4_12 b K y + c current - d previous with (a, b, c, d) the
-#             columns of special_factors (4, n_special); |u^{n+1}| < FLUSH_BELOW is set to 0.
+#             rows of special_factors (n_special, 4); |u^{n+1}| < FLUSH_BELOW is set to 0.
 # Arrays a mode does not use may be any array of the right type: one Finish type serves every mode,
 # so that each product kernel is compiled once.
 STORE, RESIDUAL, UPDATE = 0, 1, 2
@@ -255,7 +255,7 @@ def _finish_range(finish, first, values):
                 total = dt2 * second[i] - dt4_12 * coefficient[i] * value[i] + two * current[i] - previous[i]
                 out[i] = total if abs(total) >= flush_below else zero
             while next_special < special_nodes.shape[0] and special_nodes[next_special] < stop:
-                i, (a, b, c, d) = special_nodes[next_special] - start, special_factors[:, next_special]
+                i, (a, b, c, d) = special_nodes[next_special] - start, special_factors[next_special]
                 total = a * dt2 * second[i] - b * dt4_12 * value[i] + c * current[i] - d * previous[i]
                 out[i] = total if abs(total) >= flush_below else zero
                 next_special += 1
@@ -420,7 +420,7 @@ def _product_of_layout(u, local, operator, pairing, finish):
 def apply_stiffness(u, out, local, operator):
     """out = K u (``local``: the layout's result_buffer())."""
     _product(u, local, operator, None,
-             Finish(np.int64(STORE), out, out, out, np.zeros(0, np.int64), np.zeros((4, 0), out.dtype), out, out,
+             Finish(np.int64(STORE), out, out, out, np.zeros(0, np.int64), np.zeros((0, 4), out.dtype), out, out,
                     _typed(out, 0.0), _typed(out, 0.0)))
 
 
@@ -449,6 +449,7 @@ def _layer_element(element, state, residual, weight_state, weight_residual, carr
                    with_partner, element_nodes, jacobian, derivative, decay, memory, drive, force, keep, sensitivity,
                    local, values, partner_values, flux):
     """The memory pass of one layer element (see _layer_pass); values, partner_values, flux: scratch."""
+    zero, flush_below = _typed(values, 0.0), _flush_below(values)
     for q in range(NN):
         node = element_nodes[element, q]
         values[q] = weight_state * state[node] + weight_residual * residual[node]
@@ -463,6 +464,10 @@ def _layer_element(element, state, residual, weight_state, weight_residual, carr
             g_x, g_y = _physical_gradient(values, derivative, point, j, i)
             m_x = decay[element, q, 0] * memory[element, q, 0] + drive[element, q, 0] * g_x
             m_y = decay[element, q, 1] * memory[element, q, 1] + drive[element, q, 1] * g_y
+            if abs(m_x) < flush_below:  # a decaying memory would turn subnormal (see FLUSH_BELOW)
+                m_x = zero
+            if abs(m_y) < flush_below:
+                m_y = zero
             h_x = force[element, q, 0] * (m_x + keep * memory[element, q, 0])
             h_y = force[element, q, 1] * (m_y + keep * memory[element, q, 1])
             memory[element, q, 0] = m_x

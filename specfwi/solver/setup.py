@@ -148,7 +148,7 @@ def _step_coefficients(mass, damping, zero_order, dirichlet_mask, time_step_in_s
     special = np.flatnonzero((damping != 0.0) | (dirichlet_mask == 0.0)).astype(np.int64)
     factors = np.stack([mass * masked_inverse, masked_inverse, (2.0 * mass - 0.5 * dt**2 * zero_order) * masked_inverse,
                         (mass - 0.5 * dt * damping + 0.25 * dt**2 * zero_order) * masked_inverse])
-    return StepCoefficients(nodal, special, np.ascontiguousarray(factors[:, special]))
+    return StepCoefficients(nodal, special, np.ascontiguousarray(factors[:, special].T))
 
 
 # Where the node grid is used (a step against element blocks, one process, 2 threads, docs/solver.md):

@@ -433,15 +433,15 @@ def _inject(vector, nodes, weights, amplitudes, nodal_factor):
             vector[node] += nodal_factor[node] * weights[p, q] * amplitudes[p]
 
 @njit(inline="always", fastmath=False)
-def _physical_gradient(values, derivative, jacobian, j, i):
-    """(d/dx, d/dy) at GLL point (j, i) of one element's nodal values (NN,); jacobian: that point's
-    (dxi/dx, dxi/dy, deta/dx, deta/dy)."""
+def _physical_gradient(values, derivative, xi_x, xi_y, eta_x, eta_y, j, i):
+    """(d/dx, d/dy) at GLL point (j, i) of one element's nodal values (NN,), with that point's
+    dxi/dx, dxi/dy, deta/dx, deta/dy."""
     d_xi = _typed(values, 0.0)
     d_eta = _typed(values, 0.0)
     for k in range(N):
         d_xi += derivative[i, k] * values[j * N + k]
         d_eta += derivative[j, k] * values[k * N + i]
-    return jacobian[0] * d_xi + jacobian[2] * d_eta, jacobian[1] * d_xi + jacobian[3] * d_eta
+    return xi_x * d_xi + eta_x * d_eta, xi_y * d_xi + eta_y * d_eta
 
 
 @njit(inline="always", fastmath=False)
@@ -460,8 +460,9 @@ def _layer_element(element, state, residual, weight_state, weight_residual, carr
     for j in range(N):
         for i in range(N):
             q = j * N + i
-            point = jacobian[element, q]
-            g_x, g_y = _physical_gradient(values, derivative, point, j, i)
+            xi_x, xi_y = jacobian[element, q, 0], jacobian[element, q, 1]
+            eta_x, eta_y = jacobian[element, q, 2], jacobian[element, q, 3]
+            g_x, g_y = _physical_gradient(values, derivative, xi_x, xi_y, eta_x, eta_y, j, i)
             m_x = decay[element, q, 0] * memory[element, q, 0] + drive[element, q, 0] * g_x
             m_y = decay[element, q, 1] * memory[element, q, 1] + drive[element, q, 1] * g_y
             if abs(m_x) < flush_below:  # a decaying memory would turn subnormal (see FLUSH_BELOW)
@@ -473,11 +474,11 @@ def _layer_element(element, state, residual, weight_state, weight_residual, carr
             memory[element, q, 0] = m_x
             memory[element, q, 1] = m_y
             if with_partner:
-                p_x, p_y = _physical_gradient(partner_values, derivative, point, j, i)
+                p_x, p_y = _physical_gradient(partner_values, derivative, xi_x, xi_y, eta_x, eta_y, j, i)
                 sensitivity[element, q, 0] += np.float64(m_x) * np.float64(p_x)
                 sensitivity[element, q, 1] += np.float64(m_y) * np.float64(p_y)
-            flux[0, q] = point[0] * h_x + point[1] * h_y
-            flux[1, q] = point[2] * h_x + point[3] * h_y
+            flux[0, q] = xi_x * h_x + xi_y * h_y
+            flux[1, q] = eta_x * h_x + eta_y * h_y
     offset = element * NN
     for j in range(N):
         for i in range(N):

@@ -118,6 +118,7 @@ class SimulationsAccessor:
         record = self._project.find_result("mesh", key)
         if record is not None:
             return UnstructuredMesh.from_h5(self._project.path / record.path)
+        self._project.require_writable(f"creating the mesh of {simulation_configuration!r}", "meshes")
         logger.info("Creating the mesh of simulation configuration %r.", simulation_configuration)
         models = [self._project.store.get_volume_model(name) for name in configuration.volume_models]
         mesh = build_simulation_mesh(models, max_frequency_in_hertz=configuration.max_frequency_in_hertz,
@@ -126,8 +127,7 @@ class SimulationsAccessor:
         relative_path = f"meshes/{key}.h5"
         with staged_files(self._project.path / "meshes") as staging:
             mesh.write_h5(staging / f"{key}.h5")
-        self._project.registry.add_result(ResultRecord("mesh", key, simulation_configuration, "", "", relative_path,
-                                                       None))
+        self._project.add_result(ResultRecord("mesh", key, simulation_configuration, "", "", relative_path, None))
         return mesh
 
 
@@ -156,8 +156,8 @@ class WaveformsAccessor:
     def store(self, key: str, simulation_configuration: str, event: str, traces: xr.DataArray) -> None:
         relative_path = f"waveforms/{key}.h5"
         write_xarray_h5(self._project.path / relative_path, traces)
-        self._project.registry.add_result(ResultRecord("waveforms", key, simulation_configuration, "", event,
-                                                       relative_path, None))
+        self._project.add_result(ResultRecord("waveforms", key, simulation_configuration, "", event, relative_path,
+                                              None))
 
     def compute(self, simulation_configuration: str, events: Sequence[str], *, executor=None,
                 wait: bool = True) -> dict[str, str]:
@@ -172,8 +172,11 @@ class WaveformsAccessor:
                         store=lambda traces: self.store(keys[event], simulation_configuration, event, traces),
                         is_cached=lambda: self._project.find_result("waveforms", keys[event]) is not None)
 
-        finished = self._project.runner.run([task(event) for event in events], executor=executor, wait=wait,
-                                            description=f"waveforms of {simulation_configuration!r}")
+        description = f"waveforms of {simulation_configuration!r}"
+        finished = self._project.runner.run(
+            [task(event) for event in events], executor=executor, wait=wait, description=description,
+            before_computing=lambda: self._project.require_writable(f"simulating the {description}", "waveforms",
+                                                                    "meshes"))
         return {event: key for event, key in keys.items() if key in finished}
 
     def add_observed(self, name: str, event: str, traces: xr.DataArray) -> None:

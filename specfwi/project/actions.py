@@ -79,14 +79,17 @@ class InversionActions:
         if values:
             logger.info("Reusing cached misfits of %d event(s): %s.", len(values), ", ".join(values))
         missing = [event for event in events if event not in values]
+        if missing:
+            self._project.require_writable(f"computing the misfits of {simulation_configuration!r} with "
+                                           f"{misfit_configuration!r}", "waveforms", "meshes")
         ready = self._observed_ready(configuration, missing, executor, wait) if missing else []
         synthetics = self._project.waveforms.compute(simulation_configuration, ready, executor=executor,
                                                      wait=wait) if ready else {}
         for event, waveform_key in synthetics.items():
             misfit = get_misfit(misfit_against(configuration.misfit_function, self._observed(configuration, event)))
             value, _ = misfit(self._project.waveforms.read(waveform_key))
-            self._project.registry.add_result(ResultRecord("misfit", keys[event], simulation_configuration,
-                                                           misfit_configuration, event, None, float(value)))
+            self._project.add_result(ResultRecord("misfit", keys[event], simulation_configuration,
+                                                  misfit_configuration, event, None, float(value)))
             values[event] = float(value)
         return {event: values[event] for event in events if event in values}
 
@@ -119,8 +122,10 @@ class InversionActions:
                         is_cached=lambda: self._project.find_result("gradient", keys[event]) is not None)
 
         description = f"gradients of {simulation_configuration!r} with {misfit_configuration!r}"
-        finished = self._project.runner.run([task(event) for event in ready], executor=executor, wait=wait,
-                                            description=description)
+        finished = self._project.runner.run(
+            [task(event) for event in ready], executor=executor, wait=wait, description=description,
+            before_computing=lambda: self._project.require_writable(f"computing the {description}", "gradients",
+                                                                    "waveforms", "meshes"))
         return {event: str(self._project.path / self._project.find_result("gradient", keys[event]).path)
                 for event in ready if keys[event] in finished}
 
@@ -138,10 +143,10 @@ class InversionActions:
         waveform_key = self._project.waveforms.key(simulation_configuration, event)
         if self._project.find_result("waveforms", waveform_key) is None:
             self._project.waveforms.store(waveform_key, simulation_configuration, event, output.traces)
-        self._project.registry.add_result(ResultRecord(
+        self._project.add_result(ResultRecord(
             "misfit", self._key("misfit", simulation_configuration, misfit_configuration, event), *names, None,
             output.misfit))
-        self._project.registry.add_result(ResultRecord("gradient", key, *names, relative_path, output.misfit))
+        self._project.add_result(ResultRecord("gradient", key, *names, relative_path, output.misfit))
 
 
 class Actions:

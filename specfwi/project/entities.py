@@ -4,12 +4,18 @@ An entity is registered under its kind and name with the hash of its content;
 arrays go to files named by content hash (``models/<hash>.h5``, ``meshes/<hash>.h5``,
 ``observed/<hash>.h5``), written before the registry row, so that two processes
 adding different content under one name never overwrite each other's files.
+After the row, a copy of it goes to ``entities/<kind>/<hash of kind and name>.json``,
+from which ``Project.repair`` rebuilds a lost registry.
+
+Imported files cannot be computed again: reading one checks that its content still
+has the hash it was registered with, and a damaged one raises a ProjectError naming it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,9 +30,9 @@ from .configurations import (
     SimulationConfiguration,
     UnstructuredMeshSimulationConfiguration,
 )
-from .hashing import hash_json, hash_xarray
+from .hashing import hash_json, hash_mesh, hash_xarray
 from .registry import Registry
-from .storage import read_xarray_h5, staged_files, write_xarray_h5
+from .storage import read_json, read_xarray_h5, staged_files, write_json, write_xarray_h5
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +57,28 @@ def entity_name(entity) -> str:
 def observed_entry_name(observed_data: str, event_name: str) -> str:
     """Registry name of one event's observed data set (unambiguous for any pair of names)."""
     return json.dumps([observed_data, event_name])
+
+
+ENTITY_COPIES_FOLDER = "entities"
+
+
+def entity_copy_path(kind: str, name: str) -> str:
+    """Path, relative to the project folder, of the copy of an entity's registry row."""
+    return f"{ENTITY_COPIES_FOLDER}/{kind}/{hash_json([kind, name])}.json"
+
+
+def read_entity_copies(folder: Path) -> list[dict]:
+    """The entity copies of a project folder (kind, name, content_hash, payload, created_at), oldest first;
+    unreadable copies are left out."""
+    copies = []
+    for path in sorted((folder / ENTITY_COPIES_FOLDER).glob("*/*.json")):
+        try:
+            copy = read_json(path)
+        except (OSError, ValueError):
+            logger.warning("The entity copy %s cannot be read; it is left out.", path)
+            continue
+        copies.append(copy)
+    return sorted(copies, key=lambda copy: copy["created_at"])
 
 
 class EntityStore:
@@ -88,7 +116,7 @@ class EntityStore:
             payload = entity.to_dict()
         if kind == SIMULATION_CONFIGURATION:
             self._refuse_observed_name(name)
-        if self.registry.add_entity(kind, name, hash_json(payload), payload):
+        if self._register(kind, name, payload):
             logger.info("Added %s %r to the project.", kind.replace("_", " "), name)
         if isinstance(entity, MisfitConfiguration) and callable(entity.misfit_function):
             self._session_functions[name] = entity.misfit_function
@@ -118,9 +146,45 @@ class EntityStore:
                    "file": f"observed/{data_hash}.h5"}
         if not (self.folder / payload["file"]).is_file():
             write_xarray_h5(self.folder / payload["file"], traces)
-        if self.registry.add_entity(OBSERVED_DATA, observed_entry_name(observed_data, event_name),
-                                    hash_json(payload), payload):
+        if self._register(OBSERVED_DATA, observed_entry_name(observed_data, event_name), payload):
             logger.info("Added observed data %r of event %r to the project.", observed_data, event_name)
+
+    def _register(self, kind: str, name: str, payload: dict) -> bool:
+        """Add the registry row and its copy (also for an identical row registered before copies existed)."""
+        content_hash = hash_json(payload)
+        added = self.registry.add_entity(kind, name, content_hash, payload)
+        copy = self.folder / entity_copy_path(kind, name)
+        if not self.registry.read_only and (added or not copy.is_file()):
+            write_json(copy, {"kind": kind, "name": name, "content_hash": content_hash, "payload": payload,
+                              "created_at": time.time()})
+        return added
+
+    def remove_observed(self, observed_data: str, event_name: str) -> None:
+        """Unregister one event's observed data (its file stays: other names may share its content)."""
+        name = observed_entry_name(observed_data, event_name)
+        if not self.registry.remove_entity(OBSERVED_DATA, name):
+            raise ProjectError(f"the project has no observed data {observed_data!r} for event {event_name!r}; "
+                               f"it has {self.list_observed()}")
+        (self.folder / entity_copy_path(OBSERVED_DATA, name)).unlink(missing_ok=True)
+        logger.info("Removed observed data %r of event %r from the project.", observed_data, event_name)
+
+    def _read_imported(self, description: str, relative_path: str, read: Callable, content_hash: Callable,
+                       expected_hash: str, remedy: str):
+        """Read an imported file, checking that its content still has the hash it was registered with."""
+        path = self.folder / relative_path
+        if not path.is_file():
+            problem = "is missing"
+        else:
+            try:
+                content = read(path)
+            except (OSError, KeyError, ValueError, RuntimeError) as error:
+                problem = f"cannot be read ({error})"
+            else:
+                if content_hash(content) == expected_hash:
+                    return content
+                problem = "does not hold the content it was imported with (it was damaged or changed)"
+        raise ProjectError(f"the file {str(path)!r} of {description} {problem}; specfwi cannot compute imported data "
+                           f"again: restore the file from a backup, or {remedy}")
 
     # ------------------------------------------------------------------ loading
     def _record(self, kind: str, name: str):
@@ -138,7 +202,9 @@ class EntityStore:
 
     def get_volume_model(self, name: str) -> GenericModel:
         payload = self._record(VOLUME_MODEL, name).payload
-        return GenericModel(name, read_xarray_h5(self.folder / payload["file"]))
+        data = self._read_imported(f"volume model {name!r}", payload["file"], read_xarray_h5, hash_xarray,
+                                   payload["data_hash"], "create a new project with the model")
+        return GenericModel(name, data)
 
     def get_event(self, name: str) -> Event:
         return Event.from_dict(self._record(EVENT, name).payload)
@@ -149,7 +215,9 @@ class EntityStore:
         if name not in self._simulation_configurations:
             payload = self._record(SIMULATION_CONFIGURATION, name).payload
             if payload["type"] == "UnstructuredMeshSimulationConfiguration":
-                mesh = UnstructuredMesh.from_h5(self.folder / payload["file"])
+                mesh = self._read_imported(f"simulation configuration {name!r}", payload["file"],
+                                           UnstructuredMesh.from_h5, hash_mesh, payload["mesh_hash"],
+                                           "add the mesh again under a new configuration name")
                 configuration = UnstructuredMeshSimulationConfiguration.from_dict(payload, unstructured_mesh=mesh)
             else:
                 configuration = SimulationConfiguration.from_dict(payload)
@@ -171,7 +239,11 @@ class EntityStore:
         return None if record is None else record.payload
 
     def read_observed(self, payload: dict) -> xr.DataArray:
-        return read_xarray_h5(self.folder / payload["file"])
+        observed_data, event_name = payload["observed_data"], payload["event"]
+        return self._read_imported(f"observed data {observed_data!r} of event {event_name!r}", payload["file"],
+                                   read_xarray_h5, hash_xarray, payload["data_hash"],
+                                   f"remove it with p.waveforms.remove_observed({observed_data!r}, {event_name!r}) "
+                                   f"and import it again")
 
     def list_observed(self) -> list[tuple[str, str]]:
         """(observed data name, event name) pairs of the imported observed data."""

@@ -180,8 +180,20 @@ class WaveformsAccessor:
         return {event: key for event, key in keys.items() if key in finished}
 
     def add_observed(self, name: str, event: str, traces: xr.DataArray) -> None:
-        """Import observed traces of one event under ``name`` (for ``MisfitConfiguration(observed_data=name)``)."""
+        """Import observed traces of one event under ``name`` (for ``MisfitConfiguration(observed_data=name)``).
+
+        ``traces``: finite numbers, dims ("receiver", "time"), the event's receivers (coordinate "receiver"),
+        a strictly increasing "time" coordinate in s that covers the simulated time of at least one of the
+        project's simulation configurations (checked again for the one a misfit is computed with).
+        """
         self._project.store.add_observed(name, event, traces)
+
+    def remove_observed(self, name: str, event: str) -> None:
+        """Remove one event's observed data ``name`` from the project (to import other data under that name).
+
+        Results computed with them stay cached under the hash of their content.
+        """
+        self._project.store.remove_observed(name, event)
 
     def get_observed(self, name: str, event: str) -> xr.DataArray:
         """Observed traces of one event: imported data, or the synthetics of the simulation configuration ``name``."""

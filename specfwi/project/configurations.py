@@ -90,6 +90,12 @@ class EventConfiguration(_Configuration):
         self.time_step_in_seconds = (None if time_step_in_seconds is None
                                      else _positive(time_step_in_seconds, "time_step_in_seconds"))
 
+    @property
+    def simulated_time_range_in_seconds(self) -> tuple[float, float]:
+        """(start, end) of the simulated time, s (the start defaults to the wavelet's own)."""
+        start = self.start_time_in_seconds
+        return (float(self.wavelet.start_time_in_seconds) if start is None else start), self.end_time_in_seconds
+
     def solver_options(self) -> dict:
         """Keyword arguments of ``sf.simulate`` / ``sf.compute_gradient`` for this configuration."""
         return {"wavelet": self.wavelet, "end_time_in_seconds": self.end_time_in_seconds,

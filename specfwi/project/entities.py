@@ -31,6 +31,7 @@ from .configurations import (
     UnstructuredMeshSimulationConfiguration,
 )
 from .hashing import hash_json, hash_mesh, hash_xarray
+from .observed import check_observed_traces, covers
 from .registry import Registry
 from .storage import read_json, read_xarray_h5, staged_files, write_json, write_xarray_h5
 
@@ -135,12 +136,8 @@ class EntityStore:
             raise ProjectError(f"{observed_data!r} already names a simulation configuration in this project; "
                                f"import the observed data under another name")
         event = self.get_event(event_name)
-        if not isinstance(traces, xr.DataArray) or set(traces.dims) != {"receiver", "time"}:
-            raise invalid("traces", type(traces).__name__, "an xarray.DataArray with dims ('receiver', 'time')")
-        names = [str(name) for name in traces["receiver"].values] if "receiver" in traces.coords else None
-        if names is None or sorted(names) != sorted(event.receiver_names):
-            raise invalid("traces['receiver']", names, f"the receiver names of event {event_name!r}")
-        traces = traces.transpose("receiver", "time")
+        traces = check_observed_traces(traces, event.receiver_names)
+        self._check_covers_a_simulation(traces, observed_data, event_name)
         data_hash = hash_xarray(traces)
         payload = {"observed_data": observed_data, "event": event_name, "data_hash": data_hash,
                    "file": f"observed/{data_hash}.h5"}
@@ -148,6 +145,17 @@ class EntityStore:
             write_xarray_h5(self.folder / payload["file"], traces)
         if self._register(OBSERVED_DATA, observed_entry_name(observed_data, event_name), payload):
             logger.info("Added observed data %r of event %r to the project.", observed_data, event_name)
+
+    def _check_covers_a_simulation(self, traces: xr.DataArray, observed_data: str, event_name: str) -> None:
+        """ProjectError if the project has simulation configurations and the traces cover the time of none."""
+        ranges = {name: self.get_simulation_configuration(name).event_configuration.simulated_time_range_in_seconds
+                  for name in self.registry.list_entities(SIMULATION_CONFIGURATION)}
+        time = traces["time"].values
+        if ranges and not any(covers(time, start, end) for start, end in ranges.values()):
+            simulated = ", ".join(f"{name!r}: [{start}, {end}] s" for name, (start, end) in ranges.items())
+            raise ProjectError(f"the observed data {observed_data!r} of event {event_name!r} span [{time[0]}, "
+                               f"{time[-1]}] s, which covers the simulated time of no simulation configuration of "
+                               f"the project ({simulated}); import data that cover one of them")
 
     def _register(self, kind: str, name: str, payload: dict) -> bool:
         """Add the registry row and its copy (also for an identical row registered before copies existed)."""

@@ -139,8 +139,12 @@ class Registry:
         return version
 
     def _tables(self) -> set[str]:
-        with self._transaction() as connection:
+        """Names of the tables (a query that writes nothing, not even the header of an empty file)."""
+        connection = self._connect()
+        try:
             return {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            connection.close()
 
     def _connect(self) -> sqlite3.Connection:
         if not self.read_only:

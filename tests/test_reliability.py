@@ -1,0 +1,297 @@
+"""Reliability of projects as a user damages them: cache verification, damaged registries and their repair,
+read-only storage, observed data checked on import (docs/reliability.md)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import xarray as xr
+
+import specfwi as sf
+from specfwi.errors import ProjectError
+from specfwi.project.project import REGISTRY_FILE_NAME
+from test_project import Recomputation, forbid_computation, tiny_project
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def computed_project(tmp_path_factory) -> Path:
+    """A tiny project with its mesh, traces, misfit and gradient computed once; tests work on copies."""
+    folder = tmp_path_factory.mktemp("computed") / "proj"
+    project = tiny_project(folder)
+    project.actions.inversion.compute_gradients("sim", "energy")
+    return folder
+
+
+@pytest.fixture
+def project_copy(computed_project, tmp_path) -> Path:
+    folder = tmp_path / "proj"
+    shutil.copytree(computed_project, folder)
+    return folder
+
+
+def gradient_file(folder: Path) -> Path:
+    (path,) = (folder / "gradients").glob("*.h5")
+    return path
+
+
+def read_gradient_sum(path) -> float:
+    return float(sf.UnstructuredMesh.from_h5(path).element_nodal_fields["VP"].sum())
+
+
+# ---------------------------------------------------------------------------- cache verification
+
+def overwrite_bytes(path: Path, n_bytes: int = 400) -> None:
+    """Overwrite ``n_bytes`` in the middle of a file, as a disk or a careless user would."""
+    size = path.stat().st_size
+    with open(path, "r+b") as handle:
+        handle.seek(size // 2)
+        handle.write(b"\x7f" * n_bytes)
+
+
+def truncate_to_half(path: Path) -> None:
+    os.truncate(path, path.stat().st_size // 2)
+
+
+@pytest.mark.parametrize("damage", [overwrite_bytes, truncate_to_half, Path.unlink])
+def test_a_damaged_gradient_file_is_logged_and_recomputed(project_copy, damage, caplog):
+    expected = read_gradient_sum(gradient_file(project_copy))
+    damage(gradient_file(project_copy))
+    project = sf.Project(project_copy)
+    with caplog.at_level(logging.WARNING, logger="specfwi"):
+        paths = project.actions.inversion.compute_gradients("sim", "energy")
+    assert "computing it again" in caplog.text and "gradients/" in caplog.text
+    assert read_gradient_sum(paths["event_0"]) == expected
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="specfwi"):
+        sf.Project(project_copy).actions.inversion.compute_gradients("sim", "energy")
+    assert "Reusing cached gradients" in caplog.text and "computing it again" not in caplog.text
+
+
+@pytest.mark.parametrize("folder", ["meshes", "waveforms"])
+def test_damaged_meshes_and_traces_are_recomputed(project_copy, folder, monkeypatch):
+    expected = sf.Project(project_copy).waveforms.get("sim", "event_0").values
+    for path in (project_copy / folder).glob("*.h5"):
+        truncate_to_half(path)
+    assert np.array_equal(sf.Project(project_copy).waveforms.get("sim", "event_0").values, expected)
+    forbid_computation(monkeypatch)  # now intact again: reused
+    assert np.array_equal(sf.Project(project_copy).waveforms.get("sim", "event_0").values, expected)
+
+
+def test_a_cached_result_is_verified_not_recomputed(project_copy, monkeypatch):
+    forbid_computation(monkeypatch)
+    paths = sf.Project(project_copy).actions.inversion.compute_gradients("sim", "energy")
+    assert Path(paths["event_0"]).is_file()
+    overwrite_bytes(gradient_file(project_copy))
+    with pytest.raises(Recomputation):
+        sf.Project(project_copy).actions.inversion.compute_gradients("sim", "energy")
+
+
+def test_a_damaged_imported_file_raises_naming_it(project_copy):
+    project = sf.Project(project_copy)
+    (model_file,) = (project_copy / "models").glob("*.h5")
+    with h5py.File(model_file, "r+") as handle:  # still a valid HDF5 file, with other numbers
+        handle["data_vars/vp"][0, 0] += 1.0
+    project = sf.Project(project_copy)
+    with pytest.raises(ProjectError, match=f"{model_file.name}.*imported.*restore"):
+        project.entities.get("volume_model", "model")
+    truncate_to_half(model_file)
+    with pytest.raises(ProjectError, match=f"{model_file.name}.*cannot be read"):
+        sf.Project(project_copy).entities.get("volume_model", "model")
+
+
+# ---------------------------------------------------------------------------- damaged registries and repair
+
+def empty_registry(folder: Path) -> None:
+    (folder / REGISTRY_FILE_NAME).write_bytes(b"")
+
+
+def garbage_registry(folder: Path) -> None:
+    (folder / REGISTRY_FILE_NAME).write_bytes(os.urandom(3000))
+
+
+@pytest.mark.parametrize("damage", [empty_registry, garbage_registry])
+def test_a_damaged_registry_is_refused_and_repaired(project_copy, damage, monkeypatch):
+    expected = read_gradient_sum(gradient_file(project_copy))
+    for extra in ("-wal", "-shm"):
+        (project_copy / (REGISTRY_FILE_NAME + extra)).unlink(missing_ok=True)
+    damage(project_copy)
+    damaged_bytes = (project_copy / REGISTRY_FILE_NAME).read_bytes()
+    with pytest.raises(ProjectError, match="repair"):
+        sf.Project(project_copy)
+    assert (project_copy / REGISTRY_FILE_NAME).read_bytes() == damaged_bytes  # never silently replaced
+
+    report = sf.Project.repair(project_copy)
+    assert report.damaged_registry.read_bytes() == damaged_bytes
+    assert any("misfit values" in item for item in report.not_rebuilt)
+    project = sf.Project(project_copy)
+    assert project.events.list() == ["event_0"]
+    assert project.simulations.list() == ["sim"]
+    assert project.entities.list("misfit_configuration") == ["energy"]
+    forbid_computation(monkeypatch)
+    paths = project.actions.inversion.compute_gradients("sim", "energy")
+    assert read_gradient_sum(paths["event_0"]) == expected
+    assert str(sf.Project.repair(project_copy)).endswith("nothing to repair")
+
+
+def test_repair_without_entity_copies_keeps_results_by_content(project_copy, monkeypatch):
+    shutil.rmtree(project_copy / "entities")  # a project written before the copies existed
+    empty_registry(project_copy)
+    report = sf.Project.repair(project_copy)
+    assert any("its name was lost" in item for item in report.rebuilt)
+    forbid_computation(monkeypatch)  # the same entities again, as the user's script adds them: results are found
+    tiny_project(project_copy).actions.inversion.compute_gradients("sim", "energy")
+
+
+# ---------------------------------------------------------------------------- read-only storage
+
+def read_only_mount_available() -> str | None:
+    """None if this process can mount folders read-only in a private mount namespace, else why not."""
+    if shutil.which("unshare") is None:
+        return "'unshare' is not installed"
+    probe = subprocess.run(["unshare", "-m", "sh", "-c", "mount --bind /tmp /tmp && mount -o remount,bind,ro /tmp"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        return f"cannot mount read-only in a mount namespace ({probe.stderr.strip()})"
+    return None
+
+
+def run_on_read_only(folders: list[Path], body: str) -> subprocess.CompletedProcess:
+    """Run the Python ``body`` in a process that sees ``folders`` on read-only storage (EROFS: root included)."""
+    reason = read_only_mount_available()
+    if reason is not None and os.geteuid() == 0:
+        pytest.skip(f"read-only storage cannot be simulated for root here: {reason}")
+    mounts = " && ".join(f"mount --bind '{folder}' '{folder}' && mount -o remount,bind,ro '{folder}'"
+                         for folder in folders)
+    script = f"import sys; sys.path.insert(0, {str(REPOSITORY)!r})\n" + textwrap.dedent(body)
+    command = ["unshare", "-m", "sh", "-c", f"{mounts} && exec \"$0\" -c \"$1\"", sys.executable, script]
+    return subprocess.run(command, capture_output=True, text=True, cwd=REPOSITORY, timeout=300)
+
+
+def test_a_read_only_project_reads_its_cache_and_refuses_new_work_at_once(project_copy):
+    for extra in ("-wal", "-shm"):  # as an archive would hold it: no WAL files
+        assert not (project_copy / (REGISTRY_FILE_NAME + extra)).exists()
+    finished = run_on_read_only([project_copy], f"""
+        import matplotlib; matplotlib.use("Agg")
+        import numpy as np, specfwi as sf
+        from specfwi.errors import ProjectError
+        p = sf.Project({str(project_copy)!r})
+        assert p.registry.read_only
+        paths = p.actions.inversion.compute_gradients("sim", "energy")
+        sf.plot.gradient(sf.UnstructuredMesh.from_h5(paths["event_0"]), "VP")
+        sf.plot.traces(p.waveforms.get("sim", "event_0"))
+        print("misfit", p.actions.inversion.compute_misfits("sim", "energy")["event_0"])
+        import specfwi.project.jobs as jobs
+        jobs.simulate = jobs.compute_gradient = None  # a forward run would fail with a TypeError
+        p += sf.MisfitConfiguration("energy", "L2_energy_no_observed_data")  # identical: nothing to write
+        try:
+            p += sf.MisfitConfiguration("new", "L2_energy_no_observed_data")
+        except ProjectError as error:
+            print("refused add:", error)
+        p.actions.inversion.compute_gradients("sim", "energy", "event_0")
+        try:
+            p.registry.remove_entity("event", "event_0")
+        except ProjectError as error:
+            print("refused change:", error)
+    """)
+    assert finished.returncode == 0, finished.stderr
+    assert "misfit" in finished.stdout
+    assert "refused add:" in finished.stdout and "read-only" in finished.stdout
+    assert "refused change:" in finished.stdout
+
+
+def test_read_only_results_folder_is_refused_before_any_forward_run(project_copy):
+    shutil.rmtree(project_copy / "gradients")
+    (project_copy / "gradients").mkdir()
+    finished = run_on_read_only([project_copy / "gradients"], f"""
+        import specfwi as sf
+        from specfwi.errors import ProjectError
+        import specfwi.project.jobs as jobs
+        def forbidden(*arguments, **options):
+            raise AssertionError("a forward run started")
+        jobs.compute_gradient = forbidden
+        p = sf.Project({str(project_copy)!r})
+        try:
+            p.actions.inversion.compute_gradients("sim", "energy")
+        except ProjectError as error:
+            print("refused:", error)
+    """)
+    assert finished.returncode == 0, finished.stderr
+    assert "refused:" in finished.stdout and "gradients" in finished.stdout and "not writable" in finished.stdout
+
+
+def test_result_files_follow_the_umask(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        project = tiny_project(tmp_path / "proj")
+        project.actions.inversion.compute_gradients("sim", "energy")
+    finally:
+        os.umask(previous)
+    modes = {path.relative_to(tmp_path): stat.S_IMODE(path.stat().st_mode)
+             for path in (tmp_path / "proj").rglob("*") if path.is_file()}
+    assert set(modes.values()) == {0o644}, modes
+
+
+# ---------------------------------------------------------------------------- observed data on import
+
+def observed_like(project: sf.Project, **changes) -> xr.DataArray:
+    traces = project.waveforms.get("sim", "event_0").copy()
+    for name, change in changes.items():
+        traces = change(traces)
+    return traces
+
+
+def with_nan(traces):
+    values = traces.values.copy()
+    values[1, 7] = np.nan
+    return traces.copy(data=values)
+
+
+@pytest.mark.parametrize("change, message", [
+    (with_nan, "non-finite values .* receiver"),
+    (lambda t: t.isel(time=slice(None, None, -1)), "strictly increasing"),
+    (lambda t: t.assign_coords(time=[f"t{i}" for i in range(t.sizes["time"])]), "time.*numbers"),
+    (lambda t: t.isel(receiver=[0, 1]), "receiver names"),
+    (lambda t: t.isel(time=slice(0, t.sizes["time"] // 2)), "covers the simulated time of no simulation"),
+])
+def test_observed_data_are_checked_on_import(project_copy, change, message):
+    project = sf.Project(project_copy)
+    with pytest.raises(ProjectError if "simulated" in message else sf.errors.SpecfwiError, match=message):
+        project.waveforms.add_observed("data", "event_0", observed_like(project, change=change))
+    assert project.waveforms.list_observed() == []
+
+
+def test_observed_data_can_be_removed_and_imported_again(project_copy):
+    project = sf.Project(project_copy)
+    traces = observed_like(project)
+    project.waveforms.add_observed("data", "event_0", traces * 2.0)
+    with pytest.raises(ProjectError, match="already holds a different"):
+        project.waveforms.add_observed("data", "event_0", traces)
+    project.waveforms.remove_observed("data", "event_0")
+    project.waveforms.add_observed("data", "event_0", traces)
+    assert np.array_equal(project.waveforms.get_observed("data", "event_0").values, traces.values)
+    with pytest.raises(ProjectError, match="no observed data 'other'"):
+        project.waveforms.remove_observed("other", "event_0")
+
+
+def test_observed_data_not_covering_a_configuration_are_refused_before_simulating(project_copy, monkeypatch):
+    project = sf.Project(project_copy)
+    traces = observed_like(project)
+    from test_project import tiny_event_configuration, tiny_simulation
+    project += tiny_simulation("longer", event_configuration=tiny_event_configuration(0.5))
+    project.waveforms.add_observed("data", "event_0", traces)  # covers "sim"
+    project += sf.MisfitConfiguration("l2", "L2", observed_data="data")
+    forbid_computation(monkeypatch)
+    with pytest.raises(ProjectError, match="does not cover the simulated time"):
+        project.actions.inversion.compute_gradients("longer", "l2")

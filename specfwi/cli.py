@@ -122,12 +122,19 @@ def _demo(arguments: argparse.Namespace) -> None:
 
 
 def _info(arguments: argparse.Namespace) -> None:
-    summary = _open_project(arguments.project).summary()
+    project = _open_project(arguments.project)
+    summary = project.summary()
     print(f"project: {summary.path}")
     observed = [f"{name} (event {event})" for name, event in summary.observed_data]
     for label, names in [*((f"{kind.replace('_', ' ')}s", names) for kind, names in summary.entities.items()),
                          ("observed data", observed)]:
         print(f"{label} ({len(names)}): {', '.join(names) if names else '-'}")
+    for name in summary.entities.get("simulation_configuration", []):
+        try:
+            estimate = project.simulations.estimate(name, gradient=True)
+        except SpecfwiError as error:
+            estimate = f"no estimate ({error})"
+        print(f"  {name}, one event's gradient: {estimate}")
     print(f"cached results ({len(summary.results)}):")
     for record in summary.results:
         labels = ", ".join(f"{label} {value}" for label, value in (

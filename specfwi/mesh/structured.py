@@ -6,8 +6,13 @@ import math
 
 import numpy as np
 
+from .. import resources
 from ..errors import invalid
 from .unstructured_mesh import UnstructuredMesh
+
+#: Below this, elements are larger than half a wavelength at the maximum frequency and resolve no wave
+#: (order 4 needs 1 to 2 elements per wavelength for accurate waveforms, docs/solver.md).
+MIN_ELEMENTS_PER_WAVELENGTH = 0.5
 
 
 def rectangle(x_range, y_range, n_elements_x: int, n_elements_y: int, *, tensor_order: int = 4) -> UnstructuredMesh:
@@ -41,6 +46,17 @@ def rectangle(x_range, y_range, n_elements_x: int, n_elements_y: int, *, tensor_
     return UnstructuredMesh(vertices, connectivity, tensor_order, side_sets=side_sets)
 
 
+def check_resolution(max_frequency_in_hertz, elements_per_wavelength) -> None:
+    """InvalidParameterError unless both are finite numbers, > 0 and >= MIN_ELEMENTS_PER_WAVELENGTH."""
+    for name, value, low in (("max_frequency_in_hertz", max_frequency_in_hertz, 0.0),
+                             ("elements_per_wavelength", elements_per_wavelength, MIN_ELEMENTS_PER_WAVELENGTH)):
+        if (isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not np.isfinite(value)
+                or value <= 0 or value < low):
+            raise invalid(name, value, "a finite number > 0" if low == 0.0 else
+                          f"a finite number >= {low} (fewer elements per wavelength resolve no wave; order 4 "
+                          f"needs about 1 to 2)")
+
+
 def from_volume_model(model, *, max_frequency_in_hertz: float, elements_per_wavelength: float,
                       tensor_order: int = 4) -> UnstructuredMesh:
     """A rectangular mesh over a volume model's extent, with VP and RHO on its GLL nodes.
@@ -50,11 +66,14 @@ def from_volume_model(model, *, max_frequency_in_hertz: float, elements_per_wave
     ``extent`` (x_min, x_max, y_min, y_max), ``min_velocity_in_meters_per_second`` and
     ``sample(points) -> {"VP": ..., "RHO": ...}`` (for example a GenericModel).
     """
-    for name, value in (("max_frequency_in_hertz", max_frequency_in_hertz),
-                        ("elements_per_wavelength", elements_per_wavelength)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (np.isfinite(value) and value > 0):
-            raise invalid(name, value, "a finite number > 0")
+    check_resolution(max_frequency_in_hertz, elements_per_wavelength)
     x_min, x_max, y_min, y_max = model.extent
+    estimate = resources.estimate_from_domain(
+        model.extent, min_velocity_in_meters_per_second=model.min_velocity_in_meters_per_second,
+        max_frequency_in_hertz=max_frequency_in_hertz, elements_per_wavelength=elements_per_wavelength,
+        tensor_order=tensor_order)
+    resources.check(estimate, "this mesh", parameters="max_frequency_in_hertz, elements_per_wavelength and the "
+                    "model's smallest VP")
     element_size = model.min_velocity_in_meters_per_second / (max_frequency_in_hertz * elements_per_wavelength)
     n_x = max(1, math.ceil((x_max - x_min) / element_size - 1e-9))
     n_y = max(1, math.ceil((y_max - y_min) / element_size - 1e-9))

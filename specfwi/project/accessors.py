@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING
 
 import xarray as xr
 
+from .. import resources
 from ..acquisition import Event
 from ..errors import ProjectError, invalid
 from ..mesh import UnstructuredMesh
+from ..solver.adjoint import DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES
 from .configurations import (
     MisfitConfiguration,
     SimulationConfiguration,
@@ -104,6 +106,37 @@ class SimulationsAccessor:
                                 "tensor_order": configuration.tensor_order},
                        [self._project.store.content_hash(VOLUME_MODEL, name) for name in configuration.volume_models])
 
+    def estimate(self, simulation_configuration: str, *, gradient: bool = False) -> resources.ResourceEstimate:
+        """What one event's simulation (or gradient) of this configuration needs, estimated before meshing
+        (see :mod:`specfwi.resources`); sources and receivers of the project's largest event."""
+        configuration = self.get(simulation_configuration)
+        events = [self._project.events.get(name) for name in self._project.events.list()]
+        start, end = configuration.event_configuration.simulated_time_range_in_seconds
+        options = {"duration_in_seconds": end - start, "gradient": gradient,
+                   "checkpoint_memory_in_bytes": DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES * 1024**2,
+                   "time_step_in_seconds": configuration.event_configuration.time_step_in_seconds,
+                   "n_sources": max((len(event.sources) for event in events), default=1),
+                   "n_receivers": max((len(event.receivers) for event in events), default=1)}
+        if isinstance(configuration, UnstructuredMeshSimulationConfiguration):
+            return resources.estimate_from_mesh(configuration.unstructured_mesh, **options)
+        models = [self._project.store.get_volume_model(name) for name in configuration.volume_models]
+        return resources.estimate_from_domain(
+            models[0].extent, min_velocity_in_meters_per_second=min(m.min_velocity_in_meters_per_second for m in models),
+            max_velocity_in_meters_per_second=max(model.max_velocity_in_meters_per_second for model in models),
+            max_frequency_in_hertz=configuration.max_frequency_in_hertz,
+            elements_per_wavelength=configuration.elements_per_wavelength, tensor_order=configuration.tensor_order,
+            **options)
+
+    def prepare_to_compute(self, simulation_configuration: str, what: str, folders: Sequence[str], *,
+                           gradient: bool = False) -> None:
+        """Refuse ``what`` at once if the project cannot write ``folders`` or the work exceeds ``sf.config``'s limits."""
+        self._project.require_writable(what, *folders)
+        estimate = self.estimate(simulation_configuration, gradient=gradient)
+        logger.info("Estimate for one event of %r: %s.", simulation_configuration, estimate)
+        resources.check(estimate, what, parameters=f"the configuration {simulation_configuration!r}: its "
+                        f"max_frequency_in_hertz, elements_per_wavelength, the volume models' VP, and the "
+                        f"event configuration's times")
+
     def get_mesh(self, simulation_configuration: str) -> UnstructuredMesh:
         """The simulation mesh with element-nodal VP (m/s) and RHO (kg/m^3); built once, then read from the project."""
         key = self.mesh_key(simulation_configuration)
@@ -118,7 +151,8 @@ class SimulationsAccessor:
         record = self._project.find_result("mesh", key)
         if record is not None:
             return UnstructuredMesh.from_h5(self._project.path / record.path)
-        self._project.require_writable(f"creating the mesh of {simulation_configuration!r}", "meshes")
+        self.prepare_to_compute(simulation_configuration, f"creating the mesh of {simulation_configuration!r}",
+                                ["meshes"])
         logger.info("Creating the mesh of simulation configuration %r.", simulation_configuration)
         models = [self._project.store.get_volume_model(name) for name in configuration.volume_models]
         mesh = build_simulation_mesh(models, max_frequency_in_hertz=configuration.max_frequency_in_hertz,
@@ -175,8 +209,8 @@ class WaveformsAccessor:
         description = f"waveforms of {simulation_configuration!r}"
         finished = self._project.runner.run(
             [task(event) for event in events], executor=executor, wait=wait, description=description,
-            before_computing=lambda: self._project.require_writable(f"simulating the {description}", "waveforms",
-                                                                    "meshes"))
+            before_computing=lambda: self._project.simulations.prepare_to_compute(
+                simulation_configuration, f"simulating the {description}", ["waveforms", "meshes"]))
         return {event: key for event, key in keys.items() if key in finished}
 
     def add_observed(self, name: str, event: str, traces: xr.DataArray) -> None:

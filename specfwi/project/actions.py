@@ -135,8 +135,9 @@ class InversionActions:
         description = f"gradients of {simulation_configuration!r} with {misfit_configuration!r}"
         finished = self._project.runner.run(
             [task(event) for event in ready], executor=executor, wait=wait, description=description,
-            before_computing=lambda: self._project.require_writable(f"computing the {description}", "gradients",
-                                                                    "waveforms", "meshes"))
+            before_computing=lambda: self._project.simulations.prepare_to_compute(
+                simulation_configuration, f"computing the {description}", ["gradients", "waveforms", "meshes"],
+                gradient=True))
         return {event: str(self._project.path / self._project.find_result("gradient", keys[event]).path)
                 for event in ready if keys[event] in finished}
 

@@ -18,6 +18,7 @@ from ..acquisition import Wavelet
 from ..errors import ProjectError, invalid
 from ..mesh import UnstructuredMesh
 from ..mesh.gll import check_order
+from ..mesh.structured import check_resolution
 from ..misfit import MISFIT_NAMES
 from .hashing import describe_callable, hash_mesh
 
@@ -157,8 +158,9 @@ class SimulationConfiguration(_SimulationConfigurationBase):
                  tensor_order: int = 4, absorbing_boundaries: bool = True, free_surface: bool = False):
         super().__init__(name, event_configuration=event_configuration, absorbing_boundaries=absorbing_boundaries,
                          free_surface=free_surface)
-        self.max_frequency_in_hertz = _positive(max_frequency_in_hertz, "max_frequency_in_hertz")
-        self.elements_per_wavelength = _positive(elements_per_wavelength, "elements_per_wavelength")
+        check_resolution(max_frequency_in_hertz, elements_per_wavelength)
+        self.max_frequency_in_hertz = float(max_frequency_in_hertz)
+        self.elements_per_wavelength = float(elements_per_wavelength)
         names = [volume_models] if isinstance(volume_models, str) else volume_models
         if (not isinstance(names, Sequence) or not names
                 or not all(isinstance(n, str) and n.strip() for n in names)):

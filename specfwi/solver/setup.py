@@ -16,6 +16,7 @@ from .kernel_modules import kernels_for_order
 from .element_blocks import ElementBlocks
 from .node_grid import NodeGrid, NodeOrder
 from .point_operators import point_operator
+from .resources import check_run
 from .time_step import check_time_step, largest_eigenvalue, stability_limit_in_seconds, time_axis
 
 logger = logging.getLogger(__name__)
@@ -200,6 +201,7 @@ class SimulationSetup:
         source_weights = source_weights * np.array([s.f for s in event.sources], dtype=float)[:, None]
 
         coefficients = AcousticCoefficients.from_mesh(mesh, absorbing_side_sets=absorbing)
+        check_run(mesh, event, end_time_in_seconds - start_time_in_seconds, time_step_in_seconds)
         stiffness = coefficients.stiffness_tensor
         components = _tensor_components(stiffness)
         layout = kernel_layout(mesh, len(components))

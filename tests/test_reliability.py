@@ -295,3 +295,63 @@ def test_observed_data_not_covering_a_configuration_are_refused_before_simulatin
     forbid_computation(monkeypatch)
     with pytest.raises(ProjectError, match="does not cover the simulated time"):
         project.actions.inversion.compute_gradients("longer", "l2")
+
+
+# ---------------------------------------------------------------------------- resource estimates
+
+def test_step_estimate_is_close_to_the_solvers_time_axis(tmp_path):
+    from specfwi.solver import SimulationSetup
+
+    project = tiny_project(tmp_path / "proj")
+    mesh, event = project.simulations.get_mesh("sim"), project.events.get("event_0")
+    options = project.simulations.get("sim").solver_options()
+    setup = SimulationSetup.build(mesh, event, progress=False, **{key: options[key] for key in (
+        "wavelet", "end_time_in_seconds", "start_time_in_seconds", "time_step_in_seconds")})
+    for estimate in (project.simulations.estimate("sim"),
+                     sf.resources.estimate_from_mesh(mesh, duration_in_seconds=setup.time[-1] - setup.time[0])):
+        assert (estimate.n_elements, estimate.n_nodes) == (mesh.n_elements, mesh.n_global_nodes)
+        assert 0.67 < estimate.n_time_steps / setup.n_steps < 1.5
+
+
+def test_simulations_above_the_step_limit_are_refused_before_stepping(model_mesh, monkeypatch):
+    event = sf.Event(event_name="e", sources=sf.ScalarPoint2D(x=300.0, y=-200.0, f=1.0),
+                     receivers=sf.ArrayPoint2D(x=[100.0], y=-20.0, fields=["phi"]))
+    monkeypatch.setattr(sf.config, "max_time_steps", 1000)
+    monkeypatch.setattr("specfwi.solver.setup.time_axis", lambda *a: pytest.fail("the time axis was built"))
+    for run in (sf.simulate, lambda *a, **o: sf.compute_gradient(*a, misfit="L2_energy_no_observed_data", **o)):
+        with pytest.raises(sf.errors.ResourceError, match=r"time steps, more than sf.config.max_time_steps, 1,000"):
+            run(model_mesh, event, wavelet=sf.Ricker(center_frequency=10.0), end_time_in_seconds=1e3)
+
+
+def test_projects_refuse_work_above_the_memory_limit_before_meshing(tmp_path, monkeypatch):
+    project = tiny_project(tmp_path / "proj")
+    forbid_computation(monkeypatch)
+    monkeypatch.setattr(sf.config, "max_memory_in_gigabytes", 1e-6)
+    for compute in (lambda: project.actions.inversion.compute_gradients("sim", "energy"),
+                    lambda: project.waveforms.get("sim", "event_0"), lambda: project.simulations.get_mesh("sim")):
+        with pytest.raises(sf.errors.ResourceError, match=r"would need .* more than sf.config.max_memory_in_gigabytes"):
+            compute()
+    monkeypatch.setattr(sf.config, "max_memory_in_gigabytes", None)  # the available memory
+    model = sf.model.GenericModel("big", xr.Dataset({"vp": (["x", "y"], np.full((2, 2), 1500.0)),
+                                                     "rho": (["x", "y"], np.full((2, 2), 1000.0))},
+                                                    coords={"x": [0.0, 1e5], "y": [-1e5, 0.0]}))
+    with pytest.raises(sf.errors.ResourceError, match="this mesh would need .* GiB of memory, more than the memory"):
+        sf.mesh.from_volume_model(model, max_frequency_in_hertz=1000.0, elements_per_wavelength=2.0)
+
+
+@pytest.mark.parametrize("setting, value", [("max_memory_in_gigabytes", -1.0), ("max_memory_in_gigabytes", "8"),
+                                            ("max_time_steps", 0), ("max_time_steps", 1.5)])
+def test_bad_limits_are_named(model_mesh, monkeypatch, setting, value):
+    monkeypatch.setattr(sf.config, setting, value)
+    event = sf.Event(event_name="e", sources=sf.ScalarPoint2D(x=300.0, y=-200.0, f=1.0),
+                     receivers=sf.ArrayPoint2D(x=[100.0], y=-20.0, fields=["phi"]))
+    with pytest.raises(sf.errors.InvalidParameterError, match=f"sf.config.{setting}"):
+        sf.simulate(model_mesh, event, wavelet=sf.Ricker(center_frequency=10.0), end_time_in_seconds=0.1)
+
+
+@pytest.mark.parametrize("value", [1e-6, 0.3])
+def test_absurd_elements_per_wavelength_are_refused(value):
+    from test_project import tiny_simulation
+
+    with pytest.raises(sf.errors.InvalidParameterError, match="elements_per_wavelength.*>= 0.5"):
+        tiny_simulation(elements_per_wavelength=value)

@@ -355,3 +355,63 @@ def test_absurd_elements_per_wavelength_are_refused(value):
 
     with pytest.raises(sf.errors.InvalidParameterError, match="elements_per_wavelength.*>= 0.5"):
         tiny_simulation(elements_per_wavelength=value)
+
+
+# ---------------------------------------------------------------------------- quieter mistakes
+
+def test_a_window_outside_the_simulated_time_is_refused_before_stepping(model_mesh, monkeypatch):
+    event = sf.Event(event_name="e", sources=sf.ScalarPoint2D(x=300.0, y=-200.0, f=1.0),
+                     receivers=sf.ArrayPoint2D(x=[100.0, 500.0], y=-20.0, fields=["phi"]))
+    monkeypatch.setattr(sf.solver.SimulationSetup, "run_forward_in_solver_order",
+                        lambda *a, **o: pytest.fail("the time stepping started"))
+    options = dict(wavelet=sf.Ricker(center_frequency=10.0), misfit="L2_energy_no_observed_data",
+                   end_time_in_seconds=0.2)
+    first, second = event.receiver_names
+    for compute in (sf.compute_misfit, sf.compute_gradient):
+        with pytest.raises(sf.errors.InvalidParameterError, match="'window' must be a window that overlaps"):
+            compute(model_mesh, event, window=sf.Window(5.0, 6.0), **options)
+        with pytest.raises(sf.errors.InvalidParameterError, match=r"window\[.*\]. must be a window that overlaps"):
+            compute(model_mesh, event, window={first: sf.Window(0.0, 0.1), second: sf.Window(-9.0, -8.0)},
+                    **options)
+        with pytest.raises(pytest.fail.Exception, match="time stepping started"):  # overlapping windows pass
+            compute(model_mesh, event, window={first: sf.Window(0.0, 0.1)}, **options)
+
+
+def test_smoothing_without_an_entry_for_a_parameter_warns(small_mesh_for_smoothing):
+    from test_smoothing import quantity_on
+
+    quantity = quantity_on(small_mesh_for_smoothing, parameters=("VP", "RHO"), fill=1.0)
+    with pytest.warns(sf.errors.SpecfwiWarning, match=r"no entry for the inversion parameter\(s\) \['RHO'\]"):
+        smoothed = sf.ConstantSmoothing({"VP": 100.0}).smooth(quantity)
+    assert np.array_equal(smoothed.values("RHO"), quantity.values("RHO"))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sf.ConstantSmoothing({"VP": 100.0, "RHO": 0.0}).smooth(quantity)  # an entry of 0 says so: no warning
+
+
+@pytest.fixture
+def small_mesh_for_smoothing():
+    return sf.mesh.rectangle((0.0, 400.0), (-300.0, 0.0), 4, 3, tensor_order=2)
+
+
+def test_a_second_volume_model_outside_the_domain_is_an_error(tmp_path, monkeypatch):
+    from test_project import tiny_model, tiny_simulation
+
+    project = tiny_project(tmp_path / "proj")
+    far = tiny_model("far")
+    far = sf.model.GenericModel("far", far.data.assign_coords(x=far.data["x"] + 10000.0))
+    project += far
+    project += tiny_simulation("layered", volume_models=["model", "far"])
+    forbid_computation(monkeypatch)
+    with pytest.raises(sf.errors.ModelError, match="'far'.* lies wholly outside the domain of the first"):
+        project.waveforms.get("layered", "event_0")
+
+
+def test_a_region_of_interest_of_the_wrong_shape_is_named(model_mesh):
+    region = model_mesh.geometry_copy()
+    region.element_nodal_fields["region_of_interest"] = np.ones((model_mesh.n_elements, 4))
+    with pytest.raises(sf.errors.InvalidParameterError,
+                       match=r"region_of_interest.*\(24, 25\) of its mesh, got .an array of shape \(24, 4\)"):
+        sf.Mapping(inversion_parameters=["VP"], region_of_interest=region)

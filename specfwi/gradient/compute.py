@@ -11,6 +11,7 @@ from ..mesh import UnstructuredMesh
 from ..errors import invalid
 from ..misfit import get_misfit
 from ..misfit.traces import match_observed
+from ..misfit.window import window_weights
 from ..physics import PARAMETERS
 from ..solver import SimulationSetup, traces_to_dataarray
 from ..solver.resources import check_run
@@ -43,9 +44,11 @@ def _prepare(mesh, event, wavelet, misfit, observed, window, options) -> tuple[S
     if observed is not None and misfit_function.requires_observed_data is False:
         raise invalid("observed", "traces", f"None (the misfit {misfit_function.name!r} uses no observed data)")
     setup = SimulationSetup.build(mesh, event, wavelet=wavelet, **options)
+    template = traces_to_dataarray(setup, np.zeros((len(setup.receiver_nodes), setup.n_steps + 1)))
     if observed is not None:
-        template = traces_to_dataarray(setup, np.zeros((len(setup.receiver_nodes), setup.n_steps + 1)))
         match_observed(observed, template)
+    if misfit_function.window is not None:
+        window_weights(misfit_function.window, template)  # a window outside the simulated time is an error
     return setup, misfit_function
 
 

@@ -20,13 +20,14 @@ gives a bump with second central moment sigma^2 along x and along y.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping as MappingType
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import invalid
+from ..errors import SpecfwiWarning, invalid
 from ..mesh import UnstructuredMesh
 from .cache import BoundedCache
 from .diffusion import DiffusionOperator
@@ -149,6 +150,10 @@ class _DiffusionSmoothing:
         return self._spaces.get(SmoothingSpace.key_of(quantity), lambda: SmoothingSpace.of(quantity))
 
     def _apply(self, quantity: InversionModel, space: SmoothingSpace, prior, to_load, unsmoothed) -> InversionModel:
+        missing = [parameter for parameter in quantity.parameters if parameter not in self.parameters]
+        if missing:
+            warnings.warn(f"{self!r} has no entry for the inversion parameter(s) {missing}, which stay unsmoothed; "
+                          f"give each an entry (0 for no smoothing) to say so", SpecfwiWarning, stacklevel=3)
         values = {parameter: quantity.values(parameter) for parameter in quantity.parameters}
         groups: dict[tuple, tuple[DiffusionOperator, list[str]]] = {}
         for parameter in quantity.parameters:

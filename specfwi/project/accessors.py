@@ -27,7 +27,7 @@ from .entities import EVENT, KINDS, SIMULATION_CONFIGURATION, VOLUME_MODEL
 from .hashing import combine
 from .jobs import simulate_event
 from .registry import ResultRecord
-from .simulation_mesh import build_simulation_mesh
+from .simulation_mesh import LayeredVolumeModel, build_simulation_mesh
 from .storage import read_xarray_h5, staged_files, write_xarray_h5
 from .tasks import Task
 
@@ -119,10 +119,11 @@ class SimulationsAccessor:
                    "n_receivers": max((len(event.receivers) for event in events), default=1)}
         if isinstance(configuration, UnstructuredMeshSimulationConfiguration):
             return resources.estimate_from_mesh(configuration.unstructured_mesh, **options)
-        models = [self._project.store.get_volume_model(name) for name in configuration.volume_models]
+        models = LayeredVolumeModel([self._project.store.get_volume_model(name)
+                                     for name in configuration.volume_models])
         return resources.estimate_from_domain(
-            models[0].extent, min_velocity_in_meters_per_second=min(m.min_velocity_in_meters_per_second for m in models),
-            max_velocity_in_meters_per_second=max(model.max_velocity_in_meters_per_second for model in models),
+            models.extent, min_velocity_in_meters_per_second=models.min_velocity_in_meters_per_second,
+            max_velocity_in_meters_per_second=max(model.max_velocity_in_meters_per_second for model in models.models),
             max_frequency_in_hertz=configuration.max_frequency_in_hertz,
             elements_per_wavelength=configuration.elements_per_wavelength, tensor_order=configuration.tensor_order,
             **options)

@@ -388,7 +388,9 @@ def test_smoothing_without_an_entry_for_a_parameter_warns(small_mesh_for_smoothi
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        sf.ConstantSmoothing({"VP": 100.0, "RHO": 0.0}).smooth(quantity)  # an entry of 0 says so: no warning
+        unsmoothed = sf.ConstantSmoothing({"VP": 100.0, "RHO": None}).smooth(quantity)  # None says so: no warning
+    assert np.array_equal(unsmoothed.values("RHO"), quantity.values("RHO"))
+    assert np.array_equal(unsmoothed.values("VP"), smoothed.values("VP"))
 
 
 @pytest.fixture

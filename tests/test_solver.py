@@ -448,7 +448,7 @@ BAD_CONSTRUCTIONS = {
     "elements per wavelength zero": (
         lambda: sf.mesh.from_volume_model(sf.model.GenericModel("m", volume_model_data()), max_frequency_in_hertz=10.0,
                                           elements_per_wavelength=0.0),
-        InvalidParameterError, r"'elements_per_wavelength' must be a finite number > 0, got 0\.0"),
+        InvalidParameterError, r"'elements_per_wavelength' must be a finite number >= 0\.5 .*, got 0\.0"),
     "elements per wavelength negative": (
         lambda: sf.mesh.from_volume_model(sf.model.GenericModel("m", volume_model_data()), max_frequency_in_hertz=10.0,
                                           elements_per_wavelength=-2.0),

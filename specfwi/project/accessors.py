@@ -130,7 +130,8 @@ class SimulationsAccessor:
 
     def prepare_to_compute(self, simulation_configuration: str, what: str, folders: Sequence[str], *,
                            gradient: bool = False) -> None:
-        """Refuse ``what`` at once if the project cannot write ``folders`` or the work exceeds ``sf.config``'s limits."""
+        """Refuse ``what`` at once if the project cannot write ``folders`` or the work exceeds the limits of
+        ``sf.config``."""
         self._project.require_writable(what, *folders)
         estimate = self.estimate(simulation_configuration, gradient=gradient)
         logger.info("Estimate for one event of %r: %s.", simulation_configuration, estimate)

@@ -93,7 +93,8 @@ class InversionActions:
         if missing:
             self._project.require_writable(f"computing the misfits of {simulation_configuration!r} with "
                                            f"{misfit_configuration!r}", "waveforms", "meshes")
-        ready = self._observed_ready(simulation_configuration, configuration, missing, executor, wait) if missing else []
+        ready = (self._observed_ready(simulation_configuration, configuration, missing, executor, wait) if missing
+                 else [])
         synthetics = self._project.waveforms.compute(simulation_configuration, ready, executor=executor,
                                                      wait=wait) if ready else {}
         for event, waveform_key in synthetics.items():

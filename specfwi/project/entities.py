@@ -106,11 +106,11 @@ class EntityStore:
         if isinstance(entity, GenericModel):
             data_hash = hash_xarray(entity.data)
             payload = {"name": name, "data_hash": data_hash, "file": f"models/{data_hash}.h5"}
-            if not (self.folder / payload["file"]).is_file():
+            if self._must_write(payload["file"]):
                 write_xarray_h5(self.folder / payload["file"], entity.data)
         elif isinstance(entity, UnstructuredMeshSimulationConfiguration):
             payload = {**entity.to_dict(), "file": f"meshes/{entity.mesh_hash}.h5"}
-            if not (self.folder / payload["file"]).is_file():
+            if self._must_write(payload["file"]):
                 with staged_files(self.folder / "meshes") as staging:
                     entity.unstructured_mesh.write_h5(staging / f"{entity.mesh_hash}.h5")
         else:
@@ -141,7 +141,7 @@ class EntityStore:
         data_hash = hash_xarray(traces)
         payload = {"observed_data": observed_data, "event": event_name, "data_hash": data_hash,
                    "file": f"observed/{data_hash}.h5"}
-        if not (self.folder / payload["file"]).is_file():
+        if self._must_write(payload["file"]):
             write_xarray_h5(self.folder / payload["file"], traces)
         if self._register(OBSERVED_DATA, observed_entry_name(observed_data, event_name), payload):
             logger.info("Added observed data %r of event %r to the project.", observed_data, event_name)
@@ -156,6 +156,11 @@ class EntityStore:
             raise ProjectError(f"the observed data {observed_data!r} of event {event_name!r} span [{time[0]}, "
                                f"{time[-1]}] s, which covers the simulated time of no simulation configuration of "
                                f"the project ({simulated}); import data that cover one of them")
+
+    def _must_write(self, relative_path: str) -> bool:
+        """Whether an entity's file must be written: it is missing and the project is writable (a read-only
+        project then refuses the registry row, unless an identical entity is registered already)."""
+        return not self.registry.read_only and not (self.folder / relative_path).is_file()
 
     def _register(self, kind: str, name: str, payload: dict) -> bool:
         """Add the registry row and its copy (also for an identical row registered before copies existed)."""

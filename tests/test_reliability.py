@@ -180,6 +180,11 @@ def run_on_read_only(folders: list[Path], body: str) -> subprocess.CompletedProc
 
 
 def test_a_read_only_project_reads_its_cache_and_refuses_new_work_at_once(project_copy):
+    from test_project import tiny_simulation
+
+    project = sf.Project(project_copy)
+    project += tiny_simulation("finer", elements_per_wavelength=1.5)  # registered, nothing computed
+    del project
     for extra in ("-wal", "-shm"):  # as an archive would hold it: no WAL files
         assert not (project_copy / (REGISTRY_FILE_NAME + extra)).exists()
     finished = run_on_read_only([project_copy], f"""
@@ -204,11 +209,19 @@ def test_a_read_only_project_reads_its_cache_and_refuses_new_work_at_once(projec
             p.registry.remove_entity("event", "event_0")
         except ProjectError as error:
             print("refused change:", error)
+        for compute in (lambda: p.waveforms.get("finer", "event_0"), lambda: p.simulations.get_mesh("finer"),
+                        lambda: p.actions.inversion.compute_gradients("finer", "energy")):
+            try:
+                compute()
+            except ProjectError as error:
+                print("refused computation:", error)
     """)
     assert finished.returncode == 0, finished.stderr
     assert "misfit" in finished.stdout
     assert "refused add:" in finished.stdout and "read-only" in finished.stdout
     assert "refused change:" in finished.stdout
+    assert finished.stdout.count("refused computation:") == 3, finished.stdout
+    assert finished.stdout.count("is read-only for this process") == 5, finished.stdout
 
 
 def test_read_only_results_folder_is_refused_before_any_forward_run(project_copy):

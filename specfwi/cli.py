@@ -171,7 +171,10 @@ def _repair(arguments: argparse.Namespace) -> None:
 
 
 def _plot_gradient(arguments: argparse.Namespace) -> None:
+    from .plot.color_scale import check_clip
+
     output_path = _check_output(arguments)
+    check_clip(arguments.clip)
     project = _open_project(arguments.project)
     gradients = project.actions.inversion.compute_gradients(arguments.simulation, arguments.misfit, [arguments.event])
     _use_file_backend()

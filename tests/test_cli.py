@@ -137,6 +137,9 @@ def test_output_is_checked_before_computing(cached_project, tmp_path, capsys, mo
         assert main([*common, str(output)]) == 2
         assert message in one_line_error(capsys)
     assert existing.read_bytes() == b"mine"
+    assert main(["plot-gradient", str(cached_project.path), "--simulation", "sim", "--misfit", "energy", "--event",
+                 "event_0", "--clip", "5", "--output", str(tmp_path / "g.png")]) == 2
+    assert "'clip' must be" in one_line_error(capsys)
 
 
 def test_unreachable_scheduler_is_one_line_and_not_contacted_when_cached(cached_project, capsys):

@@ -121,19 +121,34 @@ def garbage_registry(folder: Path) -> None:
     (folder / REGISTRY_FILE_NAME).write_bytes(os.urandom(3000))
 
 
-@pytest.mark.parametrize("damage", [empty_registry, garbage_registry])
+def deleted_registry(folder: Path) -> None:
+    (folder / REGISTRY_FILE_NAME).unlink()
+
+
+def dropped_table_registry(folder: Path) -> None:
+    import sqlite3
+
+    connection = sqlite3.connect(folder / REGISTRY_FILE_NAME)
+    connection.execute("DROP TABLE entities")
+    connection.commit()
+    connection.close()
+
+
+@pytest.mark.parametrize("damage", [empty_registry, garbage_registry, deleted_registry, dropped_table_registry])
 def test_a_damaged_registry_is_refused_and_repaired(project_copy, damage, monkeypatch):
     expected = read_gradient_sum(gradient_file(project_copy))
     for extra in ("-wal", "-shm"):
         (project_copy / (REGISTRY_FILE_NAME + extra)).unlink(missing_ok=True)
     damage(project_copy)
-    damaged_bytes = (project_copy / REGISTRY_FILE_NAME).read_bytes()
+    registry = project_copy / REGISTRY_FILE_NAME
+    damaged_bytes = registry.read_bytes() if registry.exists() else None
     with pytest.raises(ProjectError, match="repair"):
         sf.Project(project_copy)
-    assert (project_copy / REGISTRY_FILE_NAME).read_bytes() == damaged_bytes  # never silently replaced
+    assert (registry.read_bytes() if registry.exists() else None) == damaged_bytes  # never silently replaced
 
     report = sf.Project.repair(project_copy)
-    assert report.damaged_registry.read_bytes() == damaged_bytes
+    if damaged_bytes is not None:
+        assert report.damaged_registry.read_bytes() == damaged_bytes
     assert any("misfit values" in item for item in report.not_rebuilt)
     project = sf.Project(project_copy)
     assert project.events.list() == ["event_0"]

@@ -84,6 +84,12 @@ class Project:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path).resolve()
         if not (self.path / REGISTRY_FILE_NAME).is_file():
+            if self.path.is_dir() and data_files(self.path):
+                raise DamagedRegistryError(
+                    f"the registry {REGISTRY_FILE_NAME!r} of the project at {str(self.path)!r} is missing, beside "
+                    f"{len(data_files(self.path))} file(s) of entities and results; rebuild it with "
+                    f"sf.Project.repair({str(self.path)!r}) or 'specfwi repair {self.path}', or restore it from a "
+                    f"backup")
             raise ProjectError(f"there is no specfwi project at {str(self.path)!r}; create one with "
                                f"sf.Project.from_volume_model(path, volume_model)")
         self.registry = open_registry(self.path)

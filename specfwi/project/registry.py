@@ -98,6 +98,9 @@ class Registry:
         self.path = Path(path)
         if not create and not self.path.is_file():
             raise ProjectError(f"no project registry at {str(self.path)!r}")
+        if not create and not os.access(self.path, os.R_OK):
+            raise ProjectError(f"the registry {str(self.path)!r} cannot be read by this process (permissions); ask "
+                               f"its owner for read access")
         self.read_only = not create and not (os.access(self.path.parent, os.W_OK) and os.access(self.path, os.W_OK))
         self._immutable = False
         try:
@@ -125,6 +128,9 @@ class Registry:
             size = self.path.stat().st_size
             raise DamagedRegistryError(f"the registry {str(self.path)!r} holds none of specfwi's tables "
                                        f"({'it is empty, ' if size == 0 else ''}{size} bytes)")
+        if "meta" in tables and not {"entities", "results"} <= tables:
+            raise DamagedRegistryError(f"the registry {str(self.path)!r} lacks the tables "
+                                       f"{sorted({'entities', 'results'} - tables)}")
         if not self.read_only:
             with self._transaction(immediate=True) as connection:
                 for statement in filter(str.strip, _SCHEMA.split(";")):

@@ -93,6 +93,22 @@ def estimate_run(*, n_elements: int, n_nodes: int, tensor_order: int, n_time_ste
     return ResourceEstimate(n_elements, n_nodes, n_time_steps, memory, run_time)
 
 
+def rectangle_elements(extent, element_size_in_meters: float) -> tuple[int, int]:
+    """Elements along x and y of a rectangular mesh of the box ``extent`` = (x_min, x_max, y_min, y_max), m,
+    with edges no longer than ``element_size_in_meters`` (at least one each way)."""
+    x_min, x_max, y_min, y_max = extent
+    return (max(1, math.ceil((x_max - x_min) / element_size_in_meters - 1e-9)),
+            max(1, math.ceil((y_max - y_min) / element_size_in_meters - 1e-9)))
+
+
+def estimate_rectangle(n_elements_x: int, n_elements_y: int, tensor_order: int) -> ResourceEstimate:
+    """The estimate for building a rectangular mesh of n_elements_x x n_elements_y elements (no time steps)."""
+    n_elements = n_elements_x * n_elements_y
+    n_nodes = (n_elements_x * tensor_order + 1) * (n_elements_y * tensor_order + 1)
+    return ResourceEstimate(n_elements, n_nodes, 0, MESH_BYTES_PER_ELEMENT_NODE * n_elements * (tensor_order + 1) ** 2,
+                            0.0)
+
+
 def estimate_from_domain(extent, *, min_velocity_in_meters_per_second: float,
                          max_velocity_in_meters_per_second: float | None = None, max_frequency_in_hertz: float,
                          elements_per_wavelength: float, tensor_order: int, duration_in_seconds: float | None = None,
@@ -102,12 +118,10 @@ def estimate_from_domain(extent, *, min_velocity_in_meters_per_second: float,
     ``sf.mesh.from_volume_model`` sizes it; without ``duration_in_seconds``, the mesh alone (0 steps)."""
     x_min, x_max, y_min, y_max = extent
     element_size = min_velocity_in_meters_per_second / (max_frequency_in_hertz * elements_per_wavelength)
-    n_x = max(1, math.ceil((x_max - x_min) / element_size - 1e-9))
-    n_y = max(1, math.ceil((y_max - y_min) / element_size - 1e-9))
+    n_x, n_y = rectangle_elements(extent, element_size)
     n_nodes = (n_x * tensor_order + 1) * (n_y * tensor_order + 1)
     if duration_in_seconds is None:
-        memory = MESH_BYTES_PER_ELEMENT_NODE * n_x * n_y * (tensor_order + 1) ** 2
-        return ResourceEstimate(n_x * n_y, n_nodes, 0, memory, 0.0)
+        return estimate_rectangle(n_x, n_y, tensor_order)
     smallest = min(element_size, (x_max - x_min) / n_x, (y_max - y_min) / n_y)
     steps = n_time_steps(duration_in_seconds,
                          stable_time_step_in_seconds(smallest, max_velocity_in_meters_per_second, tensor_order),

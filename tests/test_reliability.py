@@ -365,6 +365,8 @@ def test_projects_refuse_work_above_the_memory_limit_before_meshing(tmp_path, mo
                                                     coords={"x": [0.0, 1e5], "y": [-1e5, 0.0]}))
     with pytest.raises(sf.errors.ResourceError, match="this mesh would need .* GiB of memory, more than the memory"):
         sf.mesh.from_volume_model(model, max_frequency_in_hertz=1000.0, elements_per_wavelength=2.0)
+    with pytest.raises(sf.errors.ResourceError, match="check n_elements_x, n_elements_y and tensor_order"):
+        sf.mesh.rectangle((0.0, 1.0), (0.0, 1.0), 100_000, 100_000)
 
 
 @pytest.mark.parametrize("setting, value", [("max_memory_in_gigabytes", -1.0), ("max_memory_in_gigabytes", "8"),

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .. import resources
 from ..errors import invalid
+from .gll import check_order
 from .unstructured_mesh import UnstructuredMesh
 
 #: Below this, elements are larger than half a wavelength at the maximum frequency and resolve no wave
@@ -27,6 +26,8 @@ def rectangle(x_range, y_range, n_elements_x: int, n_elements_y: int, *, tensor_
     for name, n in (("n_elements_x", n_elements_x), ("n_elements_y", n_elements_y)):
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise invalid(name, n, "a positive integer")
+    resources.check(resources.estimate_rectangle(int(n_elements_x), int(n_elements_y), check_order(tensor_order)),
+                    "this mesh", parameters="n_elements_x, n_elements_y and tensor_order")
     xs = np.linspace(x_min, x_max, n_elements_x + 1)
     ys = np.linspace(y_min, y_max, n_elements_y + 1)
     vx, vy = np.meshgrid(xs, ys, indexing="xy")  # [row (y), column (x)]
@@ -67,6 +68,7 @@ def from_volume_model(model, *, max_frequency_in_hertz: float, elements_per_wave
     ``sample(points) -> {"VP": ..., "RHO": ...}`` (for example a GenericModel).
     """
     check_resolution(max_frequency_in_hertz, elements_per_wavelength)
+    check_order(tensor_order)
     x_min, x_max, y_min, y_max = model.extent
     estimate = resources.estimate_from_domain(
         model.extent, min_velocity_in_meters_per_second=model.min_velocity_in_meters_per_second,
@@ -75,8 +77,7 @@ def from_volume_model(model, *, max_frequency_in_hertz: float, elements_per_wave
     resources.check(estimate, "this mesh", parameters="max_frequency_in_hertz, elements_per_wavelength and the "
                     "model's smallest VP")
     element_size = model.min_velocity_in_meters_per_second / (max_frequency_in_hertz * elements_per_wavelength)
-    n_x = max(1, math.ceil((x_max - x_min) / element_size - 1e-9))
-    n_y = max(1, math.ceil((y_max - y_min) / element_size - 1e-9))
+    n_x, n_y = resources.rectangle_elements(model.extent, element_size)
     mesh = rectangle((x_min, x_max), (y_min, y_max), n_x, n_y, tensor_order=tensor_order)
     nodes = mesh.get_element_nodes().reshape(-1, 2)
     for name, values in model.sample(nodes).items():

@@ -124,7 +124,11 @@ def remove_stale_temporaries(folder: str | os.PathLike) -> int:
         if candidate.is_dir():
             shutil.rmtree(candidate, ignore_errors=True)
         else:
-            candidate.unlink(missing_ok=True)
+            try:
+                candidate.unlink(missing_ok=True)
+            except OSError as error:  # a read-only folder: the temporary stays, harmless
+                logger.debug("Cannot remove %s: %s", candidate, error)
+                continue
         removed += 1
     if removed:
         logger.info("Removed %d temporary file(s) left by interrupted runs in %s.", removed, folder)

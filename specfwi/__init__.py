@@ -18,7 +18,9 @@ os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 __version__ = "0.1.0"
 
 _PUBLIC_NAMES = {
+    "config": "specfwi.configuration",  # an object (sf.config.threads = ...), so not a module named config
     "UnstructuredMesh": "specfwi.mesh",
+    "AbsorbingBoundaryParameters": "specfwi.mesh",
     "Ricker": "specfwi.acquisition",
     "SampledWavelet": "specfwi.acquisition",
     "ScalarPoint2D": "specfwi.acquisition",
@@ -42,7 +44,7 @@ _PUBLIC_NAMES = {
     "UnstructuredMeshSimulationConfiguration": "specfwi.project",
     "MisfitConfiguration": "specfwi.project",
 }
-_SUBMODULES = {"config", "errors", "resources", "mesh", "model", "acquisition", "physics", "solver", "misfit",
+_SUBMODULES = {"errors", "resources", "mesh", "model", "acquisition", "physics", "solver", "misfit", "io",
                "gradient", "mapping", "project", "execution", "plot", "testing", "cli"}
 
 __all__ = sorted(_PUBLIC_NAMES) + sorted(_SUBMODULES) + ["__version__"]

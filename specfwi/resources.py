@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import config
+from .configuration import GIBIBYTE, config
 from .errors import ResourceError
 
 #: Bytes per element-nodal value of a forward run (material fields, coefficients, kernels' operator, layout).
@@ -51,9 +51,9 @@ class ResourceEstimate:
 
 
 def _gigabytes(n_bytes: float) -> str:
-    if n_bytes < 0.1 * config.GIBIBYTE:
+    if n_bytes < 0.1 * GIBIBYTE:
         return f"{n_bytes / 2**20:.3g} MiB"
-    return f"{n_bytes / config.GIBIBYTE:.3g} GiB"
+    return f"{n_bytes / GIBIBYTE:.3g} GiB"
 
 
 def _duration(seconds: float) -> str:
@@ -113,9 +113,15 @@ def estimate_from_domain(extent, *, min_velocity_in_meters_per_second: float,
                          max_velocity_in_meters_per_second: float | None = None, max_frequency_in_hertz: float,
                          elements_per_wavelength: float, tensor_order: int, duration_in_seconds: float | None = None,
                          time_step_in_seconds: float | None = None, n_sources: int = 1, n_receivers: int = 1,
-                         gradient: bool = False, checkpoint_memory_in_bytes: float | None = None) -> ResourceEstimate:
+                         gradient: bool = False, checkpoint_memory_in_bytes: float | None = None,
+                         layer_widths_in_meters: dict[str, float] | None = None) -> ResourceEstimate:
     """The estimate for a rectangular mesh of the box ``extent`` = (x_min, x_max, y_min, y_max), m, sized as
-    ``sf.mesh.from_volume_model`` sizes it; without ``duration_in_seconds``, the mesh alone (0 steps)."""
+    ``sf.mesh.from_volume_model`` sizes it, extended by absorbing layers of ``layer_widths_in_meters`` (by side
+    "x0", "x1", "y0", "y1"); without ``duration_in_seconds``, the mesh alone (0 steps)."""
+    widths = layer_widths_in_meters or {}
+    x_min, x_max, y_min, y_max = extent
+    extent = (x_min - widths.get("x0", 0.0), x_max + widths.get("x1", 0.0),
+              y_min - widths.get("y0", 0.0), y_max + widths.get("y1", 0.0))
     x_min, x_max, y_min, y_max = extent
     element_size = min_velocity_in_meters_per_second / (max_frequency_in_hertz * elements_per_wavelength)
     n_x, n_y = rectangle_elements(extent, element_size)
@@ -151,7 +157,7 @@ def check(estimate: ResourceEstimate, what: str, *, parameters: str) -> None:
     ``what`` names the work ("the mesh of 'sim'"), ``parameters`` the inputs that set its size.
     """
     memory_limit = config.memory_limit_in_bytes()
-    step_limit = config.time_step_limit()
+    step_limit = config.max_time_steps
     too_much = []
     if memory_limit is not None and estimate.memory_in_bytes > memory_limit:
         source = ("sf.config.max_memory_in_gigabytes" if config.max_memory_in_gigabytes is not None

@@ -54,11 +54,12 @@ def observed_traces(mesh: sf.UnstructuredMesh, event: sf.Event, *, relative_chan
 
 
 def taylor_test(mesh: sf.UnstructuredMesh, parameters: tuple[str, ...], *, misfit, observed=None, window=None,
-                seed: int = 0, **options) -> TaylorResult:
+                bandpass=None, seed: int = 0, **options) -> TaylorResult:
     """Taylor test of sf.compute_gradient along a smooth random perturbation of ``parameters`` (together)."""
     event = small_event()
     options = {**OPTIONS, **options}
-    result = sf.compute_gradient(mesh, event, misfit=misfit, observed=observed, window=window, **options)
+    result = sf.compute_gradient(mesh, event, misfit=misfit, observed=observed, window=window, bandpass=bandpass,
+                                 **options)
     rng = np.random.default_rng(seed)
     model = np.stack([mesh.element_nodal_fields[name] for name in parameters])
     direction = np.stack([mesh.element_nodal_fields[name].mean() * smooth_random_field(mesh, rng)
@@ -69,7 +70,8 @@ def taylor_test(mesh: sf.UnstructuredMesh, parameters: tuple[str, ...], *, misfi
         perturbed = mesh.copy()
         for name, value in zip(parameters, values):
             perturbed.attach_field(name, value)
-        return sf.compute_misfit(perturbed, event, misfit=misfit, observed=observed, window=window, **options)
+        return sf.compute_misfit(perturbed, event, misfit=misfit, observed=observed, window=window,
+                                 bandpass=bandpass, **options)
 
     steps = TAYLOR_RELATIVE_STEPS * np.linalg.norm(model) / np.linalg.norm(direction)
     taylor = check_gradient(misfit_of, model, direction, gradient, steps=steps)
@@ -108,6 +110,14 @@ def test_windowed_misfit_gradient_passes_the_taylor_test(model_mesh):
     observed = observed_traces(model_mesh, small_event())
     window = sf.Window(0.2, 0.45, taper_width_in_seconds=0.05)
     result = taylor_test(model_mesh, ("VP", "RHO"), misfit="L2", observed=observed, window=window, seed=3)
+    assert result.passed(GRADIENT_TOLERANCE, minimum_slope=MINIMUM_REMAINDER_SLOPE), str(result)
+
+
+def test_bandpassed_misfit_gradient_passes_the_taylor_test(model_mesh):
+    observed = observed_traces(model_mesh, small_event())
+    window = sf.Window(0.1, 0.5, taper_width_in_seconds=0.05)
+    result = taylor_test(model_mesh, ("VP", "RHO"), misfit="L2", observed=observed, window=window,
+                         bandpass=(4.0, 12.0), seed=5)
     assert result.passed(GRADIENT_TOLERANCE, minimum_slope=MINIMUM_REMAINDER_SLOPE), str(result)
 
 
@@ -306,6 +316,11 @@ BAD_GRADIENT_INPUT = {
                                r"'checkpoint_memory_in_megabytes' must be .*> 0, got 0\.0"),
     "nan checkpoint memory": (dict(misfit="L2_energy_no_observed_data", checkpoint_memory_in_megabytes=np.nan),
                               r"'checkpoint_memory_in_megabytes' must be .*, got nan"),
+    "band-pass above the Nyquist frequency": (dict(misfit="L2_energy_no_observed_data", bandpass=(5.0, 300.0)),
+                                              r"'bandpass' must be .*below the Nyquist frequency of the traces, "
+                                              r"250\.0 Hz .*got \(5\.0, 300\.0\)"),
+    "reversed band-pass": (dict(misfit="L2_energy_no_observed_data", bandpass=(12.0, 4.0)),
+                           r"'bandpass' must be .*0 < f_min < f_max.*got \(12\.0, 4\.0\)"),
 }
 
 

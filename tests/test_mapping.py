@@ -160,11 +160,7 @@ def test_simulation_nodes_outside_the_inversion_discretization_are_rejected(prio
 COMBINATIONS = list(itertools.product(SCALINGS, ("simulation", "nested_mesh", "other_mesh", "grid"), MASKS))
 
 
-@pytest.mark.parametrize("scaling, kind, masks", COMBINATIONS)
-def test_adjoint_is_the_transpose_of_the_linearised_map(prior, scaling, kind, masks):
-    rng = np.random.default_rng(COMBINATIONS.index((scaling, kind, masks)))
-    parameters = ["VP", "RHO"] if kind != "grid" else ["RHO"]
-    mapping = Mapping(parameters, scaling, inversion_discretization=discretization(kind), **MASKS[masks])
+def check_adjoint_of_the_linearised_map(prior, mapping, rng, scaling):
     event = tiny_event()
     reference = mapping.map_to_inversion(prior, prior)
     scale = 50.0 if scaling == "absolute" else 0.05
@@ -180,6 +176,59 @@ def test_adjoint_is_the_transpose_of_the_linearised_map(prior, scaling, kind, ma
         return mapping.adjoint(gradient, prior, event, x=x).to_vector()
 
     assert_adjoint(forward, adjoint, reference.n_dofs, (2, prior.n_elements, prior.n_gll), rtol=1e-10, rng=rng)
+
+
+@pytest.mark.parametrize("scaling, kind, masks", COMBINATIONS)
+def test_adjoint_is_the_transpose_of_the_linearised_map(prior, scaling, kind, masks):
+    rng = np.random.default_rng(COMBINATIONS.index((scaling, kind, masks)))
+    parameters = ["VP", "RHO"] if kind != "grid" else ["RHO"]
+    mapping = Mapping(parameters, scaling, inversion_discretization=discretization(kind), **MASKS[masks])
+    check_adjoint_of_the_linearised_map(prior, mapping, rng, scaling)
+
+
+def layered_prior() -> UnstructuredMesh:
+    """The prior's box inside one element of absorbing layers on every side, its fields edge-extended."""
+    mesh = rectangle((-500.0, 3500.0), (-1250.0, 250.0), 8, 6, tensor_order=3)
+    mesh.absorbing_layers = sf.mesh.AbsorbingLayers((*X_RANGE, *Y_RANGE), {side: 500.0 for side in
+                                                                           ("x0", "x1", "y0", "y1")}, 2500.0)
+    return with_prior_fields(mesh)
+
+
+@pytest.mark.parametrize("scaling, kind, masks", COMBINATIONS)
+def test_adjoint_is_the_transpose_of_the_linearised_map_on_a_mesh_with_layers(scaling, kind, masks):
+    """Other discretizations need only cover the box (the layers follow its edge)."""
+    rng = np.random.default_rng(COMBINATIONS.index((scaling, kind, masks)))
+    parameters = ["VP", "RHO"] if kind != "grid" else ["RHO"]
+    mapping = Mapping(parameters, scaling, inversion_discretization=discretization(kind), **MASKS[masks])
+    check_adjoint_of_the_linearised_map(layered_prior(), mapping, rng, scaling)
+
+
+@pytest.mark.parametrize("scaling", SCALINGS)
+def test_layers_follow_the_edge_of_the_box_and_get_no_gradient_of_their_own(scaling):
+    prior = layered_prior()
+    mapping = Mapping(["VP"], scaling)
+    reference = mapping.map_to_inversion(prior, prior)
+    rng = np.random.default_rng(5)
+    x = reference.from_vector(reference.to_vector() + 0.01 * rng.standard_normal(reference.n_dofs))
+    model = mapping.map_to_simulation(x, prior)
+    in_layers = prior.layer_element_mask
+    deviation = model.element_nodal_fields["VP"] - prior.element_nodal_fields["VP"]
+    nodes = prior.get_element_nodes()
+    edge_point = prior.absorbing_layers.clip_to_box(nodes[in_layers].reshape(-1, 2))
+    box_nodes = nodes[~in_layers].reshape(-1, 2)
+    distances = np.linalg.norm(box_nodes[None, :, :] - edge_point[:, None, :], axis=2)
+    assert np.all(distances.min(axis=1) < 1e-9)  # every layer node extends a node on the box's edge
+    if scaling == "absolute":  # ... and takes the deviation of one of the box nodes there (elements may differ)
+        candidates = np.where(distances < 1e-9, deviation[~in_layers].ravel()[None, :], np.nan)
+        matches = np.isclose(candidates, deviation[in_layers].ravel()[:, None], rtol=1e-8, atol=0.0)  # (prior + d) - prior
+        assert np.all(matches.any(axis=1))
+    assert np.abs(deviation[in_layers]).max() > 0.0
+    gradient = prior.copy()
+    gradient.attach_field("VP", rng.standard_normal((prior.n_elements, prior.n_gll)))
+    folded = mapping.adjoint(gradient, prior).values("VP").reshape(prior.n_elements, prior.n_gll)
+    assert np.all(folded[in_layers] == 0.0) and np.abs(folded[~in_layers]).max() > 0.0
+    inverted = Mapping(["VP"], scaling, invert_in_absorbing_layers=True).adjoint(gradient, prior).values("VP")
+    assert np.abs(inverted.reshape(prior.n_elements, prior.n_gll)[in_layers]).max() > 0.0
 
 
 @pytest.mark.parametrize("kind", ["simulation", "other_mesh", "grid"])

@@ -207,7 +207,7 @@ def test_xdmf_parses_and_references_existing_datasets(tmp_path):
     root = ElementTree.parse(tmp_path / "model.xdmf").getroot()
     grid = root.find("Domain/Grid")
     assert grid.find("Topology").get("TopologyType") == "Quadrilateral"
-    assert {a.get("Name") for a in grid.findall("Attribute")} == {"VP", "RHO"}
+    assert {a.get("Name") for a in grid.findall("Attribute")} == {"VP", "RHO", "ABSORBING_LAYER"}
     items = root.iter("DataItem")
     n_checked = 0
     with h5py.File(tmp_path / "model.h5", "r") as handle:
@@ -222,7 +222,7 @@ def test_xdmf_parses_and_references_existing_datasets(tmp_path):
             assert attribute.get("Center") == "Node"
             dataset = attribute.find("DataItem").text.split(":")[1]
             assert handle[dataset].size == n_points
-    assert n_checked == 4
+    assert n_checked == 5
 
 
 def test_from_h5_refuses_unknown_schema_version(tmp_path):
@@ -375,7 +375,7 @@ def layered_model(**overrides) -> GenericModel:
 
 def test_from_volume_model_samples_the_model():
     mesh = sf.mesh.from_volume_model(layered_model(), max_frequency_in_hertz=2.0, elements_per_wavelength=1.0,
-                                     tensor_order=3)
+                                     tensor_order=3, absorbing_boundaries=False)
     nodes = mesh.get_element_nodes()
     np.testing.assert_allclose(mesh.element_nodal_fields["VP"], 1500.0 - nodes[..., 1], rtol=1e-12)
     assert mesh.extent == (0.0, 3000.0, -1000.0, 0.0)

@@ -1,13 +1,14 @@
-"""Tests of specfwi.misfit: values against analytic cases, adjoint sources by Taylor tests, windows."""
+"""Tests of specfwi.misfit: values against analytic cases, adjoint sources by Taylor tests, windows, band-pass."""
 
 import numpy as np
 import pytest
 import xarray as xr
+from scipy.signal import butter, sosfiltfilt, sosfreqz
 
 from specfwi.errors import SpecfwiError
-from specfwi.misfit import MISFIT_NAMES, Window, get_misfit, trapezoid_weights, uniform_time_step
+from specfwi.misfit import MISFIT_NAMES, Bandpass, Window, get_misfit, trapezoid_weights, uniform_time_step
 from specfwi.misfit.cross_correlation import time_shifts
-from specfwi.testing import check_gradient
+from specfwi.testing import assert_adjoint, check_gradient
 
 TIME_STEP = 0.01
 TIME = np.arange(401) * TIME_STEP  # 0 .. 4 s
@@ -278,3 +279,101 @@ def test_get_misfit_returns_a_misfit_unchanged_without_window():
     misfit = get_misfit("L2")
     assert get_misfit(misfit) is misfit
     assert misfit.requires_observed_data and misfit.name == "L2"
+
+
+# ---------------------------------------------------------------- band-pass
+@pytest.mark.parametrize("order", [2, 4, 6])
+@pytest.mark.parametrize("band", [(0.5, 8.0), (5.0, 45.0)])
+def test_bandpass_transpose_passes_the_dot_product_test(band, order):
+    bandpass = Bandpass(*band, order=order)
+    assert_adjoint(lambda u: bandpass.apply(u, TIME), lambda v: bandpass.transpose(v, TIME), (3, TIME.size),
+                   (3, TIME.size), rng=order)
+    # zero phase does not make the filter symmetric: the padding and initial conditions at the ends do not
+    with pytest.raises(AssertionError, match="dot-product test failed"):
+        assert_adjoint(lambda u: bandpass.apply(u, TIME), lambda v: bandpass.apply(v, TIME), TIME.size, TIME.size)
+
+
+def test_bandpass_is_scipys_zero_phase_filter():
+    rng = np.random.default_rng(4)
+    values = rng.standard_normal((2, TIME.size))
+    sections = butter(4, (1.0, 6.0), btype="bandpass", output="sos", fs=1.0 / TIME_STEP)
+    np.testing.assert_allclose(Bandpass(1.0, 6.0).apply(values, TIME),
+                               sosfiltfilt(sections, values, axis=-1, padtype="odd"), rtol=0.0, atol=1e-14)
+
+
+def test_bandpass_removes_a_tone_outside_the_band_and_keeps_one_inside():
+    time = np.arange(2001) * 0.002  # 4 s at 500 Hz
+    low, high = np.sin(2.0 * np.pi * 3.0 * time + 0.3), np.cos(2.0 * np.pi * 30.0 * time + 0.1)
+    filtered = Bandpass(10.0, 50.0).apply(np.stack([low, high, low + high]), time)
+    # Away from the ends, a tone comes out times the squared amplitude response |H(f)|^2 of the
+    # Butterworth filter (forward and backward, no phase): 1.3e-5 at 3 Hz, 0.9999 at 30 Hz.
+    _, response = sosfreqz(butter(4, (10.0, 50.0), btype="bandpass", output="sos", fs=500.0), [3.0, 30.0], fs=500.0)
+    gain = np.abs(response) ** 2
+    assert gain[0] < 2e-5 and gain[1] > 0.9998
+    interior = (time > 1.0) & (time < 3.0)
+    np.testing.assert_allclose(filtered[0, interior], gain[0] * low[interior], rtol=0.0, atol=1e-8)
+    np.testing.assert_allclose(filtered[1, interior], gain[1] * high[interior], rtol=0.0, atol=1e-6)
+    np.testing.assert_allclose(filtered[2], filtered[0] + filtered[1], rtol=0.0, atol=1e-12)
+
+
+BANDPASS_MISFITS = {
+    "L2": dict(window=None),
+    "L2 windowed": dict(window=Window(1.0, 3.0, taper_width_in_seconds=0.4)),
+    "cross_correlation_time_shift": dict(window=None),
+    "L2_energy_no_observed_data": dict(window=None),
+}
+
+
+@pytest.mark.parametrize("case", list(BANDPASS_MISFITS))
+def test_bandpassed_adjoint_source_is_the_gradient_of_the_misfit(case):
+    name = case.split()[0]
+    rng = np.random.default_rng(21)
+    synthetic = traces(smooth_random_traces(rng) + 0.05 * rng.standard_normal((3, TIME.size)))
+    observed = None
+    if name != "L2_energy_no_observed_data":
+        observed = traces(np.roll(synthetic.values, 7, axis=1) + 0.3 * smooth_random_traces(rng))
+    misfit = get_misfit(name, bandpass=(0.5, 4.0), **BANDPASS_MISFITS[case])
+    result = taylor_check(misfit, synthetic, observed, rng)
+    assert result.passed(1e-6 if name == "cross_correlation_time_shift" else 1e-8, minimum_slope=1.8), str(result)
+    assert abs(result.directional_derivative) > 0.0
+
+
+def test_bandpass_applies_alike_to_synthetic_and_observed_traces():
+    rng = np.random.default_rng(22)
+    synthetic = traces(smooth_random_traces(rng))
+    noise = 0.5 * np.sin(2.0 * np.pi * 30.0 * TIME) * gaussian(2.0, 0.3)  # far above a 0.5 - 4 Hz band
+    observed = synthetic + noise
+    # 1/2 int noise^2 dt = 1/2 * 0.5^2 * 1/2 * 0.3 sqrt(pi) per receiver, without the band-pass
+    assert get_misfit("L2")(synthetic, observed).value == pytest.approx(3 * 0.25 * 0.3 * np.sqrt(np.pi) / 4, rel=1e-3)
+    filtered = get_misfit("L2", bandpass=(0.5, 4.0))
+    assert filtered(synthetic, observed).value < 1e-6 * filtered(synthetic, 0.0 * synthetic).value
+    value, adjoint_source = get_misfit("L2_energy_no_observed_data", bandpass=(0.5, 4.0))(
+        traces(np.stack([noise, smooth_random_traces(rng, 1)[0]])))
+    assert np.abs(adjoint_source.values[0]).max() < 1e-3 * np.abs(adjoint_source.values[1]).max()
+
+
+@pytest.mark.parametrize("bandpass, match", [
+    ((0.0, 4.0), r"'bandpass' must be \(f_min, f_max\) in Hz with 0 < f_min < f_max .*got \(0\.0, 4\.0\)"),
+    ((-1.0, 4.0), r"'bandpass' must be .*0 < f_min < f_max"),
+    ((4.0, 4.0), r"'bandpass' must be .*0 < f_min < f_max .*got \(4\.0, 4\.0\)"),
+    ((5.0, 4.0), r"'bandpass' must be .*0 < f_min < f_max"),
+    ((1.0, np.inf), r"'bandpass' must be .*finite"),
+    (("1", 4.0), r"'bandpass' must be"),
+    ((1.0, 2.0, 3.0), r"'bandpass' must be None or \(f_min, f_max\)"),
+    (4.0, r"'bandpass' must be None or \(f_min, f_max\)"),
+])
+def test_bandpass_rejects_bad_bands_naming_the_parameter(bandpass, match):
+    with pytest.raises(SpecfwiError, match=match):
+        get_misfit("L2", bandpass=bandpass)
+
+
+def test_bandpass_must_lie_below_the_nyquist_frequency_of_the_traces():
+    synthetic = traces(gaussian(2.0, 0.1))
+    misfit = get_misfit("L2_energy_no_observed_data", bandpass=(1.0, 50.0))  # TIME_STEP = 0.01 s: Nyquist 50 Hz
+    with pytest.raises(SpecfwiError, match=r"'bandpass' must be .*f_max below the Nyquist frequency of the traces, "
+                                           r"50\.0 Hz \(time step 0\.01 s\), got \(1\.0, 50\.0\)"):
+        misfit(synthetic)
+    with pytest.raises(SpecfwiError, match=r"'time' must be more than 27 samples"):
+        get_misfit("L2_energy_no_observed_data", bandpass=(1.0, 10.0))(synthetic.isel(time=slice(0, 27)))
+    with pytest.raises(SpecfwiError, match="'order' must be an integer"):
+        Bandpass(1.0, 10.0, order=0)

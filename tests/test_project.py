@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -205,6 +206,9 @@ def test_registry_adds_idempotently_and_refuses_a_taken_name(tmp_path):
     (lambda: sf.MisfitConfiguration("m", "L2"), "observed_data"),
     (lambda: sf.MisfitConfiguration("m", "L2_energy_no_observed_data", observed_data="sim"), "observed_data"),
     (lambda: sf.MisfitConfiguration("m", "L2_energy_no_observed_data", receiver_field="u"), "receiver_field"),
+    (lambda: sf.MisfitConfiguration("m", "L2_energy_no_observed_data", bandpass=(0.0, 10.0)), "bandpass"),
+    (lambda: sf.MisfitConfiguration("m", "L2_energy_no_observed_data", bandpass=(10.0, 5.0)), "bandpass"),
+    (lambda: sf.MisfitConfiguration("m", "L2_energy_no_observed_data", bandpass=10.0), "bandpass"),
     (lambda: sf.UnstructuredMeshSimulationConfiguration("u", sf.mesh.rectangle((0, 1), (0, 1), 1, 1),
                                                         tiny_event_configuration()), "unstructured_mesh"),
 ])
@@ -223,6 +227,14 @@ def test_configurations_round_trip_through_dicts():
     assert simulation != tiny_simulation()
     misfit = sf.MisfitConfiguration("cc", "cross_correlation_time_shift", observed_data="data")
     assert sf.MisfitConfiguration.from_dict(misfit.to_dict()) == misfit
+    # without a band-pass the description is the one projects stored before band-passes existed
+    assert misfit.to_dict() == {"type": "MisfitConfiguration", "name": "cc", "misfit_function":
+                                "cross_correlation_time_shift", "receiver_field": "phi", "observed_data": "data"}
+    band = sf.MisfitConfiguration("cc", "cross_correlation_time_shift", observed_data="data", bandpass=(2.0, 8.0))
+    assert sf.MisfitConfiguration.from_dict(json.loads(json.dumps(band.to_dict()))) == band
+    assert band.bandpass == sf.misfit.Bandpass(2.0, 8.0) and band != misfit
+    assert band != sf.MisfitConfiguration("cc", "cross_correlation_time_shift", observed_data="data",
+                                          bandpass=sf.misfit.Bandpass(2.0, 8.0, order=6))
 
 
 # ---------------------------------------------------------------------------- project and entities
@@ -280,14 +292,17 @@ def test_layered_volume_models_overwrite_where_they_cover(tmp_path):
     project += sf.model.GenericModel(name="patch", data=patch)
     project += tiny_simulation("layered", volume_models=["model", "patch"])
     mesh = project.simulations.get_mesh("layered")
-    nodes = mesh.get_element_nodes()
+    # in the absorbing layers the properties are those of the box's edge
+    nodes = mesh.absorbing_layers.clip_to_box(mesh.get_element_nodes().reshape(-1, 2)).reshape(
+        mesh.n_elements, mesh.n_gll, 2)
     inside = (nodes[..., 0] <= 300.0) & (nodes[..., 1] >= -200.0)
     np.testing.assert_allclose(mesh.element_nodal_fields["VP"][inside], 3000.0, rtol=1e-12)
     outside = ~inside
     expected = tiny_model().sample(nodes[outside])["VP"]
     np.testing.assert_allclose(mesh.element_nodal_fields["VP"][outside], expected, rtol=1e-12)
-    # the element size follows the smallest velocity of all models
-    assert mesh.n_elements == project.simulations.get_mesh("sim").n_elements
+    # the element size follows the smallest velocity of all models (the layers' width, the largest on the edge)
+    in_box = (~mesh.layer_element_mask).sum()
+    assert in_box == (~project.simulations.get_mesh("sim").layer_element_mask).sum()
 
 
 def test_waveforms_equal_a_direct_simulation_and_are_reused(tmp_path, monkeypatch, caplog):
@@ -410,6 +425,44 @@ def test_observed_data_from_another_simulation_configuration(tmp_path):
                                                                   synthetic["time"].values)).value
     assert project.actions.inversion.compute_misfits("sim", "l2", "event_0") == {"event_0": expected}
     assert np.abs(sf.UnstructuredMesh.from_h5(gradients["event_0"]).element_nodal_fields["VP"]).max() > 0.0
+
+
+def test_bandpassed_misfit_configurations_filter_synthetic_and_observed_traces_alike(tmp_path):
+    project = tiny_project(tmp_path / "p")
+    project += tiny_model("true_model", vp_offset=100.0)
+    fixed_step = sf.EventConfiguration(sf.Ricker(center_frequency=10.0), 0.25, time_step_in_seconds=2e-3)
+    automatic_step = tiny_event_configuration(0.6)  # about 46 samples: more than the band-pass's padding
+    project += [tiny_simulation("sim_fixed_step", event_configuration=fixed_step),
+                tiny_simulation("true_fixed_step", volume_models="true_model", event_configuration=fixed_step),
+                tiny_simulation("sim_automatic_step", event_configuration=automatic_step),
+                tiny_simulation("true_automatic_step", volume_models="true_model", event_configuration=automatic_step)]
+    bands = {"l2": None, "l2_band": (5.0, 20.0), "l2_other_band": (5.0, 15.0)}
+    project += [sf.MisfitConfiguration(f"{name}{suffix}", "L2", observed_data=f"true{suffix}", bandpass=band)
+                for name, band in bands.items() for suffix in ("_fixed_step", "_automatic_step")]
+    # equal time axes: the project's gradient is the solver's with the same band-pass
+    gradients = project.actions.inversion.compute_gradients("sim_fixed_step", "l2_band_fixed_step", "event_0")
+    mesh, event = project.simulations.get_mesh("sim_fixed_step"), project.events.get("event_0")
+    observed = project.waveforms.get("true_fixed_step", "event_0")
+    expected = sf.compute_gradient(mesh, event, misfit="L2", observed=observed, bandpass=(5.0, 20.0),
+                                   **fixed_step.solver_options())
+    raw = sf.UnstructuredMesh.from_h5(gradients["event_0"])
+    for parameter in ("VP", "RHO"):
+        np.testing.assert_allclose(raw.element_nodal_fields[parameter],
+                                   expected.gradient.element_nodal_fields[parameter], rtol=1e-12, atol=0.0)
+    assert project.actions.inversion.compute_misfits("sim_fixed_step", "l2_band_fixed_step") == \
+        {"event_0": expected.misfit}
+    # other time axes: observed data resampled onto the synthetic one, then filtered; each band cached apart
+    synthetic = project.waveforms.get("sim_automatic_step", "event_0")
+    observed = on_time_axis(project.waveforms.get("true_automatic_step", "event_0"), synthetic["time"].values)
+    misfits = {name: project.actions.inversion.compute_misfits("sim_automatic_step", f"{name}_automatic_step",
+                                                               "event_0")["event_0"] for name in bands}
+    for name, band in bands.items():
+        assert misfits[name] == pytest.approx(sf.misfit.get_misfit("L2", bandpass=band)(synthetic, observed).value,
+                                              rel=1e-12)
+    assert min(abs(a - b) / max(a, b) for a, b in itertools.combinations(misfits.values(), 2)) > 0.01
+    project += sf.MisfitConfiguration("above_nyquist", "L2", observed_data="true_fixed_step", bandpass=(5.0, 300.0))
+    with pytest.raises(SpecfwiError, match=r"'bandpass' must be .*below the Nyquist frequency of the traces, 250\.0 "):
+        project.actions.inversion.compute_gradients("sim_fixed_step", "above_nyquist", "event_0")
 
 
 def test_observed_traces_are_resampled_onto_the_synthetic_time_axis():

@@ -36,15 +36,16 @@ class GradientResult:
     adjoint_source: xr.DataArray
 
 
-def _prepare(mesh, event, wavelet, misfit, observed, window, options) -> tuple[SimulationSetup, object]:
-    """Validate everything (misfit, observed data and their time axis) before any time stepping."""
-    misfit_function = get_misfit(misfit, window=window)
+def _prepare(mesh, event, wavelet, misfit, observed, window, bandpass, options) -> tuple[SimulationSetup, object]:
+    """Validate everything (misfit, band-pass, observed data and their time axis) before any time stepping."""
+    misfit_function = get_misfit(misfit, window=window, bandpass=bandpass)
     if observed is None and misfit_function.requires_observed_data:
         raise invalid("observed", None, f"traces (the misfit {misfit_function.name!r} compares with observed data)")
     if observed is not None and misfit_function.requires_observed_data is False:
         raise invalid("observed", "traces", f"None (the misfit {misfit_function.name!r} uses no observed data)")
     setup = SimulationSetup.build(mesh, event, wavelet=wavelet, **options)
     template = traces_to_dataarray(setup, np.zeros((len(setup.receiver_nodes), setup.n_steps + 1)))
+    misfit_function.check_time_axis(template["time"].values)
     if observed is not None:
         match_observed(observed, template)
     if misfit_function.window is not None:
@@ -54,14 +55,16 @@ def _prepare(mesh, event, wavelet, misfit, observed, window, options) -> tuple[S
 
 def compute_misfit(mesh: UnstructuredMesh, event, *, wavelet, misfit, end_time_in_seconds: float,
                    time_step_in_seconds: float | None = None, observed: xr.DataArray | None = None, window=None,
-                   **simulate_options) -> float:
+                   bandpass=None, **simulate_options) -> float:
     """Misfit of one event's synthetic traces (see :func:`specfwi.simulate` for the simulation options).
 
     ``misfit``: a name ("L2_energy_no_observed_data", "L2", "cross_correlation_time_shift") or a callable
     ``(synthetic, observed) -> (value, adjoint_source)``; ``observed``: traces on the same receivers and
-    time axis (use the same explicit ``time_step_in_seconds`` for both); ``window``: see specfwi.misfit.Window.
+    time axis (use the same explicit ``time_step_in_seconds`` for both); ``window``: see specfwi.misfit.Window;
+    ``bandpass``: None or (f_min, f_max) in Hz, a zero-phase Butterworth band-pass of synthetic and observed
+    traces before the misfit (see specfwi.misfit.Bandpass; f_max below the Nyquist frequency of the time step).
     """
-    setup, misfit_function = _prepare(mesh, event, wavelet, misfit, observed, window,
+    setup, misfit_function = _prepare(mesh, event, wavelet, misfit, observed, window, bandpass,
                                       dict(end_time_in_seconds=end_time_in_seconds,
                                            time_step_in_seconds=time_step_in_seconds, **simulate_options))
     return misfit_function(traces_to_dataarray(setup, setup.record_traces()), observed).value
@@ -69,7 +72,7 @@ def compute_misfit(mesh: UnstructuredMesh, event, *, wavelet, misfit, end_time_i
 
 def compute_gradient(mesh: UnstructuredMesh, event, *, wavelet, misfit, end_time_in_seconds: float,
                      time_step_in_seconds: float | None = None, observed: xr.DataArray | None = None, window=None,
-                     checkpoint_memory_in_megabytes: float = DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES,
+                     bandpass=None, checkpoint_memory_in_megabytes: float = DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES,
                      **simulate_options) -> GradientResult:
     """Misfit and its exact gradient w.r.t. the element-nodal VP and RHO (one forward + one adjoint run).
 
@@ -77,7 +80,7 @@ def compute_gradient(mesh: UnstructuredMesh, event, *, wavelet, misfit, end_time
     forward states (beyond it, segments are recomputed from checkpoints: same result to round-off).
     """
     check_memory_budget(checkpoint_memory_in_megabytes)
-    setup, misfit_function = _prepare(mesh, event, wavelet, misfit, observed, window,
+    setup, misfit_function = _prepare(mesh, event, wavelet, misfit, observed, window, bandpass,
                                       dict(end_time_in_seconds=end_time_in_seconds,
                                            time_step_in_seconds=time_step_in_seconds, **simulate_options))
     check_run(mesh, event, setup.time[-1] - setup.time[0], setup.time_step_in_seconds, gradient=True,
@@ -91,7 +94,8 @@ def compute_gradient(mesh: UnstructuredMesh, event, *, wavelet, misfit, end_time
         return result.value, result.adjoint_source.transpose("receiver", "time").values
 
     _, value, sensitivities = forward_then_adjoint(setup, adjoint_source, plan=plan)
-    derivatives = setup.coefficients.material_gradient(sensitivities.mass, sensitivities.damping, sensitivities.kappa)
+    derivatives = setup.coefficients.material_gradient(sensitivities.mass, sensitivities.damping, sensitivities.kappa,
+                                                       sensitivities.zero_order)
     gradient = mesh.geometry_copy()
     for name in PARAMETERS:
         gradient.attach_field(name, derivatives[name])

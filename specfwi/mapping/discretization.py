@@ -43,9 +43,14 @@ def check_discretization(value) -> Discretization:
 
 
 class InversionSpace:
-    """The inversion discretization ``discretization`` seen from ``simulation_mesh``."""
+    """The inversion discretization ``discretization`` seen from ``simulation_mesh``.
 
-    def __init__(self, discretization: Discretization, simulation_mesh: UnstructuredMesh):
+    ``box_only``: the absorbing layers of the simulation mesh take no values from another discretization
+    (its transfer has zero rows there: the Mapping fills them by edge extension), so it need only cover the
+    model's box.
+    """
+
+    def __init__(self, discretization: Discretization, simulation_mesh: UnstructuredMesh, *, box_only: bool = False):
         self.simulation_mesh = simulation_mesh
         if discretization is None or (isinstance(discretization, UnstructuredMesh)
                                       and same_geometry(discretization, simulation_mesh)):
@@ -56,15 +61,24 @@ class InversionSpace:
             return
         self.is_identity = False
         name = "simulation mesh nodes in inversion_discretization"
+        evaluated = (np.flatnonzero(~simulation_mesh.layer_element_mask) if box_only
+                     else np.arange(simulation_mesh.n_elements))
+        target = simulation_mesh
+        if len(evaluated) < simulation_mesh.n_elements:
+            target = UnstructuredMesh(simulation_mesh.vertices, simulation_mesh.connectivity[evaluated],
+                                      simulation_mesh.tensor_order)
         if isinstance(discretization, UnstructuredMesh):
             self._container = discretization.geometry_copy()
             self.n_dofs = discretization.n_elements * discretization.n_gll
-            self.transfer = mesh_to_mesh(discretization, simulation_mesh, name=name)
+            transfer = mesh_to_mesh(discretization, target, name=name)
         else:
             self._container = discretization
             self.n_dofs = discretization.n_points
-            self.transfer = grid_to_points(discretization, simulation_mesh.get_element_nodes().reshape(-1, 2),
-                                           name=name)
+            transfer = grid_to_points(discretization, target.get_element_nodes().reshape(-1, 2), name=name)
+        rows = (evaluated[:, None] * simulation_mesh.n_gll + np.arange(simulation_mesh.n_gll)).ravel()
+        embedding = sp.csr_matrix((np.ones(len(rows)), (rows, np.arange(len(rows)))),
+                                  shape=(simulation_mesh.n_elements * simulation_mesh.n_gll, len(rows)))
+        self.transfer = (embedding @ transfer).tocsr()
 
     # ------------------------------------------------------------------ operators
     def interpolate(self, values: NDArray) -> NDArray[np.float64]:

@@ -5,11 +5,13 @@ transfer from the inversion discretization to the simulation element nodes, P it
 (identity on the simulation mesh), w in [0, 1] the mask (cutouts of the event times the region
 of interest) at the simulation element nodes, and x_prior = map_to_inversion(prior, prior):
 
-    d = w * T (x - x_prior)                      (x_prior = 0 unless scaling is "absolute")
+    d = L (w * T (x - x_prior))                  (x_prior = 0 unless scaling is "absolute")
     model = prior + d                            "absolute"
     model = prior * (1 + d)                      "relative_deviation_from_prior"
     model = prior * exp(d)                       "logarithmic"
 
+L copies the deviation of the box's edge into the absorbing layers of a mesh that has them
+(specfwi.mapping.layers; the identity without layers, or with ``invert_in_absorbing_layers=True``).
 Parameters that are not inverted for stay at the prior. ``adjoint`` is the exact transpose of
 the linearised map for plain sums over vector entries (inversion side) and over element-nodal
 entries (simulation side): it takes a raw gradient (d misfit / d element-nodal value) and returns
@@ -28,6 +30,7 @@ from scipy.spatial import cKDTree
 
 from ..errors import invalid
 from ..mesh import UnstructuredMesh
+from . import layers
 from . import scaling as scalings
 from .cache import BoundedCache
 from .discretization import InversionSpace, check_discretization
@@ -53,6 +56,7 @@ class _BoundMesh:
 
     space: InversionSpace
     region_of_interest: NDArray[np.float64]  # (n_elements, n_gll), ones without a region
+    edge_extension: NDArray[np.int64] | None  # L of the module docstring (layers.edge_extension_sources), or None
 
     @cached_property
     def node_tree(self) -> cKDTree:
@@ -76,6 +80,8 @@ class Mapping:
         multiplied by it.
     inversion_discretization : None (the simulation mesh), an UnstructuredMesh (coarser than the simulation
         mesh), or a regular grid (an xarray Dataset/DataArray with coordinates x, y in m) covering it.
+    invert_in_absorbing_layers : False (default): the absorbing layers of a simulation mesh follow the box's
+        edge (their entries of x have no effect and get a zero gradient); True: they are inverted like the box.
 
     Every method takes the ``prior`` (an UnstructuredMesh holding the inversion parameters); meshes of
     several geometries (event-dependent meshes) may be used with one Mapping. ``event`` is anything with
@@ -88,7 +94,7 @@ class Mapping:
                  receiver_cutout_radius_in_meters: float | None = None,
                  cutout_taper_width_in_meters: float | None = None,
                  region_of_interest: UnstructuredMesh | Callable | None = None,
-                 inversion_discretization=None):
+                 inversion_discretization=None, invert_in_absorbing_layers: bool = False):
         self.inversion_parameters = check_parameter_names("inversion_parameters", inversion_parameters)
         self.scaling: Scaling = scalings.check_scaling(scaling)
         self.source_cutout_radius_in_meters = _check_length(
@@ -99,6 +105,9 @@ class Mapping:
             "cutout_taper_width_in_meters", cutout_taper_width_in_meters, allow_zero=True)
         self.region_of_interest = None if region_of_interest is None else RegionOfInterest(region_of_interest)
         self.inversion_discretization = check_discretization(inversion_discretization)
+        if not isinstance(invert_in_absorbing_layers, bool):
+            raise invalid("invert_in_absorbing_layers", invert_in_absorbing_layers, "True or False")
+        self.invert_in_absorbing_layers = invert_in_absorbing_layers
         self._bound_meshes: BoundedCache[_BoundMesh] = BoundedCache()
 
     def __repr__(self) -> str:
@@ -152,7 +161,8 @@ class Mapping:
             if parameter in prior.element_nodal_fields:
                 perturbation.attach_field(parameter, np.zeros((prior.n_elements, prior.n_gll)))
         for parameter, factor in factors.items():
-            perturbation.attach_field(parameter, factor * mask * bound.space.interpolate(direction.values(parameter)))
+            perturbation.attach_field(parameter, factor * layers.extend(
+                mask * bound.space.interpolate(direction.values(parameter)), bound.edge_extension))
         return perturbation
 
     def adjoint(self, gradient: UnstructuredMesh, prior: UnstructuredMesh, event=None, *,
@@ -169,7 +179,8 @@ class Mapping:
             raise invalid("gradient", "a mesh of another geometry", "a gradient on the mesh of the prior")
         factors, mask = self._derivative_factors(bound, prior, event, x)
         return bound.space.make(self.inversion_parameters, {
-            parameter: bound.space.interpolate_adjoint(factor * mask * gradient.element_nodal_fields[parameter])
+            parameter: bound.space.interpolate_adjoint(
+                mask * layers.fold(factor * gradient.element_nodal_fields[parameter], bound.edge_extension))
             for parameter, factor in factors.items()})
 
     def adjoint_sum(self, gradients: Sequence[UnstructuredMesh], prior: UnstructuredMesh | Sequence[UnstructuredMesh],
@@ -204,10 +215,11 @@ class Mapping:
         check_mesh_fields("prior", prior, self.inversion_parameters, positive=self.scaling != "absolute")
 
         def build() -> _BoundMesh:
-            space = InversionSpace(self.inversion_discretization, prior)
+            space = InversionSpace(self.inversion_discretization, prior, box_only=not self.invert_in_absorbing_layers)
             region = (np.ones((prior.n_elements, prior.n_gll)) if self.region_of_interest is None
                       else self.region_of_interest.values_on(prior))
-            return _BoundMesh(space, region)
+            sources = None if self.invert_in_absorbing_layers else layers.edge_extension_sources(prior)
+            return _BoundMesh(space, region, sources)
 
         return self._bound_meshes.get(geometry_key(prior), build), prior
 
@@ -234,7 +246,7 @@ class Mapping:
             difference = x.values(parameter)
             if self.scaling == "absolute":
                 difference = difference - bound.space.project(prior.element_nodal_fields[parameter])
-            deviations[parameter] = mask * bound.space.interpolate(difference)
+            deviations[parameter] = layers.extend(mask * bound.space.interpolate(difference), bound.edge_extension)
         return deviations
 
     def _derivative_factors(self, bound: _BoundMesh, prior: UnstructuredMesh, event, x: InversionModel | None):

@@ -13,9 +13,12 @@ attributes  ``specfwi_schema_version`` (= 1), ``tensor_order``, ``specfwi_versio
                             GLL nodes (point e * n_gll + q), so that discontinuous fields show
 ``visualization/sub_quad_connectivity``     (n_elements * order^2, 4) int64, every element split
                             into the quads between its GLL nodes, indices into the points above
+``visualization/absorbing_layer``  (n_elements * n_gll,) float64, 1 on the nodes of layer elements, else 0
+``absorbing_layers`` (group, only for meshes with layers): attributes ``box`` (x_min, x_max, y_min, y_max),
+                            ``sides``, ``widths_in_meters``, ``reference_velocity_in_meters_per_second``
 
 The XDMF file (same path with suffix ``.xdmf``) describes the ``visualization``
-quads with one node-centred attribute per element-nodal field. Both files are
+quads with one node-centred attribute per element-nodal field, and ABSORBING_LAYER (the layer mark). Both files are
 written to temporary names in the target directory and renamed into place.
 """
 
@@ -35,6 +38,7 @@ from numpy.typing import NDArray
 
 from .. import __version__
 from ..errors import SchemaVersionError, invalid
+from .absorbing import AbsorbingLayers
 from .unstructured_mesh import UnstructuredMesh
 
 logger = logging.getLogger(__name__)
@@ -43,6 +47,8 @@ SCHEMA_VERSION = 1
 FIELDS_GROUP = "element_nodal_fields"
 SIDE_SETS_GROUP = "side_sets"
 VISUALIZATION_GROUP = "visualization"
+LAYERS_GROUP = "absorbing_layers"
+LAYER_MARK = "absorbing_layer"
 
 
 def sub_quad_connectivity(tensor_order: int, n_elements: int) -> NDArray[np.int64]:
@@ -103,9 +109,11 @@ def read_h5(path) -> UnstructuredMesh:
                                      f"read it with the specfwi version that wrote it")
         side_sets = {name: dataset[()] for name, dataset in handle.get(SIDE_SETS_GROUP, {}).items()}
         fields = {name: dataset[()] for name, dataset in handle.get(FIELDS_GROUP, {}).items()}
+        layers = (AbsorbingLayers.from_attributes(handle[LAYERS_GROUP].attrs) if LAYERS_GROUP in handle
+                  else None)
         return UnstructuredMesh(handle["vertices"][()], handle["connectivity"][()],
                                 int(handle.attrs["tensor_order"]), element_nodal_fields=fields,
-                                side_sets=side_sets)
+                                side_sets=side_sets, absorbing_layers=layers)
 
 
 @contextmanager
@@ -139,6 +147,11 @@ def _write_datasets(mesh: UnstructuredMesh, path: Path) -> None:
         visualization.create_dataset("element_node_coordinates", data=mesh.get_element_nodes().reshape(-1, 2))
         visualization.create_dataset("sub_quad_connectivity",
                                      data=sub_quad_connectivity(mesh.tensor_order, mesh.n_elements))
+        visualization.create_dataset(LAYER_MARK, data=np.repeat(mesh.layer_element_mask.astype(float), mesh.n_gll))
+        if mesh.absorbing_layers is not None:
+            group = handle.create_group(LAYERS_GROUP)
+            for key, value in mesh.absorbing_layers.to_attributes().items():
+                group.attrs[key] = value
 
 
 def _xdmf_text(mesh: UnstructuredMesh, h5_name: str) -> str:
@@ -160,5 +173,7 @@ def _xdmf_text(mesh: UnstructuredMesh, h5_name: str) -> str:
     for name in mesh.element_nodal_fields:
         attribute = ElementTree.SubElement(grid, "Attribute", Name=name, AttributeType="Scalar", Center="Node")
         data_item(attribute, f"{FIELDS_GROUP}/{name}", (mesh.n_elements, mesh.n_gll), "Float")
+    attribute = ElementTree.SubElement(grid, "Attribute", Name="ABSORBING_LAYER", AttributeType="Scalar", Center="Node")
+    data_item(attribute, f"{VISUALIZATION_GROUP}/{LAYER_MARK}", (n_points,), "Float")
     ElementTree.indent(root)
     return '<?xml version="1.0"?>\n' + ElementTree.tostring(root, encoding="unicode") + "\n"

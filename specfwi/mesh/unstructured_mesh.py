@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from ..errors import invalid
 from . import point_location
+from .absorbing import AbsorbingLayers
 from .gll import check_order, gll_points, gll_weights
 
 
@@ -39,6 +40,8 @@ class UnstructuredMesh:
     tensor_order : int, polynomial order of the GLL basis (1..10)
     element_nodal_fields : dict name -> (n_elements, n_gll) array, optional
     side_sets : dict name -> (n, 2) int array of (element, edge), optional
+    absorbing_layers : the absorbing layers outside the model's box (specfwi.mesh.absorbing), optional;
+        meshes from :func:`specfwi.mesh.from_volume_model` carry them by default
     """
 
     def __init__(
@@ -49,6 +52,7 @@ class UnstructuredMesh:
         *,
         element_nodal_fields: dict | None = None,
         side_sets: dict | None = None,
+        absorbing_layers: AbsorbingLayers | None = None,
     ):
         self.tensor_order = check_order(tensor_order)
         vertices = np.ascontiguousarray(vertices, dtype=float)
@@ -67,6 +71,7 @@ class UnstructuredMesh:
             raise invalid("connectivity", f"element {bad} with non-positive Jacobian",
                           "counter-clockwise, non-degenerate quadrilaterals")
         self.side_sets = {name: np.asarray(v, dtype=np.int64).reshape(-1, 2) for name, v in (side_sets or {}).items()}
+        self.absorbing_layers = absorbing_layers
         self.element_nodal_fields: dict[str, NDArray[np.float64]] = {}
         for name, values in (element_nodal_fields or {}).items():
             self.attach_field(name, values)
@@ -106,8 +111,18 @@ class UnstructuredMesh:
 
     def __repr__(self) -> str:
         fields = ", ".join(self.element_nodal_fields) or "none"
+        layers = "" if self.absorbing_layers is None else (
+            f", absorbing layers on {'/'.join(self.absorbing_layers.widths_in_meters)} "
+            f"({int(self.layer_element_mask.sum())} elements)")
         return (f"<UnstructuredMesh: {self.n_elements} elements, order {self.tensor_order}, "
-                f"{self.n_global_nodes} nodes, fields: {fields}>")
+                f"{self.n_global_nodes} nodes, fields: {fields}{layers}>")
+
+    @property
+    def layer_element_mask(self) -> NDArray[np.bool_]:
+        """(n_elements,) True for the elements of the absorbing layers (all False without layers)."""
+        if self.absorbing_layers is None:
+            return np.zeros(self.n_elements, dtype=bool)
+        return self.absorbing_layers.element_mask(self.get_element_centroid())
 
     # ------------------------------------------------------------------ geometry
     def get_element_centroid(self) -> NDArray[np.float64]:

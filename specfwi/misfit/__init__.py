@@ -15,6 +15,10 @@ with c_k = ``trapezoid_weights(time)`` (1/2 at both ends, 1 elsewhere). So the L
 is simply u - d (times the window weights squared when windowed), and the solver multiplies by
 dt * c_k itself when it injects the adjoint source.
 
+Processing before the misfit (``get_misfit(name, window=..., bandpass=...)``): a zero-phase
+Butterworth band-pass (:class:`Bandpass`, with its exact transpose in the adjoint source), then
+window weights; both apply alike to synthetic and observed traces.
+
 Built-in misfits (``get_misfit(name, window=...)``):
 
 - "L2_energy_no_observed_data": chi = 1/2 sum_r int u^2 dt (observed must be None);
@@ -23,9 +27,10 @@ Built-in misfits (``get_misfit(name, window=...)``):
   maximises the cross-correlation of u and d (see :mod:`specfwi.misfit.cross_correlation`).
 """
 
+from .bandpass import Bandpass
 from .registry import MISFIT_NAMES, Misfit, MisfitName, MisfitResult, get_misfit
 from .traces import check_traces, trapezoid_weights, uniform_time_step
 from .window import Window
 
-__all__ = ["MISFIT_NAMES", "Misfit", "MisfitName", "MisfitResult", "Window", "check_traces", "get_misfit",
+__all__ = ["MISFIT_NAMES", "Bandpass", "Misfit", "MisfitName", "MisfitResult", "Window", "check_traces", "get_misfit",
            "trapezoid_weights", "uniform_time_step"]

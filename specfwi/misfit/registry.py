@@ -10,6 +10,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import invalid
+from .bandpass import Bandpass, check_bandpass
 from .cross_correlation import cross_correlation_time_shift
 from .l2 import l2, l2_energy_no_observed_data
 from .traces import check_traces, match_observed
@@ -37,21 +38,31 @@ class Misfit:
     """A validated misfit: ``misfit(synthetic, observed=None) -> MisfitResult``.
 
     Built by :func:`get_misfit`. Inputs are checked (dims, uniform time axis, finite values,
-    observed data present exactly when required, matching receivers and time axis); window
-    weights multiply both traces before ``function`` sees them, and the adjoint source it
-    returns is multiplied by the same weights (chain rule). The adjoint source comes back
-    with dims ("receiver", "time") and the synthetic's coordinates.
+    observed data present exactly when required, matching receivers and time axis). Both traces
+    are band-passed (F, see :mod:`specfwi.misfit.bandpass`), then multiplied by the window
+    weights W, before ``function`` sees them; the adjoint source it returns goes back through
+    the chain rule: multiplied by W, then C^-1 F^T C. The adjoint source comes back with dims
+    ("receiver", "time") and the synthetic's coordinates.
     """
 
     def __init__(self, function: Callable, *, name: str, requires_observed_data: bool | None,
-                 window: Window | dict[str, Window] | None = None):
+                 window: Window | dict[str, Window] | None = None, bandpass: Bandpass | None = None):
         self.function = function
         self.name = name
         self.requires_observed_data = requires_observed_data
         self.window = window
+        self.bandpass = bandpass
 
     def __repr__(self) -> str:
-        return f"Misfit(name={self.name!r}, window={self.window!r})"
+        return f"Misfit(name={self.name!r}, window={self.window!r}, bandpass={self.bandpass!r})"
+
+    def check_time_axis(self, time: np.ndarray) -> None:
+        """Check that traces on ``time`` (s) suit the misfit's band-pass (below their Nyquist frequency),
+        and those of a wrapped ``Misfit``."""
+        if self.bandpass is not None:
+            self.bandpass.check_time_axis(time)
+        if isinstance(self.function, Misfit):
+            self.function.check_time_axis(time)
 
     def __call__(self, synthetic: xr.DataArray, observed: xr.DataArray | None = None) -> MisfitResult:
         synthetic = check_traces("synthetic", synthetic)
@@ -61,6 +72,10 @@ class Misfit:
             raise invalid("observed", "traces", f"None (the misfit {self.name!r} uses no observed data)")
         if observed is not None:
             observed = match_observed(observed, synthetic)
+        time = synthetic["time"].values
+        if self.bandpass is not None:
+            synthetic = synthetic.copy(data=self.bandpass.apply(synthetic.values, time))
+            observed = None if observed is None else observed.copy(data=self.bandpass.apply(observed.values, time))
         weights = None if self.window is None else window_weights(self.window, synthetic)
         if weights is not None:
             synthetic = synthetic.copy(data=synthetic.values * weights)
@@ -68,6 +83,8 @@ class Misfit:
         value, adjoint_source = self._checked_output(self.function(synthetic, observed), synthetic)
         if weights is not None:
             adjoint_source = adjoint_source.copy(data=adjoint_source.values * weights)
+        if self.bandpass is not None:
+            adjoint_source = adjoint_source.copy(data=self.bandpass.adjoint_source(adjoint_source.values, time))
         return MisfitResult(value, adjoint_source)
 
     def _checked_output(self, output, synthetic: xr.DataArray) -> tuple[float, xr.DataArray]:
@@ -100,7 +117,8 @@ def _built_in_adapter(function: Callable) -> Callable:
     return on_traces
 
 
-def get_misfit(misfit: MisfitName | Callable, *, window: Window | dict[str, Window] | None = None) -> Misfit:
+def get_misfit(misfit: MisfitName | Callable, *, window: Window | dict[str, Window] | None = None,
+               bandpass: Bandpass | tuple[float, float] | None = None) -> Misfit:
     """A misfit callable ``(synthetic, observed=None) -> MisfitResult(value, adjoint_source)``.
 
     Parameters
@@ -111,17 +129,21 @@ def get_misfit(misfit: MisfitName | Callable, *, window: Window | dict[str, Wind
         convention of :mod:`specfwi.misfit`.
     window : None, a ``Window`` for every receiver, or a dict receiver name -> ``Window``
         (receivers absent from the dict get weight 0).
+    bandpass : None, or (f_min, f_max) in Hz or a ``Bandpass``: a zero-phase Butterworth band-pass
+        applied to synthetic and observed traces before the window.
     """
     window = check_window(window)
-    if isinstance(misfit, Misfit) and window is None:
+    bandpass = check_bandpass(bandpass)
+    if isinstance(misfit, Misfit) and window is None and bandpass is None:
         return misfit
     if isinstance(misfit, str):
         if misfit not in _BUILT_IN:
             raise invalid("misfit", misfit, f"one of {list(MISFIT_NAMES)} or a callable")
         function, requires_observed_data = _BUILT_IN[misfit]
         return Misfit(_built_in_adapter(function), name=misfit, requires_observed_data=requires_observed_data,
-                      window=window)
+                      window=window, bandpass=bandpass)
     if callable(misfit):
         return Misfit(misfit, name=getattr(misfit, "name", getattr(misfit, "__name__", type(misfit).__name__)),
-                      requires_observed_data=getattr(misfit, "requires_observed_data", None), window=window)
+                      requires_observed_data=getattr(misfit, "requires_observed_data", None), window=window,
+                      bandpass=bandpass)
     raise invalid("misfit", misfit, f"one of {list(MISFIT_NAMES)} or a callable")

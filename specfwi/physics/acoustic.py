@@ -8,8 +8,15 @@ Its Galerkin discretisation on GLL nodes gives, on the global (shared) nodes,
 * M (diagonal) assembles ``quadrature_weights / (RHO VP^2)``;
 * C (diagonal) assembles ``edge_weight / (RHO VP)`` over absorbing side sets: the
   first-order Clayton-Engquist / Stacey condition d(phi)/dn = -(1/VP) d(phi)/dt;
+  in absorbing layers (perfectly matched, see ``mesh.absorbing_layers``) it also assembles
+  ``quadrature_weights (d_x + d_y) / (RHO VP^2)``;
+* E (diagonal, layers only) assembles ``quadrature_weights d_x d_y / (RHO VP^2)``, a term E phi;
 * K = sum_e sum_q kappa_eq * G_eq(grad, grad) with kappa = 1/RHO at element node q
   and G the geometric tensor below.
+
+In the layers, phi_tt + (d_x + d_y) phi_t + d_x d_y phi is the time-domain form of the
+stretched coordinates' (1 + d_x / (i w)) (1 + d_y / (i w)) (i w)^2; the memory of the fluxes
+that completes the layer is a matter of time stepping (specfwi.solver.absorbing_layers).
 
 The derivative of a functional with respect to VP and RHO follows from its
 derivatives with respect to M, C (per global node) and kappa (per element node):
@@ -93,22 +100,40 @@ class AcousticCoefficients:
     stiffness_tensor: NDArray[np.float64]
     geometric_tensor: NDArray[np.float64]
     absorbing_nodes: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]
+    layer_damping: NDArray[np.float64] | None = None
+    zero_order: NDArray[np.float64] | None = None
 
     @classmethod
-    def from_mesh(cls, mesh: UnstructuredMesh, *, absorbing_side_sets=()) -> "AcousticCoefficients":
+    def from_mesh(cls, mesh: UnstructuredMesh, *, absorbing_side_sets=(), with_layers: bool = False
+                  ) -> "AcousticCoefficients":
+        """``with_layers``: damp in the mesh's absorbing layers (``layer_damping`` (n_elements, n_gll, 2):
+        d_x, d_y in 1/s; ``zero_order``: E)."""
         vp, rho = check_material(mesh)
-        mass = mesh.assemble(mesh.quadrature_weights / (rho * vp**2))
+        inverse_modulus = mesh.quadrature_weights / (rho * vp**2)
+        mass = mesh.assemble(inverse_modulus)
         elements, nodes, weights = absorbing_edge_weights(mesh, absorbing_side_sets)
         damping = np.bincount(mesh.global_node_index[elements, nodes], weights=weights / (rho[elements, nodes] * vp[elements, nodes]),
                               minlength=mesh.n_global_nodes)
+        layer_damping = zero_order = None
+        if with_layers and mesh.absorbing_layers is not None:
+            layer_damping = np.stack(mesh.absorbing_layers.damping_profiles(mesh.get_element_nodes()), axis=-1)
+            damping = damping + mesh.assemble(inverse_modulus * layer_damping.sum(axis=-1))
+            zero_order = mesh.assemble(inverse_modulus * layer_damping.prod(axis=-1))
         geometric = geometric_stiffness_tensor(mesh)
-        return cls(mesh, mass, damping, geometric * (1.0 / rho)[..., None], geometric, (elements, nodes, weights))
+        return cls(mesh, mass, damping, geometric * (1.0 / rho)[..., None], geometric, (elements, nodes, weights),
+                   layer_damping, zero_order)
 
-    def material_gradient(self, mass_sensitivity, damping_sensitivity, kappa_sensitivity) -> dict[str, NDArray[np.float64]]:
-        """Chain rule from d/dM (global), d/dC (global), d/dkappa (element-nodal) to d/dVP, d/dRHO (element-nodal)."""
+    def material_gradient(self, mass_sensitivity, damping_sensitivity, kappa_sensitivity,
+                          zero_order_sensitivity=None) -> dict[str, NDArray[np.float64]]:
+        """Chain rule from d/dM, d/dC, d/dE (global) and d/dkappa (element-nodal) to d/dVP, d/dRHO (element-nodal)."""
         mesh = self.mesh
         vp, rho = mesh.element_nodal_fields["VP"], mesh.element_nodal_fields["RHO"]
-        mass_per_node = mass_sensitivity[mesh.global_node_index] * mesh.quadrature_weights / (rho * vp**2)
+        index = mesh.global_node_index
+        per_inverse_modulus = mass_sensitivity[index]
+        if self.layer_damping is not None:
+            per_inverse_modulus = per_inverse_modulus + damping_sensitivity[index] * self.layer_damping.sum(axis=-1) \
+                + zero_order_sensitivity[index] * self.layer_damping.prod(axis=-1)
+        mass_per_node = per_inverse_modulus * mesh.quadrature_weights / (rho * vp**2)
         gradient_vp = -2.0 * mass_per_node / vp
         gradient_rho = -mass_per_node / rho - kappa_sensitivity / rho**2
         elements, nodes, weights = self.absorbing_nodes

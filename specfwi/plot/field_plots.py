@@ -16,12 +16,16 @@ from .color_scale import SIGNED_COLORMAP, UNSIGNED_COLORMAP, color_limits
 
 def _draw_element_nodal(mesh: UnstructuredMesh, values, ax: Axes, *, limits: tuple[float, float], cmap: str,
                         label: str, title: str | None) -> Axes:
-    """Gouraud-shaded triangles between every element's GLL nodes; values (n_elements, n_gll)."""
+    """Gouraud-shaded triangles between every element's GLL nodes; values (n_elements, n_gll). The model's box
+    of a mesh with absorbing layers is outlined (dashed)."""
     points = mesh.get_element_nodes().reshape(-1, 2)
     quads = sub_quad_connectivity(mesh.tensor_order, mesh.n_elements)
     triangles = np.concatenate([quads[:, [0, 1, 2]], quads[:, [0, 2, 3]]])
     mappable = ax.tripcolor(Triangulation(points[:, 0], points[:, 1], triangles), np.ravel(values),
                             shading="gouraud", cmap=cmap, vmin=limits[0], vmax=limits[1])
+    if mesh.absorbing_layers is not None:
+        x_min, x_max, y_min, y_max = mesh.absorbing_layers.box
+        ax.plot([x_min, x_max, x_max, x_min, x_min], [y_min, y_min, y_max, y_max, y_min], "k--", linewidth=0.8)
     add_colorbar(ax, mappable, label)
     label_map_axes(ax, title)
     return ax

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import xarray as xr
@@ -16,7 +17,11 @@ import xarray as xr
 from .. import resources
 from ..acquisition import Event
 from ..errors import ProjectError, invalid
+from ..io.segy import DEFAULT_COORDINATE_TOLERANCE_IN_METERS, VerticalCoordinate, read_segy
 from ..mesh import UnstructuredMesh
+from ..mesh.absorbing import (DEFAULT_NUMBER_OF_WAVELENGTHS, FREE_SURFACE_SIDE, RECTANGLE_SIDES,
+                              REFERENCE_FREQUENCY_FRACTION, AbsorbingBoundaryParameters, absorbing_option_to_json,
+                              resolve_absorbing_boundaries)
 from ..solver.adjoint import DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES
 from .configurations import (
     MisfitConfiguration,
@@ -101,9 +106,9 @@ class SimulationsAccessor:
         configuration = self.get(simulation_configuration)
         if isinstance(configuration, UnstructuredMeshSimulationConfiguration):
             return combine("mesh", configuration.mesh_hash)
-        return combine("mesh", {"max_frequency_in_hertz": configuration.max_frequency_in_hertz,
-                                "elements_per_wavelength": configuration.elements_per_wavelength,
-                                "tensor_order": configuration.tensor_order},
+        options = configuration.mesh_options()
+        options["absorbing_boundaries"] = absorbing_option_to_json(options["absorbing_boundaries"])
+        return combine("mesh", options,
                        [self._project.store.content_hash(VOLUME_MODEL, name) for name in configuration.volume_models])
 
     def estimate(self, simulation_configuration: str, *, gradient: bool = False) -> resources.ResourceEstimate:
@@ -121,12 +126,27 @@ class SimulationsAccessor:
             return resources.estimate_from_mesh(configuration.unstructured_mesh, **options)
         models = LayeredVolumeModel([self._project.store.get_volume_model(name)
                                      for name in configuration.volume_models])
+        max_velocity = max(model.max_velocity_in_meters_per_second for model in models.models)
+        options.update(self._layer_options(configuration, max_velocity))
         return resources.estimate_from_domain(
             models.extent, min_velocity_in_meters_per_second=models.min_velocity_in_meters_per_second,
-            max_velocity_in_meters_per_second=max(model.max_velocity_in_meters_per_second for model in models.models),
+            max_velocity_in_meters_per_second=max_velocity,
             max_frequency_in_hertz=configuration.max_frequency_in_hertz,
             elements_per_wavelength=configuration.elements_per_wavelength, tensor_order=configuration.tensor_order,
             **options)
+
+    @staticmethod
+    def _layer_options(configuration: SimulationConfiguration, max_velocity: float) -> dict:
+        """The absorbing layers ``sf.mesh.from_volume_model`` will add, for the estimate: their widths (m) by side
+        (automatic ones from the largest VP, a little wider than the mesh's)."""
+        choice = resolve_absorbing_boundaries(configuration.absorbing_boundaries, available_sides=RECTANGLE_SIDES,
+                                              free_sides=(FREE_SURFACE_SIDE,) if configuration.free_surface else ())
+        if not choice.layer_sides:
+            return {}
+        parameters = choice.parameters or AbsorbingBoundaryParameters(
+            max_velocity, DEFAULT_NUMBER_OF_WAVELENGTHS,
+            REFERENCE_FREQUENCY_FRACTION * configuration.max_frequency_in_hertz)
+        return {"layer_widths_in_meters": {side: parameters.width_in_meters for side in choice.layer_sides}}
 
     def prepare_to_compute(self, simulation_configuration: str, what: str, folders: Sequence[str], *,
                            gradient: bool = False) -> None:
@@ -157,9 +177,7 @@ class SimulationsAccessor:
                                 ["meshes"])
         logger.info("Creating the mesh of simulation configuration %r.", simulation_configuration)
         models = [self._project.store.get_volume_model(name) for name in configuration.volume_models]
-        mesh = build_simulation_mesh(models, max_frequency_in_hertz=configuration.max_frequency_in_hertz,
-                                     elements_per_wavelength=configuration.elements_per_wavelength,
-                                     tensor_order=configuration.tensor_order)
+        mesh = build_simulation_mesh(models, **configuration.mesh_options())
         relative_path = f"meshes/{key}.h5"
         with staged_files(self._project.path / "meshes") as staging:
             mesh.write_h5(staging / f"{key}.h5")
@@ -224,6 +242,21 @@ class WaveformsAccessor:
         """
         self._project.store.add_observed(name, event, traces)
 
+    def add_observed_segy(self, name: str, path: str | Path, *, events: str | Sequence[str] | None = None,
+                          coordinate_tolerance_in_meters: float = DEFAULT_COORDINATE_TOLERANCE_IN_METERS,
+                          vertical_coordinate: VerticalCoordinate = "elevation") -> list[str]:
+        """Import the traces of a SEG-Y file as observed data ``name``; returns the events imported.
+
+        Traces go to events by their source coordinates and to receivers by their group coordinates
+        (``sf.io.read_segy``, which documents the headers); ``events`` restricts the candidates (default:
+        all the project's events). The whole file is matched before anything is stored.
+        """
+        candidates = [self._project.events.get(event) for event in event_names(events, self._project.events.list())]
+        observed = read_segy(path, candidates, coordinate_tolerance_in_meters=coordinate_tolerance_in_meters,
+                             vertical_coordinate=vertical_coordinate)
+        for event, traces in observed.items():
+            self.add_observed(name, event, traces)
+        return list(observed)
     def remove_observed(self, name: str, event: str) -> None:
         """Remove one event's observed data ``name`` from the project (to import other data under that name).
 

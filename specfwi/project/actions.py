@@ -12,7 +12,6 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..misfit import get_misfit
 from .accessors import event_names
 from .configurations import MisfitConfiguration
 from .hashing import combine
@@ -98,7 +97,8 @@ class InversionActions:
         synthetics = self._project.waveforms.compute(simulation_configuration, ready, executor=executor,
                                                      wait=wait) if ready else {}
         for event, waveform_key in synthetics.items():
-            misfit = get_misfit(misfit_against(configuration.misfit_function, self._observed(configuration, event)))
+            misfit = misfit_against(configuration.misfit_function, self._observed(configuration, event),
+                                    bandpass=configuration.bandpass)
             value, _ = misfit(self._project.waveforms.read(waveform_key))
             self._project.add_result(ResultRecord("misfit", keys[event], simulation_configuration,
                                                   misfit_configuration, event, None, float(value)))
@@ -128,7 +128,8 @@ class InversionActions:
                                                 self._project.events.get(event),
                                                 solver_options,
                                                 configuration.misfit_function,
-                                                self._observed(configuration, event)),
+                                                self._observed(configuration, event),
+                                                configuration.bandpass),
                         store=lambda output: self._store_gradient(output, simulation_configuration, configuration,
                                                                   event, keys[event]),
                         is_cached=lambda: self._project.find_result("gradient", keys[event]) is not None)

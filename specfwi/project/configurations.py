@@ -16,10 +16,13 @@ import numpy as np
 
 from ..acquisition import Wavelet
 from ..errors import ProjectError, invalid
-from ..mesh import UnstructuredMesh
+from ..mesh import AbsorbingBoundaryParameters, UnstructuredMesh
+from ..mesh.absorbing import (FREE_SURFACE_SIDE, RECTANGLE_SIDES, absorbing_option_from_json,
+                              absorbing_option_to_json, check_absorbing_option, resolve_absorbing_boundaries)
 from ..mesh.gll import check_order
 from ..mesh.structured import check_resolution
-from ..misfit import MISFIT_NAMES
+from ..misfit import MISFIT_NAMES, Bandpass
+from ..misfit.bandpass import check_bandpass
 from .hashing import describe_callable, hash_mesh
 
 RECEIVER_FIELDS = ("phi",)
@@ -119,13 +122,13 @@ class EventConfiguration(_Configuration):
 class _SimulationConfigurationBase(_Configuration):
     """What every simulation configuration has: a name, an event configuration and boundary conditions."""
 
-    def __init__(self, name: str, *, event_configuration: EventConfiguration, absorbing_boundaries: bool,
+    def __init__(self, name: str, *, event_configuration: EventConfiguration, absorbing_boundaries,
                  free_surface: bool):
         self.name = _name(name)
         if not isinstance(event_configuration, EventConfiguration):
             raise invalid("event_configuration", event_configuration, "an sf.EventConfiguration")
         self.event_configuration = event_configuration
-        self.absorbing_boundaries = _flag(absorbing_boundaries, "absorbing_boundaries")
+        self.absorbing_boundaries = check_absorbing_option(absorbing_boundaries)
         self.free_surface = _flag(free_surface, "free_surface")
 
     def solver_options(self) -> dict:
@@ -135,7 +138,8 @@ class _SimulationConfigurationBase(_Configuration):
 
     def _common_dict(self) -> dict:
         return {"name": self.name, "event_configuration": self.event_configuration.to_dict(),
-                "absorbing_boundaries": self.absorbing_boundaries, "free_surface": self.free_surface}
+                "absorbing_boundaries": absorbing_option_to_json(self.absorbing_boundaries),
+                "free_surface": self.free_surface}
 
 
 class SimulationConfiguration(_SimulationConfigurationBase):
@@ -150,12 +154,16 @@ class SimulationConfiguration(_SimulationConfigurationBase):
         domain, later ones overwrite VP and RHO where they cover it.
     event_configuration : an ``EventConfiguration``.
     tensor_order : GLL order of the elements (1..10).
-    absorbing_boundaries, free_surface : boundary conditions (free surface at y = y_max).
+    absorbing_boundaries : True (default: perfectly matched layers outside the model's box, sized from the
+        model and the maximum frequency), an ``sf.AbsorbingBoundaryParameters``, side names ("x0", "x1", "y0",
+        "y1") for layers on those sides, "stacey" (first-order condition, no layers) or False (rigid walls);
+        see ``sf.mesh.from_volume_model``.
+    free_surface : phi = 0 at y = y_max (no layer there).
     """
 
     def __init__(self, name: str, *, max_frequency_in_hertz: float, elements_per_wavelength: float,
                  volume_models: str | Sequence[str], event_configuration: EventConfiguration,
-                 tensor_order: int = 4, absorbing_boundaries: bool = True, free_surface: bool = False):
+                 tensor_order: int = 4, absorbing_boundaries=True, free_surface: bool = False):
         super().__init__(name, event_configuration=event_configuration, absorbing_boundaries=absorbing_boundaries,
                          free_surface=free_surface)
         check_resolution(max_frequency_in_hertz, elements_per_wavelength)
@@ -167,6 +175,22 @@ class SimulationConfiguration(_SimulationConfigurationBase):
             raise invalid("volume_models", volume_models, "a volume model name or a non-empty list of names")
         self.volume_models = tuple(names)
         self.tensor_order = check_order(tensor_order)
+        resolve_absorbing_boundaries(self.absorbing_boundaries, available_sides=RECTANGLE_SIDES,
+                                     free_sides=(FREE_SURFACE_SIDE,) if self.free_surface else ())
+
+    def solver_options(self) -> dict:
+        """As for every configuration, except that layers built on chosen sides or with chosen parameters are
+        simply the mesh's layers for the solver (True)."""
+        options = super().solver_options()
+        if isinstance(self.absorbing_boundaries, (tuple, AbsorbingBoundaryParameters)):
+            options["absorbing_boundaries"] = True
+        return options
+
+    def mesh_options(self) -> dict:
+        """Keyword arguments of ``sf.mesh.from_volume_model`` (besides the model)."""
+        return {"max_frequency_in_hertz": self.max_frequency_in_hertz,
+                "elements_per_wavelength": self.elements_per_wavelength, "tensor_order": self.tensor_order,
+                "absorbing_boundaries": self.absorbing_boundaries, "free_surface": self.free_surface}
 
     def to_dict(self) -> dict:
         return {"type": "SimulationConfiguration", **self._common_dict(),
@@ -178,17 +202,20 @@ class SimulationConfiguration(_SimulationConfigurationBase):
     def from_dict(cls, dictionary: dict) -> SimulationConfiguration:
         fields = {key: value for key, value in dictionary.items() if key not in ("type", "name")}
         fields["event_configuration"] = EventConfiguration.from_dict(fields["event_configuration"])
+        fields["absorbing_boundaries"] = absorbing_option_from_json(fields["absorbing_boundaries"])
         return cls(dictionary["name"], **fields)
 
 
 class UnstructuredMeshSimulationConfiguration(_SimulationConfigurationBase):
     """A simulation on a user's own mesh, which must carry element-nodal VP (m/s) and RHO (kg/m^3).
 
-    The project stores a copy of the mesh; ``to_dict()`` names it by content hash.
+    The project stores a copy of the mesh; ``to_dict()`` names it by content hash. ``absorbing_boundaries``
+    as in ``sf.simulate``: True damps in the mesh's absorbing layers if it has them (meshes from
+    ``sf.mesh.from_volume_model`` do), else applies the Stacey condition on its rectangle sides.
     """
 
     def __init__(self, name: str, unstructured_mesh: UnstructuredMesh, event_configuration: EventConfiguration, *,
-                 absorbing_boundaries: bool = True, free_surface: bool = False):
+                 absorbing_boundaries=True, free_surface: bool = False):
         super().__init__(name, event_configuration=event_configuration, absorbing_boundaries=absorbing_boundaries,
                          free_surface=free_surface)
         if not isinstance(unstructured_mesh, UnstructuredMesh):
@@ -213,7 +240,8 @@ class UnstructuredMeshSimulationConfiguration(_SimulationConfigurationBase):
                   ) -> UnstructuredMeshSimulationConfiguration:
         return cls(dictionary["name"], unstructured_mesh,
                    EventConfiguration.from_dict(dictionary["event_configuration"]),
-                   absorbing_boundaries=dictionary["absorbing_boundaries"], free_surface=dictionary["free_surface"])
+                   absorbing_boundaries=absorbing_option_from_json(dictionary["absorbing_boundaries"]),
+                   free_surface=dictionary["free_surface"])
 
 
 def load_callable(reference: str) -> Callable:
@@ -243,10 +271,14 @@ class MisfitConfiguration(_Configuration):
     observed_data : None (only for "L2_energy_no_observed_data" or a callable), or the name of
         another simulation configuration (its synthetics are the data) or of observed data
         imported with ``project.waveforms.add_observed(name, event, traces)``.
+    bandpass : None, or (f_min, f_max) in Hz (or an ``sf.misfit.Bandpass``): a zero-phase Butterworth
+        band-pass applied alike to synthetic and observed traces (on the synthetic time axis) before
+        the misfit, with its exact transpose in the adjoint source. f_max must be below the
+        Nyquist frequency of the synthetics' time step, checked when they are compared.
     """
 
     def __init__(self, name: str, misfit_function: str | Callable, *, receiver_field: str = "phi",
-                 observed_data: str | None = None):
+                 observed_data: str | None = None, bandpass: Bandpass | tuple[float, float] | None = None):
         self.name = _name(name)
         if isinstance(misfit_function, str):
             if misfit_function not in MISFIT_NAMES:
@@ -265,12 +297,18 @@ class MisfitConfiguration(_Configuration):
         self.misfit_function = misfit_function
         self.receiver_field = receiver_field
         self.observed_data = observed_data
+        self.bandpass = check_bandpass(bandpass)
 
     def to_dict(self) -> dict:
+        """The description that the project hashes; ``bandpass`` appears only when set (so that
+        configurations without one keep the hashes, and cached results, they had before it existed)."""
         function = (self.misfit_function if isinstance(self.misfit_function, str)
                     else {"callable": describe_callable(self.misfit_function)})
-        return {"type": "MisfitConfiguration", "name": self.name, "misfit_function": function,
-                "receiver_field": self.receiver_field, "observed_data": self.observed_data}
+        dictionary = {"type": "MisfitConfiguration", "name": self.name, "misfit_function": function,
+                      "receiver_field": self.receiver_field, "observed_data": self.observed_data}
+        if self.bandpass is not None:
+            dictionary["bandpass"] = self.bandpass.to_dict()
+        return dictionary
 
     @classmethod
     def from_dict(cls, dictionary: dict, *, misfit_function: Callable | None = None) -> MisfitConfiguration:
@@ -278,5 +316,7 @@ class MisfitConfiguration(_Configuration):
         function = dictionary["misfit_function"]
         if not isinstance(function, str):
             function = misfit_function or load_callable(function["callable"]["reference"])
+        bandpass = dictionary.get("bandpass")
         return cls(dictionary["name"], function, receiver_field=dictionary["receiver_field"],
-                   observed_data=dictionary["observed_data"])
+                   observed_data=dictionary["observed_data"],
+                   bandpass=None if bandpass is None else Bandpass.from_dict(bandpass))

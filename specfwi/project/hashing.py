@@ -72,9 +72,12 @@ def hash_xarray(data: xr.Dataset | xr.DataArray) -> str:
 
 
 def hash_mesh(mesh) -> str:
-    """Hash of an UnstructuredMesh: tensor order, geometry, side sets and element-nodal fields."""
+    """Hash of an UnstructuredMesh: tensor order, geometry, side sets, element-nodal fields and absorbing layers."""
     arrays = {"vertices": mesh.vertices, "connectivity": mesh.connectivity,
               "tensor_order": np.asarray(mesh.tensor_order)}
+    if mesh.absorbing_layers is not None:  # (a mesh without layers hashes as before layers existed)
+        arrays.update({f"absorbing_layers/{key}": np.asarray(value)
+                       for key, value in mesh.absorbing_layers.to_attributes().items()})
     arrays.update({f"side_set/{name}": values for name, values in mesh.side_sets.items()})
     arrays.update({f"field/{name}": values for name, values in mesh.element_nodal_fields.items()})
     return hash_arrays(arrays)

@@ -16,6 +16,7 @@ import xarray as xr
 
 from ..gradient import compute_gradient
 from ..mesh import UnstructuredMesh
+from ..misfit import Bandpass
 from ..solver import simulate
 from .observed import misfit_against
 
@@ -54,12 +55,14 @@ def simulate_event(mesh: UnstructuredMesh, event, solver_options: dict) -> xr.Da
 
 
 def compute_event_gradient(mesh: UnstructuredMesh, event, solver_options: dict, misfit: str | Callable,
-                           observed: xr.DataArray | None) -> GradientOutput:
+                           observed: xr.DataArray | None, bandpass: Bandpass | None = None) -> GradientOutput:
     """Misfit, raw gradient and traces of one event (``sf.compute_gradient``).
 
-    Observed data (or None) are compared on the synthetic time axis (see :mod:`specfwi.project.observed`).
+    Observed data (or None) are compared on the synthetic time axis, band-passed alike with
+    ``bandpass`` (see :mod:`specfwi.project.observed`).
     """
     _limit_threads_on_dask_worker()
-    result = compute_gradient(mesh, event, misfit=misfit_against(misfit, observed), **solver_options)
+    result = compute_gradient(mesh, event, misfit=misfit_against(misfit, observed, bandpass=bandpass),
+                              **solver_options)
     return GradientOutput(misfit=float(result.misfit), gradient_fields=dict(result.gradient.element_nodal_fields),
                           traces=result.traces)

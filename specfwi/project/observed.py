@@ -17,7 +17,7 @@ import xarray as xr
 from scipy.interpolate import CubicSpline
 
 from ..errors import ProjectError, invalid
-from ..misfit import MisfitResult, get_misfit
+from ..misfit import Bandpass, Misfit, MisfitResult, get_misfit
 
 RELATIVE_TIME_TOLERANCE = 1e-9
 
@@ -97,19 +97,30 @@ class MisfitOnSyntheticTime:
     """The misfit ``misfit`` of synthetics against ``observed`` brought onto the synthetic time axis.
 
     A callable ``(synthetic, _) -> MisfitResult`` for ``sf.compute_gradient(misfit=..., observed=None)``.
+    With a ``bandpass``, the synthetics it receives are band-passed already (by the ``Misfit`` that
+    wraps it, see :func:`misfit_against`, which also applies the filter's transpose to the adjoint
+    source); the observed traces are band-passed here, on the synthetic time axis.
     """
 
     misfit: str | Callable
     observed: xr.DataArray
+    bandpass: Bandpass | None = None
 
     @property
     def name(self) -> str:
         return self.misfit if isinstance(self.misfit, str) else getattr(self.misfit, "__name__", "misfit")
 
     def __call__(self, synthetic: xr.DataArray, _: xr.DataArray | None = None) -> MisfitResult:
-        return get_misfit(self.misfit)(synthetic, on_time_axis(self.observed, synthetic["time"].values))
+        time = synthetic["time"].values
+        observed = on_time_axis(self.observed, time)
+        if self.bandpass is not None:
+            observed = observed.copy(data=self.bandpass.apply(observed.values, time))
+        return get_misfit(self.misfit)(synthetic, observed)
 
 
-def misfit_against(misfit: str | Callable, observed: xr.DataArray | None) -> str | Callable:
-    """The misfit to evaluate with ``observed=None``: ``misfit`` itself without data, else with them built in."""
-    return misfit if observed is None else MisfitOnSyntheticTime(misfit, observed)
+def misfit_against(misfit: str | Callable, observed: xr.DataArray | None, *,
+                   bandpass: Bandpass | None = None) -> Misfit:
+    """The misfit to evaluate with ``observed=None``: ``misfit`` itself without data, else with them built
+    in; with a ``bandpass`` on synthetic and observed traces alike."""
+    inner = misfit if observed is None else MisfitOnSyntheticTime(misfit, observed, bandpass)
+    return get_misfit(inner, bandpass=bandpass)

@@ -50,9 +50,8 @@ class LayeredVolumeModel:
         return values
 
 
-def build_simulation_mesh(models: Sequence[GenericModel], *, max_frequency_in_hertz: float,
-                          elements_per_wavelength: float, tensor_order: int) -> UnstructuredMesh:
-    """A mesh with element-nodal VP (m/s) and RHO (kg/m^3) over the first model's extent."""
+def build_simulation_mesh(models: Sequence[GenericModel], **mesh_options) -> UnstructuredMesh:
+    """A mesh with element-nodal VP (m/s) and RHO (kg/m^3) over the first model's extent (and its absorbing
+    layers); ``mesh_options``: those of ``sf.mesh.from_volume_model``."""
     model = models[0] if len(models) == 1 else LayeredVolumeModel(models)
-    return from_volume_model(model, max_frequency_in_hertz=max_frequency_in_hertz,
-                             elements_per_wavelength=elements_per_wavelength, tensor_order=tensor_order)
+    return from_volume_model(model, **mesh_options)

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import invalid
-from .setup import SimulationSetup
+from .setup import STEPS_PER_CALL, SimulationSetup
+from .threads import KernelThreads, kernel_threads
 
 logger = logging.getLogger(__name__)
 
@@ -118,15 +119,17 @@ def release_stored_states() -> None:
 
 @dataclass
 class MaterialSensitivities:
-    """Derivatives of the misfit w.r.t. the discrete coefficients: mass and damping (global), kappa (element-nodal).
+    """Derivatives of the misfit w.r.t. the discrete coefficients: mass, damping and the layers' zero-order term E
+    (global), kappa = 1/RHO (element-nodal, including the absorbing layers' memory drive).
 
-    The damping's is computed where C > 0 (and at Dirichlet nodes), 0 elsewhere: C depends on the model
-    at the absorbing nodes only.
+    The damping's and E's are computed where C > 0 (and at Dirichlet nodes), 0 elsewhere: C and E depend on the
+    model at the absorbing nodes only.
     """
 
     mass: np.ndarray
     damping: np.ndarray
     kappa: np.ndarray
+    zero_order: np.ndarray
 
 
 def forward_then_adjoint(setup: SimulationSetup, adjoint_source, *, plan: CheckpointPlan):
@@ -142,13 +145,15 @@ def forward_then_adjoint(setup: SimulationSetup, adjoint_source, *, plan: Checkp
     logger.info("adjoint: %d steps, segments of %d steps, %.1f MB of stored states", n_steps, plan.segment_length,
                 plan.memory_in_bytes / 1024**2)
     with _STATE_STORE.borrowed(plan.segment_length + 2, plan.segment_length, n_nodes, setup.dtype) as (states,
-                                                                                                       residuals):
-        return _forward_then_adjoint(setup, adjoint_source, plan, states, residuals)
+                                                                                                       residuals), \
+            kernel_threads() as threads:
+        return _forward_then_adjoint(setup, adjoint_source, plan, states, residuals, threads)
 
 
 def _forward_then_adjoint(setup: SimulationSetup, adjoint_source, plan: CheckpointPlan, states: np.ndarray,
-                          residuals: np.ndarray):
-    """forward_then_adjoint with the store of forward states given (any contents)."""
+                          residuals: np.ndarray, threads: KernelThreads):
+    """forward_then_adjoint with the store of forward states given (any contents) and the run's thread count
+    (re-checked between kernel calls of at most STEPS_PER_CALL steps)."""
     n_steps, n_nodes = setup.n_steps, setup.n_global_nodes
     segment_starts = list(range(0, n_steps, plan.segment_length))
     traces = np.zeros((len(setup.receiver_nodes), n_steps + 1))
@@ -174,7 +179,10 @@ def _forward_then_adjoint(setup: SimulationSetup, adjoint_source, plan: Checkpoi
     zero_series = np.zeros_like(adjoint_series)
 
     # the sensitivities add up products of every step: float64 accumulators whatever the dtype of the stepping
-    mass_sensitivity, damping_sensitivity = np.zeros(n_nodes), np.zeros(n_nodes)
+    mass_sensitivity, damping_sensitivity, zero_order_sensitivity = np.zeros(n_nodes), np.zeros(n_nodes), np.zeros(n_nodes)
+    layers = setup.layers
+    adjoint_memory, layer_sensitivity = layers.zero_memory(), np.zeros(layers.drive.shape)
+    carried, carried_next = np.zeros(n_nodes, dtype), np.zeros(n_nodes, dtype)  # T^T mu at the layer nodes
     kappa_buffer = setup.layout.sensitivity_buffer()
     following, current, spare = np.zeros(n_nodes, dtype), np.zeros(n_nodes, dtype), np.zeros(n_nodes, dtype)
     work = np.zeros((1, n_nodes), dtype)
@@ -189,12 +197,18 @@ def _forward_then_adjoint(setup: SimulationSetup, adjoint_source, plan: Checkpoi
                                                   stored_states=states, stored_residuals=residuals,
                                                   first_stored_step=start, description="recompute")
             last = n_steps + 1 if stop == n_steps else stop
-            following, current, spare = setup.kernels.adjoint_steps(
-                start, last, n_steps, following, current, spare, work, local, setup.step_coefficients,
-                dtype.type(time_step),
-                setup.operator, product_weights, setup.receiver_nodes, setup.receiver_weights, zero_series, adjoint_series,
-                states, residuals, start, mass_sensitivity, damping_sensitivity, kappa_buffer)
-            bar.update(last - start)
+            for call_last in range(last, start, -STEPS_PER_CALL):
+                call_first = max(start, call_last - STEPS_PER_CALL)
+                threads.recheck()
+                following, current, spare, carried, carried_next = setup.kernels.adjoint_steps(
+                    call_first, call_last, n_steps, following, current, spare, work, local, setup.step_coefficients,
+                    dtype.type(time_step), setup.operator, product_weights, setup.receiver_nodes,
+                    setup.receiver_weights, zero_series, adjoint_series, states, residuals, start, mass_sensitivity,
+                    damping_sensitivity, zero_order_sensitivity, kappa_buffer, layers.operator, adjoint_memory,
+                    layers.force, layers.drive, carried, carried_next, layer_sensitivity)
+                bar.update(call_last - call_first)
+    kappa = setup.layout.kappa(kappa_buffer, geometric)
+    kappa[layers.layer_elements] += np.sum(layers.drive_per_kappa * layer_sensitivity, axis=-1)
     sensitivities = MaterialSensitivities(setup.to_mesh_order(mass_sensitivity), setup.to_mesh_order(damping_sensitivity),
-                                          setup.layout.kappa(kappa_buffer, geometric))
+                                          kappa, setup.to_mesh_order(zero_order_sensitivity))
     return traces, value, sensitivities

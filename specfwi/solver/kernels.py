@@ -430,14 +430,92 @@ def _inject(vector, nodes, weights, amplitudes, nodal_factor):
             node = nodes[p, q]
             vector[node] += nodal_factor[node] * weights[p, q] * amplitudes[p]
 
+@njit(inline="always", fastmath=False)
+def _physical_gradient(values, derivative, jacobian, j, i):
+    """(d/dx, d/dy) at GLL point (j, i) of one element's nodal values (NN,); jacobian: that point's
+    (dxi/dx, dxi/dy, deta/dx, deta/dy)."""
+    d_xi = _typed(values, 0.0)
+    d_eta = _typed(values, 0.0)
+    for k in range(N):
+        d_xi += derivative[i, k] * values[j * N + k]
+        d_eta += derivative[j, k] * values[k * N + i]
+    return jacobian[0] * d_xi + jacobian[2] * d_eta, jacobian[1] * d_xi + jacobian[3] * d_eta
+
+
+@njit(parallel=True, cache=True, fastmath=False)
+def _layer_pass(state, residual, weights, carried, carried_next, out, out_factor, layers, memory, drive, force,
+                keep_old_memory, partner, sensitivity):
+    """The absorbing layers' memory (specfwi.solver.absorbing_layers). With v = weights[0] state + weights[1]
+    residual (+ carried, if it has entries), at every GLL point of a layer element and axis:
+    new = decay memory + drive dv/d(axis); out -= out_factor grad^T(force (new [+ old memory if
+    keep_old_memory])); memory = new; carried_next = v - carried at the layer nodes. If ``partner`` has entries,
+    also sensitivity += new d(partner)/d(axis) (float64)."""
+    element_nodes, jacobian, derivative, decay, local = (layers.element_nodes, layers.inverse_jacobian,
+                                                          layers.derivative, layers.decay, layers.local)
+    n_elements = element_nodes.shape[0]
+    with_partner = partner.shape[0] > 0
+    with_carried = carried.shape[0] > 0
+    keep = _typed(state, 1.0) if keep_old_memory else _typed(state, 0.0)
+    weight_state, weight_residual = weights
+    for element in prange(n_elements):
+        values = np.empty(NN, state.dtype)
+        partner_values = np.empty(NN, state.dtype)
+        flux = np.empty((2, NN), state.dtype)
+        for q in range(NN):
+            node = element_nodes[element, q]
+            values[q] = weight_state * state[node] + weight_residual * residual[node]
+            if with_carried:
+                values[q] += carried[node]
+            if with_partner:
+                partner_values[q] = partner[node]
+        for j in range(N):
+            for i in range(N):
+                q = j * N + i
+                point = jacobian[element, q]
+                g_x, g_y = _physical_gradient(values, derivative, point, j, i)
+                m_x = decay[element, q, 0] * memory[element, q, 0] + drive[element, q, 0] * g_x
+                m_y = decay[element, q, 1] * memory[element, q, 1] + drive[element, q, 1] * g_y
+                h_x = force[element, q, 0] * (m_x + keep * memory[element, q, 0])
+                h_y = force[element, q, 1] * (m_y + keep * memory[element, q, 1])
+                memory[element, q, 0] = m_x
+                memory[element, q, 1] = m_y
+                if with_partner:
+                    p_x, p_y = _physical_gradient(partner_values, derivative, point, j, i)
+                    sensitivity[element, q, 0] += np.float64(m_x) * np.float64(p_x)
+                    sensitivity[element, q, 1] += np.float64(m_y) * np.float64(p_y)
+                flux[0, q] = point[0] * h_x + point[1] * h_y
+                flux[1, q] = point[2] * h_x + point[3] * h_y
+        offset = element * NN
+        for j in range(N):
+            for i in range(N):
+                total = _typed(state, 0.0)
+                for k in range(N):
+                    total += derivative[k, i] * flux[0, j * N + k] + derivative[k, j] * flux[1, k * N + i]
+                local[offset + j * N + i] = total
+    nodes, slot_offsets, slots = layers.nodes, layers.slot_offsets, layers.slots
+    for position in prange(nodes.shape[0]):
+        total = _typed(state, 0.0)
+        for slot in range(slot_offsets[position], slot_offsets[position + 1]):
+            total += local[slots[slot]]
+        node = nodes[position]
+        if with_carried:
+            carried_next[node] = weight_state * state[node] + weight_residual * residual[node]
+        out[node] -= out_factor[node] * total
+
+
 @njit(cache=True, fastmath=True)
 def _step(previous, current, following, scaled_residual, local, step_coefficients, time_step, operator,
-          point_nodes, point_weights, force_row, direct_row, pairing):
+          point_nodes, point_weights, force_row, direct_row, pairing, layers, memory, drive, force, carried,
+          carried_next, partner, sensitivity):
     """One Lax-Wendroff step: following = u^{n+1} from current = u^n, previous = u^{n-1}.
 
     Afterwards scaled_residual holds y = (F^n - K u^n) / M (0 at Dirichlet nodes).
     ``pairing``: None, or the pairing of ``_product`` that the stiffness product of ``scaled_residual``
-    also accumulates (the adjoint's products).
+    also accumulates (the adjoint's products). ``layers``, ``memory``, ``drive``, ``force``: the absorbing
+    layers' pass (see _layer_pass). Forward (``carried`` empty): driven by u^n, it forces y with the sum of the
+    old and new memory. Adjoint (``carried``: T^T mu^{n+1} at the layer nodes): driven by T^T mu^n + T^T mu^{n+1}
+    (T^T mu = dt^2 mu + dt^4/12 y_mu), it forces the new state with the new memory, keeps T^T mu^n in
+    ``carried_next``, and adds the memory times grad ``partner`` to ``sensitivity`` where ``partner`` has entries.
     ``step_coefficients``: (nodal, special_nodes, special_factors) with nodal (2, n_nodes) = mask / M,
     mask / D (D = M + dt C / 2, mask 0 at Dirichlet nodes), special_nodes the sorted nodes with C > 0 or
     mask 0, and special_factors (4, n_special) = M mask / D, mask / D, 2 M mask / D, (M - dt C / 2) mask / D
@@ -453,24 +531,35 @@ def _step(previous, current, following, scaled_residual, local, step_coefficient
              (np.int64(RESIDUAL), unused, scaled_residual, inverse_mass, special_nodes, special_factors, unused, unused,
               _typed(time_step, 0.0), _typed(time_step, 0.0)))
     _inject(scaled_residual, point_nodes, point_weights, force_row, inverse_mass)
+    adjoint_layers = carried.shape[0] > 0
+    if layers.element_nodes.shape[0] > 0 and not adjoint_layers:
+        _layer_pass(current, current, (_typed(time_step, 1.0), _typed(time_step, 0.0)), carried, carried_next,
+                    scaled_residual, inverse_mass, layers, memory, drive, force, True, partner, sensitivity)
     _product(scaled_residual, local, operator, pairing,
              (np.int64(UPDATE), following, scaled_residual, inverse_mass, special_nodes, special_factors, current,
               previous, dt2, dt4_12))
     _inject(following, point_nodes, point_weights, direct_row, inverse_diagonal)
+    if layers.element_nodes.shape[0] > 0 and adjoint_layers:
+        _layer_pass(current, scaled_residual, (dt2, dt4_12), carried, carried_next, following, inverse_diagonal,
+                    layers, memory, drive, force, False, partner, sensitivity)
 
 
 @njit(cache=True, fastmath=True)
 def forward_steps(first_step, last_step, previous, current, following, work, local, step_coefficients, time_step,
                   operator, source_nodes, source_weights, force_series, direct_series, receiver_nodes,
-                  receiver_weights, traces, stored_states, stored_residuals, first_stored_step):
+                  receiver_weights, traces, stored_states, stored_residuals, first_stored_step, layers, memory, drive,
+                  force):
     """Steps n = first_step .. last_step - 1 (u^{n+1} from u^n, u^{n-1}); returns the rotated buffers.
 
     traces (n_receivers, n_samples) gets column n + 1 when it has columns (column 0 is the initial state).
     If stored_states has rows, each step writes straight into them (no copies):
     stored_states[n + 2 - first_stored_step] = u^{n+1} and stored_residuals[n - first_stored_step] = y^n =
     (F^n - K u^n) / M; the caller fills the rows of u^{first_step - 1} and u^first_step.
-    work: (1, n_nodes) scratch; local: the layout's result_buffer().
+    work: (1, n_nodes) scratch; local: the layout's result_buffer(). layers, memory, drive, force: the absorbing
+    layers' memory pass (memory: its state, updated).
     """
+    nothing = np.zeros(0, previous.dtype)
+    no_sensitivity = np.zeros((0, 1, 2))
     storing = stored_states.shape[0] > 0
     for step in range(first_step, last_step):
         scaled_residual = work[0]
@@ -478,7 +567,8 @@ def forward_steps(first_step, last_step, previous, current, following, work, loc
             following = stored_states[step + 2 - first_stored_step]
             scaled_residual = stored_residuals[step - first_stored_step]
         _step(previous, current, following, scaled_residual, local, step_coefficients, time_step, operator,
-              source_nodes, source_weights, force_series[step], direct_series[step], None)
+              source_nodes, source_weights, force_series[step], direct_series[step], None, layers, memory, drive, force,
+              nothing, nothing, nothing, no_sensitivity)
         if traces.shape[1] > 0:
             for r in range(receiver_nodes.shape[0]):
                 total = 0.0
@@ -489,25 +579,29 @@ def forward_steps(first_step, last_step, previous, current, following, work, loc
     return previous, current, following
 
 @njit(parallel=True, cache=True, fastmath=False)  # fastmath: see the pointwise work above
-def _add_nodal_sensitivities(mass_sensitivity, damping_sensitivity, special_nodes, adjoint, scaled_adjoint, u_before,
-                             u_now, u_after, y_now, dt4_12, half_dt):
+def _add_nodal_sensitivities(mass_sensitivity, damping_sensitivity, zero_order_sensitivity, special_nodes, adjoint,
+                             scaled_adjoint, u_before, u_now, u_after, y_now, dt4_12, half_dt, quarter_dt2):
     """The nodal part of an adjoint step's sensitivities (float64 accumulators): at every node
     mass_sensitivity += adjoint (u_after - 2 u_now + u_before) + dt4_12 scaled_adjoint y_now, and at the
-    special nodes damping_sensitivity += half_dt adjoint (u_after - u_before) (the nodes with damping are
-    special; elsewhere C has no derivative)."""
+    special nodes damping_sensitivity += half_dt adjoint (u_after - u_before) and zero_order_sensitivity +=
+    quarter_dt2 adjoint (u_after + 2 u_now + u_before) (the nodes with damping are special; elsewhere C and E have
+    no derivative)."""
     two = _typed(adjoint, 2.0)
     for node in prange(adjoint.shape[0]):
         mass_sensitivity[node] += adjoint[node] * (u_after[node] - two * u_now[node] + u_before[node]) \
             + dt4_12 * scaled_adjoint[node] * y_now[node]
     for node in special_nodes:
         damping_sensitivity[node] += half_dt * adjoint[node] * (u_after[node] - u_before[node])
+        zero_order_sensitivity[node] += quarter_dt2 * adjoint[node] * (u_after[node] + two * u_now[node]
+                                                                        + u_before[node])
 
 
 @njit(cache=True, fastmath=True)
 def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_adjoint, previous_adjoint, work,
                   local, step_coefficients, time_step, operator, geometric, receiver_nodes, receiver_weights,
                   zero_series, adjoint_series, stored_states, stored_residuals, first_stored_step,
-                  mass_sensitivity, damping_sensitivity, kappa_sensitivity):
+                  mass_sensitivity, damping_sensitivity, zero_order_sensitivity, kappa_sensitivity, layers, memory, drive,
+                  force, carried, carried_next, layer_sensitivity):
     """Adjoint steps k = last_step - 1 down to first_step, accumulating the material sensitivities.
 
     current_adjoint holds mu^k, following_adjoint mu^{k+1}; each step computes lambda^{k-1} into
@@ -516,9 +610,13 @@ def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_
     stored_states[k + 1 - first_stored_step] = u^k and stored_residuals[k - first_stored_step] = y^k
     (d/dC at the special nodes only, see _step: the others have no damping).
     kappa_sensitivity: the layout's sensitivity_buffer(); geometric: its product_weights(geometric tensor).
-    work: (1, n_nodes) scratch; local: the layout's result_buffer().
+    work: (1, n_nodes) scratch; local: the layout's result_buffer(). layers, memory, drive, force: the absorbing
+    layers' adjoint pass (the forward's drive and force swapped; memory: the adjoint memory), which adds its
+    memory times the gradient of u^k into layer_sensitivity (n_layer_elements, n_gll, 2); carried, carried_next:
+    two nodal vectors that hold T^T mu of the last step at the layer nodes (rotated here; zero at the start).
     Returns the rotated buffers (following, current, previous).
     """
+    no_partner = np.zeros(0, following_adjoint.dtype)
     dt2 = time_step * time_step
     dt4_12 = dt2 * dt2 / _typed(time_step, 12.0)
     half_dt = _typed(time_step, 0.5) * time_step
@@ -527,7 +625,8 @@ def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_
     for k in range(last_step - 1, first_step - 1, -1):
         if k >= final_step:
             _step(following_adjoint, current_adjoint, previous_adjoint, scaled_adjoint, local, step_coefficients,
-                  time_step, operator, receiver_nodes, receiver_weights, zero_series[k], adjoint_series[k], None)
+                  time_step, operator, receiver_nodes, receiver_weights, zero_series[k], adjoint_series[k], None,
+                  layers, memory, drive, force, carried, carried_next, no_partner, layer_sensitivity)
         else:
             row = k + 1 - first_stored_step
             u_now = stored_states[row]
@@ -536,9 +635,11 @@ def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_
             # with the gradients of y_mu^k (scaled_adjoint) of the step's second product
             _step(following_adjoint, current_adjoint, previous_adjoint, scaled_adjoint, local, step_coefficients,
                   time_step, operator, receiver_nodes, receiver_weights, zero_series[k], adjoint_series[k],
-                  ((current_adjoint, u_now, y_now), (dt2, dt4_12), kappa_sensitivity, geometric))
-            _add_nodal_sensitivities(mass_sensitivity, damping_sensitivity, special_nodes, current_adjoint,
-                                     scaled_adjoint, stored_states[row - 1], u_now, stored_states[row + 1], y_now,
-                                     dt4_12, half_dt)
+                  ((current_adjoint, u_now, y_now), (dt2, dt4_12), kappa_sensitivity, geometric), layers, memory,
+                  drive, force, carried, carried_next, u_now, layer_sensitivity)
+            _add_nodal_sensitivities(mass_sensitivity, damping_sensitivity, zero_order_sensitivity, special_nodes,
+                                     current_adjoint, scaled_adjoint, stored_states[row - 1], u_now,
+                                     stored_states[row + 1], y_now, dt4_12, half_dt, _typed(time_step, 0.25) * dt2)
         following_adjoint, current_adjoint, previous_adjoint = current_adjoint, previous_adjoint, following_adjoint
-    return following_adjoint, current_adjoint, previous_adjoint
+        carried, carried_next = carried_next, carried
+    return following_adjoint, current_adjoint, previous_adjoint, carried, carried_next

@@ -10,38 +10,60 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..errors import invalid
-from ..mesh import UnstructuredMesh, derivative_matrix
+from ..mesh import AbsorbingBoundaryParameters, UnstructuredMesh, derivative_matrix
+from ..mesh.absorbing import FREE_SURFACE_SIDE, RECTANGLE_SIDES, resolve_absorbing_boundaries
 from ..physics import AcousticCoefficients
+from .absorbing_layers import LayerCoefficients, build_layer_coefficients
 from .kernel_modules import kernels_for_order
 from .element_blocks import ElementBlocks
 from .node_grid import NodeGrid, NodeOrder
 from .point_operators import point_operator
 from .resources import check_run
+from .threads import kernel_threads
 from .time_step import check_time_step, largest_eigenvalue, stability_limit_in_seconds, time_axis
 
 logger = logging.getLogger(__name__)
 
-RECTANGLE_SIDES = ("x0", "x1", "y0", "y1")
-FREE_SURFACE_SIDE = "y1"
 STEPS_PER_CALL = 64
 
 
-def _side_sets(mesh: UnstructuredMesh, absorbing_boundaries, free_surface) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(absorbing side sets, free-surface side sets) from the user's options (bool or side-set names)."""
-    def names(option, parameter, default):
-        if option is True:
-            return tuple(s for s in default if s in mesh.side_sets)
-        if option is False or option is None:
-            return ()
-        chosen = (option,) if isinstance(option, str) else tuple(option)
-        unknown = [s for s in chosen if s not in mesh.side_sets]
-        if unknown:
-            raise invalid(parameter, option, f"True, False or side-set names among {sorted(mesh.side_sets)}")
-        return chosen
+def _side_sets(mesh: UnstructuredMesh, absorbing_boundaries, free_surface) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
+    """(Stacey side sets, free-surface side sets, whether to damp in the mesh's layers) from the user's options.
 
-    free = names(free_surface, "free_surface", (FREE_SURFACE_SIDE,))
-    absorbing = tuple(s for s in names(absorbing_boundaries, "absorbing_boundaries", RECTANGLE_SIDES) if s not in free)
-    return absorbing, free
+    ``absorbing_boundaries`` (the values of specfwi.mesh.absorbing): True damps in the mesh's absorbing
+    layers, with the Stacey condition on their outer sides, or, on a mesh without layers, applies the Stacey
+    condition to every rectangle side that is not a free surface; an AbsorbingBoundaryParameters needs a
+    mesh with layers (layers belong to the mesh); "stacey": the Stacey condition on those sides, the
+    layers (if any) undamped; False: rigid walls; side-set names: the Stacey condition on those sides.
+    """
+    if free_surface is True:
+        free = tuple(s for s in (FREE_SURFACE_SIDE,) if s in mesh.side_sets)
+    elif free_surface is False or free_surface is None:
+        free = ()
+    else:
+        free = (free_surface,) if isinstance(free_surface, str) else tuple(free_surface)
+        unknown = [s for s in free if s not in mesh.side_sets]
+        if unknown:
+            raise invalid("free_surface", free_surface, f"True, False or side-set names among {sorted(mesh.side_sets)}")
+    layers = mesh.absorbing_layers
+    if isinstance(absorbing_boundaries, AbsorbingBoundaryParameters) and layers is None:
+        raise invalid("absorbing_boundaries", absorbing_boundaries,
+                      "True, 'stacey', False or side-set names for a mesh without absorbing layers (layers belong to "
+                      "the mesh: build it with sf.mesh.from_volume_model(..., absorbing_boundaries=...))")
+    if layers is not None:
+        on_free = [side for side in layers.widths_in_meters if side in free]
+        if on_free and absorbing_boundaries not in (False, None, "stacey"):
+            raise invalid("free_surface", free_surface, f"sides without absorbing layers (the mesh has layers on {on_free})")
+    rectangle_sides = tuple(s for s in RECTANGLE_SIDES if s in mesh.side_sets and s not in free)
+    if absorbing_boundaries is True or isinstance(absorbing_boundaries, AbsorbingBoundaryParameters):
+        if layers is None:
+            return rectangle_sides, free, False
+        return tuple(s for s in rectangle_sides if s in layers.widths_in_meters), free, True
+    choice = resolve_absorbing_boundaries(absorbing_boundaries, available_sides=tuple(mesh.side_sets),
+                                          free_sides=free)
+    if choice.stacey_sides:
+        return rectangle_sides, free, False
+    return choice.layer_sides, free, False  # side-set names: the Stacey condition there, as before layers
 
 
 Layout = ElementBlocks | NodeGrid
@@ -107,19 +129,25 @@ def _largest_eigenvalue_once(kernels, layout: Layout, operator: tuple, mass: np.
     if key not in _EIGENVALUES:
         if len(_EIGENVALUES) >= _EIGENVALUES_KEPT:
             del _EIGENVALUES[next(iter(_EIGENVALUES))]
-        _EIGENVALUES[key] = largest_eigenvalue(lambda u: _apply_stiffness(kernels, layout, operator, u), mass)
+        with kernel_threads():
+            _EIGENVALUES[key] = largest_eigenvalue(lambda u: _apply_stiffness(kernels, layout, operator, u), mass)
     return _EIGENVALUES[key]
 
 
-def _step_coefficients(mass, damping, dirichlet_mask, time_step_in_seconds) -> tuple:
+def _step_coefficients(mass, damping, zero_order, dirichlet_mask, time_step_in_seconds) -> tuple:
     """The factors of a time step (see kernels._step): (nodal (2, n) = mask/M, mask/D; the special nodes, where
-    C > 0 or mask = 0; their factors (4, n_special) = M mask/D, mask/D, 2 M mask/D, (M - dt C/2) mask/D)."""
-    diagonal = mass + 0.5 * time_step_in_seconds * damping
+    C > 0 or mask = 0; their factors (4, n_special) = M mask/D, mask/D, (2 M - dt^2 E/2) mask/D,
+    (M - dt C/2 + dt^2 E/4) mask/D), with D = M + dt C/2 + dt^2 E/4. E (the layers' zero-order term, None
+    without layers; non-zero only where C is) enters averaged, E (u^{n+1} + 2 u^n + u^{n-1}) / 4: stable for
+    any E >= 0."""
+    dt = time_step_in_seconds
+    zero_order = np.zeros_like(mass) if zero_order is None else zero_order
+    diagonal = mass + 0.5 * dt * damping + 0.25 * dt**2 * zero_order
     masked_inverse = dirichlet_mask / diagonal
     nodal = np.ascontiguousarray(np.stack([dirichlet_mask / mass, masked_inverse]))
     special = np.flatnonzero((damping != 0.0) | (dirichlet_mask == 0.0)).astype(np.int64)
-    factors = np.stack([mass * masked_inverse, masked_inverse, 2.0 * mass * masked_inverse,
-                        (mass - 0.5 * time_step_in_seconds * damping) * masked_inverse])
+    factors = np.stack([mass * masked_inverse, masked_inverse, (2.0 * mass - 0.5 * dt**2 * zero_order) * masked_inverse,
+                        (mass - 0.5 * dt * damping + 0.25 * dt**2 * zero_order) * masked_inverse])
     return nodal, special, np.ascontiguousarray(factors[:, special])
 
 
@@ -138,6 +166,16 @@ def kernel_layout(mesh: UnstructuredMesh, n_tensor_components: int) -> Layout:
 
 
 @dataclass
+class ForwardState:
+    """The state of the time stepping after a step n: u^{n-1}, u^n (nodal vectors) and the absorbing layers'
+    memory (specfwi.solver.absorbing_layers; shape (0, n_gll, 2) without layers)."""
+
+    previous: np.ndarray
+    current: np.ndarray
+    layer_memory: np.ndarray
+
+
+@dataclass
 class SimulationSetup:
     """A mesh, an event and time-stepping options turned into arrays for the kernels.
 
@@ -145,6 +183,7 @@ class SimulationSetup:
     stability_limit_in_seconds : the largest stable time step of this mesh and model
     source_nodes, source_weights : (n_sources, n_gll) injection of each source (weights include f)
     receiver_nodes, receiver_weights : (n_receivers, n_gll) interpolation at each receiver
+    layers : the absorbing layers' memory coefficients (empty without layers)
     dtype : the floating-point type of the time stepping, float64 or float32
     node_order : the order of the nodal vectors of the kernels (None: the mesh's numbering), which
         ``source_nodes``, ``receiver_nodes``, ``step_coefficients`` and stored states follow; everything
@@ -158,6 +197,7 @@ class SimulationSetup:
     kernels: object
     layout: Layout
     operator: tuple
+    layers: LayerCoefficients
     dirichlet_mask: np.ndarray
     step_coefficients: tuple
     time_step_in_seconds: float
@@ -193,46 +233,49 @@ class SimulationSetup:
         if end_time_in_seconds <= start_time_in_seconds:
             raise invalid("end_time_in_seconds", end_time_in_seconds, f"a time > start_time_in_seconds = {start_time_in_seconds}")
         check_time_step(time_step_in_seconds)
-        absorbing, free = _side_sets(mesh, absorbing_boundaries, free_surface)
+        absorbing, free, with_layers = _side_sets(mesh, absorbing_boundaries, free_surface)
         source_points = np.array([[s.x, s.y] for s in event.sources], dtype=float)
         receiver_points = np.array([[r.x, r.y] for r in event.receivers], dtype=float)
         source_nodes, source_weights = point_operator(mesh, source_points, name="sources")
         receiver_nodes, receiver_weights = point_operator(mesh, receiver_points, name="receivers")
         source_weights = source_weights * np.array([s.f for s in event.sources], dtype=float)[:, None]
 
-        coefficients = AcousticCoefficients.from_mesh(mesh, absorbing_side_sets=absorbing)
+        coefficients = AcousticCoefficients.from_mesh(mesh, absorbing_side_sets=absorbing, with_layers=with_layers)
         check_run(mesh, event, end_time_in_seconds - start_time_in_seconds, time_step_in_seconds)
-        stiffness = coefficients.stiffness_tensor
-        components = _tensor_components(stiffness)
+        components = _tensor_components(coefficients.stiffness_tensor)
         layout = kernel_layout(mesh, len(components))
-        operator = layout.operator(stiffness[:, :, components], derivative_matrix(mesh.tensor_order))
+        derivative = derivative_matrix(mesh.tensor_order)
         dirichlet_mask = np.ones(mesh.n_global_nodes)
         for side in free:
             dirichlet_mask[mesh.boundary_global_nodes(side)] = 0.0
 
         node_order = layout.node_order
-        if node_order is not None:
-            positions = node_order.positions
+        positions = None if node_order is None else node_order.positions
+        if positions is not None:
             source_nodes, receiver_nodes = positions[source_nodes], positions[receiver_nodes]
         solver_order = (lambda values: values) if node_order is None else node_order.to_solver
         kernels = kernels_for_order(mesh.tensor_order)
         mass = solver_order(coefficients.mass)
+        operator = layout.operator(coefficients.stiffness_tensor[:, :, components], derivative)
         limit = stability_limit_in_seconds(_largest_eigenvalue_once(kernels, layout, operator, mass))
         dt, n_steps = time_axis(float(start_time_in_seconds), float(end_time_in_seconds), time_step_in_seconds, limit)
+        layers = build_layer_coefficients(mesh, coefficients.layer_damping, derivative, positions, dt, dtype)
         time = start_time_in_seconds + dt * np.arange(n_steps + 1)
         n_sources = len(source_points)
         force_series = np.repeat(np.asarray(wavelet(time), dtype=float)[:, None], n_sources, axis=1)
         direct_series = (dt**4 / 12.0) * np.repeat(np.asarray(wavelet.second_derivative(time), dtype=float)[:, None],
                                                     n_sources, axis=1)
-        logger.info("simulation: %d elements, %d nodes (%s layout), dt = %.4g s (limit %.4g s), %d steps",
-                    mesh.n_elements, mesh.n_global_nodes, "node-grid" if isinstance(layout, NodeGrid) else "element-block",
-                    dt, limit, n_steps)
-        step_coefficients = _step_coefficients(mass, solver_order(coefficients.damping), solver_order(dirichlet_mask), dt)
+        logger.info("simulation: %d elements (%d in absorbing layers), %d nodes (%s layout), dt = %.4g s (limit %.4g s), "
+                    "%d steps", mesh.n_elements, layers.n_elements, mesh.n_global_nodes,
+                    "node-grid" if isinstance(layout, NodeGrid) else "element-block", dt, limit, n_steps)
+        zero_order = None if coefficients.zero_order is None else solver_order(coefficients.zero_order)
+        step_coefficients = _step_coefficients(mass, solver_order(coefficients.damping), zero_order,
+                                               solver_order(dirichlet_mask), dt)
         operator, step_coefficients, source_weights, force_series, direct_series, receiver_weights = _in_precision(
             (operator, step_coefficients, source_weights, force_series, direct_series, receiver_weights), dtype)
-        return cls(mesh, event, coefficients, kernels, layout, operator, dirichlet_mask, step_coefficients, dt, limit,
-                   time, source_nodes, source_weights, force_series, direct_series, receiver_nodes, receiver_weights,
-                   node_order, dtype, progress)
+        return cls(mesh, event, coefficients, kernels, layout, operator, layers, dirichlet_mask,
+                   step_coefficients, dt, limit, time, source_nodes, source_weights, force_series, direct_series,
+                   receiver_nodes, receiver_weights, node_order, dtype, progress)
 
     @property
     def n_steps(self) -> int:
@@ -266,18 +309,20 @@ class SimulationSetup:
         return tqdm(total=total, desc=description, unit="step", disable=self.progress is False,
                     delay=0.0 if self.progress else 1.0, leave=False)
 
-    def run_forward(self, *, state=None, **options):
-        """Steps first_step .. last_step - 1 from ``state`` = (u^{first-1}, u^first) (zeros by default), in the
-        mesh's numbering; returns (u^{last-1}, u^last) in that numbering. Options as
-        :meth:`run_forward_in_solver_order`."""
+    def run_forward(self, *, state: "ForwardState | None" = None, **options) -> "ForwardState":
+        """Steps first_step .. last_step - 1 from ``state`` (rest by default), in the mesh's numbering; returns the
+        state after them in that numbering. Options as :meth:`run_forward_in_solver_order`."""
         if state is not None:
-            state = (self.to_solver_order(state[0]), self.to_solver_order(state[1]))
-        previous, current = self.run_forward_in_solver_order(state=state, **options)
-        return self.to_mesh_order(previous), self.to_mesh_order(current)
+            state = ForwardState(self.to_solver_order(state.previous), self.to_solver_order(state.current),
+                                 state.layer_memory)
+        reached = self.run_forward_in_solver_order(state=state, **options)
+        return ForwardState(self.to_mesh_order(reached.previous), self.to_mesh_order(reached.current),
+                            reached.layer_memory)
 
     def run_forward_in_solver_order(self, *, traces: np.ndarray | None = None, first_step: int = 0,
-                                    last_step: int | None = None, state=None, stored_states=None,
-                                    stored_residuals=None, first_stored_step: int = 0, description: str = "forward"):
+                                    last_step: int | None = None, state: "ForwardState | None" = None,
+                                    stored_states=None, stored_residuals=None, first_stored_step: int = 0,
+                                    description: str = "forward") -> "ForwardState":
         """:meth:`run_forward` with the states in and out in the kernels' node order (no permutation: the
         adjoint's checkpoints stay in that order). ``state`` is copied, never written.
 
@@ -291,8 +336,11 @@ class SimulationSetup:
             raise invalid("(first_step, last_step)", (first_step, last_step),
                           f"0 <= first_step <= last_step <= n_steps = {self.n_steps}")
         n = self.n_global_nodes
-        previous, current = (np.zeros(n, self.dtype), np.zeros(n, self.dtype)) if state is None else (
-            np.array(state[0], self.dtype), np.array(state[1], self.dtype))
+        if state is None:
+            previous, current, memory = np.zeros(n, self.dtype), np.zeros(n, self.dtype), self.layers.zero_memory()
+        else:
+            previous, current = np.array(state.previous, self.dtype), np.array(state.current, self.dtype)
+            memory = np.array(state.layer_memory, self.dtype)
         following = np.zeros(n, self.dtype)
         work = np.zeros((1, n), self.dtype)
         local = self.layout.result_buffer(self.dtype)
@@ -303,17 +351,19 @@ class SimulationSetup:
         if len(stored_states):
             row = first_step + 1 - first_stored_step  # the row of u^first_step
             stored_states[row - 1], stored_states[row] = previous, current
-        with self.progress_bar(last_step - first_step, description) as bar:
+        layers = self.layers
+        with self.progress_bar(last_step - first_step, description) as bar, kernel_threads() as threads:
             for start in range(first_step, last_step, STEPS_PER_CALL):
                 stop = min(start + STEPS_PER_CALL, last_step)
+                threads.recheck()
                 previous, current, following = self.kernels.forward_steps(
                     start, stop, previous, current, following, work, local, self.step_coefficients,
                     self.dtype.type(self.time_step_in_seconds), self.operator,
                     self.source_nodes, self.source_weights, self.force_series, self.direct_series,
                     self.receiver_nodes, self.receiver_weights, traces, stored_states, stored_residuals,
-                    first_stored_step)
+                    first_stored_step, layers.operator, memory, layers.drive, layers.force)
                 bar.update(stop - start)
-        return previous, current
+        return ForwardState(previous, current, memory)
 
     def record_traces(self) -> np.ndarray:
         """Run the whole forward simulation; receiver samples (n_receivers, n_steps + 1)."""

@@ -68,5 +68,5 @@ def simulate_wavefield(mesh: UnstructuredMesh, event, *, wavelet, end_time_in_se
     for index in np.argsort(steps):
         state = setup.run_forward(first_step=reached, last_step=steps[index], state=state)
         reached = steps[index]
-        snapshots[index] = state[1]
+        snapshots[index] = state.current
     return xr.DataArray(snapshots, dims=("time", "node"), coords={"time": setup.time[steps]}, name="phi")

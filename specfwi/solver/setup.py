@@ -19,6 +19,7 @@ from .element_blocks import ElementBlocks
 from .kernel_structures import BlockOperator, GridOperator, StepCoefficients
 from .node_grid import NodeGrid, NodeOrder
 from .point_operators import point_operator
+from .resources import check_run
 from .threads import kernel_threads
 from .time_step import check_time_step, largest_eigenvalue, stability_limit_in_seconds, time_axis
 
@@ -241,6 +242,7 @@ class SimulationSetup:
         source_weights = source_weights * np.array([s.f for s in event.sources], dtype=float)[:, None]
 
         coefficients = AcousticCoefficients.from_mesh(mesh, absorbing_side_sets=absorbing, with_layers=with_layers)
+        check_run(mesh, event, end_time_in_seconds - start_time_in_seconds, time_step_in_seconds)
         components = _tensor_components(coefficients.stiffness_tensor)
         layout = kernel_layout(mesh, len(components))
         derivative = derivative_matrix(mesh.tensor_order)

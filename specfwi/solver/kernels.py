@@ -433,59 +433,54 @@ def _inject(vector, nodes, weights, amplitudes, nodal_factor):
             vector[node] += nodal_factor[node] * weights[p, q] * amplitudes[p]
 
 @njit(inline="always", fastmath=False)
-def _physical_gradient(values, derivative, xi_x, xi_y, eta_x, eta_y, j, i):
-    """(d/dx, d/dy) at GLL point (j, i) of one element's nodal values (NN,), with that point's
-    dxi/dx, dxi/dy, deta/dx, deta/dy."""
-    d_xi = _typed(values, 0.0)
-    d_eta = _typed(values, 0.0)
-    for k in range(N):
-        d_xi += derivative[i, k] * values[j * N + k]
-        d_eta += derivative[j, k] * values[k * N + i]
-    return xi_x * d_xi + eta_x * d_eta, xi_y * d_xi + eta_y * d_eta
-
-
-@njit(inline="always", fastmath=False)
-def _layer_element(element, state, residual, weight_state, weight_residual, carried, with_carried, partner,
-                   with_partner, element_nodes, jacobian, derivative, decay, memory, drive, force, keep, sensitivity,
-                   local, values, partner_values, flux):
-    """The memory pass of one layer element (see _layer_pass); values, partner_values, flux: scratch."""
+def _layer_block(block, state, residual, weight_state, weight_residual, carried, with_carried, partner,
+                 with_partner, element_nodes, jacobian, derivative, decay, memory, drive, force, keep, sensitivity,
+                 local, values, partner_values, flux):
+    """The memory pass of one block of layer elements, one per lane (see _layer_pass); values, partner_values:
+    (NN, B) scratch, flux: (2, NN, B) scratch."""
     zero, flush_below = _typed(values, 0.0), _flush_below(values)
     for q in range(NN):
-        node = element_nodes[element, q]
-        values[q] = weight_state * state[node] + weight_residual * residual[node]
-        if with_carried:
-            values[q] += carried[node]
-        if with_partner:
-            partner_values[q] = partner[node]
+        for lane in range(B):
+            node = element_nodes[block, q, lane]
+            values[q, lane] = weight_state * state[node] + weight_residual * residual[node]
+            if with_carried:
+                values[q, lane] += carried[node]
+            if with_partner:
+                partner_values[q, lane] = partner[node]
     for j in range(N):
         for i in range(N):
             q = j * N + i
-            xi_x, xi_y = jacobian[element, q, 0], jacobian[element, q, 1]
-            eta_x, eta_y = jacobian[element, q, 2], jacobian[element, q, 3]
-            g_x, g_y = _physical_gradient(values, derivative, xi_x, xi_y, eta_x, eta_y, j, i)
-            m_x = decay[element, q, 0] * memory[element, q, 0] + drive[element, q, 0] * g_x
-            m_y = decay[element, q, 1] * memory[element, q, 1] + drive[element, q, 1] * g_y
-            if abs(m_x) < flush_below:  # a decaying memory would turn subnormal (see FLUSH_BELOW)
-                m_x = zero
-            if abs(m_y) < flush_below:
-                m_y = zero
-            h_x = force[element, q, 0] * (m_x + keep * memory[element, q, 0])
-            h_y = force[element, q, 1] * (m_y + keep * memory[element, q, 1])
-            memory[element, q, 0] = m_x
-            memory[element, q, 1] = m_y
-            if with_partner:
-                p_x, p_y = _physical_gradient(partner_values, derivative, xi_x, xi_y, eta_x, eta_y, j, i)
-                sensitivity[element, q, 0] += np.float64(m_x) * np.float64(p_x)
-                sensitivity[element, q, 1] += np.float64(m_y) * np.float64(p_y)
-            flux[0, q] = xi_x * h_x + xi_y * h_y
-            flux[1, q] = eta_x * h_x + eta_y * h_y
-    offset = element * NN
+            for lane in range(B):
+                xi_x, xi_y = jacobian[block, q, 0, lane], jacobian[block, q, 1, lane]
+                eta_x, eta_y = jacobian[block, q, 2, lane], jacobian[block, q, 3, lane]
+                d_xi, d_eta = _reference_gradient(values, derivative, j, i, lane)
+                m_x = decay[block, q, 0, lane] * memory[block, q, 0, lane] + drive[block, q, 0, lane] * (
+                    xi_x * d_xi + eta_x * d_eta)
+                m_y = decay[block, q, 1, lane] * memory[block, q, 1, lane] + drive[block, q, 1, lane] * (
+                    xi_y * d_xi + eta_y * d_eta)
+                if abs(m_x) < flush_below:  # a decaying memory would turn subnormal (see FLUSH_BELOW)
+                    m_x = zero
+                if abs(m_y) < flush_below:
+                    m_y = zero
+                h_x = force[block, q, 0, lane] * (m_x + keep * memory[block, q, 0, lane])
+                h_y = force[block, q, 1, lane] * (m_y + keep * memory[block, q, 1, lane])
+                memory[block, q, 0, lane] = m_x
+                memory[block, q, 1, lane] = m_y
+                if with_partner:
+                    p_xi, p_eta = _reference_gradient(partner_values, derivative, j, i, lane)
+                    sensitivity[block, q, 0, lane] += np.float64(m_x) * np.float64(xi_x * p_xi + eta_x * p_eta)
+                    sensitivity[block, q, 1, lane] += np.float64(m_y) * np.float64(xi_y * p_xi + eta_y * p_eta)
+                flux[0, q, lane] = xi_x * h_x + xi_y * h_y
+                flux[1, q, lane] = eta_x * h_x + eta_y * h_y
+    offset = block * NN * B
     for j in range(N):
         for i in range(N):
-            total = _typed(values, 0.0)
-            for k in range(N):
-                total += derivative[k, i] * flux[0, j * N + k] + derivative[k, j] * flux[1, k * N + i]
-            local[offset + j * N + i] = total
+            q = j * N + i
+            for lane in range(B):
+                total = _typed(values, 0.0)
+                for k in range(N):
+                    total += derivative[k, i] * flux[0, j * N + k, lane] + derivative[k, j] * flux[1, k * N + i, lane]
+                local[offset + q * B + lane] = total
 
 
 @njit(parallel=True, cache=True, fastmath=False)
@@ -498,21 +493,21 @@ def _layer_pass(state, residual, weights, carried, carried_next, out, out_factor
     also sensitivity += new d(partner)/d(axis) (float64)."""
     element_nodes, jacobian, derivative, decay, local = (layers.element_nodes, layers.inverse_jacobian,
                                                           layers.derivative, layers.decay, layers.local)
-    n_elements = element_nodes.shape[0]
+    n_blocks = element_nodes.shape[0]
     with_partner = partner.shape[0] > 0
     with_carried = carried.shape[0] > 0
     keep = _typed(state, 1.0) if keep_old_memory else _typed(state, 0.0)
     weight_state, weight_residual = weights
-    n_chunks = _n_chunks(n_elements, NN)
-    for chunk in prange(n_chunks):  # scratch allocated once per work item, not per element
-        values = np.empty(NN, state.dtype)
-        partner_values = np.empty(NN, state.dtype)
-        flux = np.empty((2, NN), state.dtype)
-        first, last = _chunk_bounds(n_elements, chunk, n_chunks)
-        for element in range(first, last):
-            _layer_element(element, state, residual, weight_state, weight_residual, carried, with_carried, partner,
-                           with_partner, element_nodes, jacobian, derivative, decay, memory, drive, force, keep,
-                           sensitivity, local, values, partner_values, flux)
+    n_chunks = _n_chunks(n_blocks, NN * B)
+    for chunk in prange(n_chunks):  # scratch allocated once per work item
+        values = np.empty((NN, B), state.dtype)
+        partner_values = np.empty((NN, B), state.dtype)
+        flux = np.empty((2, NN, B), state.dtype)
+        first, last = _chunk_bounds(n_blocks, chunk, n_chunks)
+        for block in range(first, last):
+            _layer_block(block, state, residual, weight_state, weight_residual, carried, with_carried, partner,
+                         with_partner, element_nodes, jacobian, derivative, decay, memory, drive, force, keep,
+                         sensitivity, local, values, partner_values, flux)
     nodes, slot_offsets, slots = layers.nodes, layers.slot_offsets, layers.slots
     for position in prange(nodes.shape[0]):
         total = _typed(state, 0.0)
@@ -579,7 +574,7 @@ def forward_steps(first_step, last_step, previous, current, following, work, loc
     layers' memory pass (memory: its state, updated).
     """
     nothing = np.zeros(0, previous.dtype)
-    no_sensitivity = np.zeros((0, 1, 2))
+    no_sensitivity = np.zeros((0, 1, 2, 1))
     storing = stored_states.shape[0] > 0
     for step in range(first_step, last_step):
         scaled_residual = work[0]
@@ -632,7 +627,7 @@ def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_
     kappa_sensitivity: the layout's sensitivity_buffer(); geometric: its product_weights(geometric tensor).
     work: (1, n_nodes) scratch; local: the layout's result_buffer(). layers, memory, drive, force: the absorbing
     layers' adjoint pass (the forward's drive and force swapped; memory: the adjoint memory), which adds its
-    memory times the gradient of u^k into layer_sensitivity (n_layer_elements, n_gll, 2); carried, carried_next:
+    memory times the gradient of u^k into layer_sensitivity (the blocked shape of drive); carried, carried_next:
     two nodal vectors that hold T^T mu of the last step at the layer nodes (rotated here; zero at the start).
     Returns the rotated buffers (following, current, previous).
     """

@@ -119,7 +119,7 @@ def _block_reference_gradients(vector, node_blocks, block, derivative, values, g
         for i in range(N):
             q = j * N + i
             for lane in range(B):
-                d_xi, d_eta = _reference_gradient(values, derivative, j, i, lane)
+                d_xi, d_eta = _exact_reference_gradient(values, derivative, j, i, lane)
                 gradients[0, q, lane] = d_xi
                 gradients[1, q, lane] = d_eta
 
@@ -433,6 +433,18 @@ def _inject(vector, nodes, weights, amplitudes, nodal_factor):
             vector[node] += nodal_factor[node] * weights[p, q] * amplitudes[p]
 
 @njit(inline="always", fastmath=False)
+def _exact_reference_gradient(values, derivative, j, i, lane):
+    """_reference_gradient without fast flags (the layers' pass rounds as written in every process, as the
+    pointwise work does: see below)."""
+    d_xi = _typed(values, 0.0)
+    d_eta = _typed(values, 0.0)
+    for k in range(N):
+        d_xi += derivative[i, k] * values[j * N + k, lane]
+        d_eta += derivative[j, k] * values[k * N + i, lane]
+    return d_xi, d_eta
+
+
+@njit(inline="always", fastmath=False)
 def _layer_block(block, state, residual, weight_state, weight_residual, carried, with_carried, partner,
                  with_partner, element_nodes, jacobian, derivative, decay, memory, drive, force, keep, sensitivity,
                  local, values, partner_values, flux):
@@ -453,7 +465,7 @@ def _layer_block(block, state, residual, weight_state, weight_residual, carried,
             for lane in range(B):
                 xi_x, xi_y = jacobian[block, q, 0, lane], jacobian[block, q, 1, lane]
                 eta_x, eta_y = jacobian[block, q, 2, lane], jacobian[block, q, 3, lane]
-                d_xi, d_eta = _reference_gradient(values, derivative, j, i, lane)
+                d_xi, d_eta = _exact_reference_gradient(values, derivative, j, i, lane)
                 m_x = decay[block, q, 0, lane] * memory[block, q, 0, lane] + drive[block, q, 0, lane] * (
                     xi_x * d_xi + eta_x * d_eta)
                 m_y = decay[block, q, 1, lane] * memory[block, q, 1, lane] + drive[block, q, 1, lane] * (
@@ -467,7 +479,7 @@ def _layer_block(block, state, residual, weight_state, weight_residual, carried,
                 memory[block, q, 0, lane] = m_x
                 memory[block, q, 1, lane] = m_y
                 if with_partner:
-                    p_xi, p_eta = _reference_gradient(partner_values, derivative, j, i, lane)
+                    p_xi, p_eta = _exact_reference_gradient(partner_values, derivative, j, i, lane)
                     sensitivity[block, q, 0, lane] += np.float64(m_x) * np.float64(xi_x * p_xi + eta_x * p_eta)
                     sensitivity[block, q, 1, lane] += np.float64(m_y) * np.float64(xi_y * p_xi + eta_y * p_eta)
                 flux[0, q, lane] = xi_x * h_x + xi_y * h_y

@@ -1,6 +1,6 @@
 """Absorbing boundaries against the unbounded medium: S1 (and S2's first shot), reflection against angle.
 
-Usage: python benchmarks/boundary_accuracy.py [--s2] [--widths 0.25 0.5 1.0]
+Usage: python benchmarks/boundary_accuracy.py [--s2] [--widths 0.25 0.5 1.0] [--only s1|s2|reflection|time]
 
 1. **S1 against its unbounded reference.** The reference puts S1's source and receivers in the box
    x in [-2500, 5500] m, y in [-3500, 2500] m with the properties edge-extended
@@ -13,7 +13,9 @@ Usage: python benchmarks/boundary_accuracy.py [--s2] [--widths 0.25 0.5 1.0]
    scenario's own mesh options with each boundary treatment; errors are relative L2 over all traces
    (and per receiver) for t <= 1.95 s, on the truncated run's samples.
 2. **S2's first shot** (``--s2``; minutes): the same construction around S2 (x in [-5500, 14700] m,
-   y in [-9000, 2500] m, properties edge-extended), at 5 Hz resolution and 3 s to keep it affordable.
+   y in [-9000, 2500] m, properties edge-extended; the reference at 3 elements per wavelength), at 5 Hz
+   resolution, a 2 Hz Ricker and 3 s to keep it affordable. Its far receivers see the direct wave only
+   late in the window, so their relative errors compare small numbers.
 3. **Cost**: GLL nodes x time steps and the median wall time of 3 runs, relative to "stacey".
 4. **Reflection against incidence angle**: a homogeneous medium (2000 m/s, 1000 kg/m^3) in x in
    [-1000, 6000] m, y in [-4000, 0] m, a 10 Hz source at (1500, -600) m and receivers 300 m below the top
@@ -79,8 +81,8 @@ def s1_mesh(absorbing_boundaries, *, extent=(0.0, 3000.0, -1000.0, 0.0), element
 
 
 def relative_errors(traces: xr.DataArray, reference: xr.DataArray) -> tuple[float, np.ndarray]:
-    """(relative L2 over all traces, per receiver) for t <= WINDOW_END_IN_SECONDS."""
-    window = traces.time <= WINDOW_END_IN_SECONDS
+    """(relative L2 over all traces, per receiver) for t <= the end time - 0.05 s (S1: 1.95 s)."""
+    window = traces.time <= float(traces.time[-1]) - (2.0 - WINDOW_END_IN_SECONDS)
     difference = (traces - reference).where(window, 0.0).values
     scale = reference.where(window, 0.0).values
     total = float(np.linalg.norm(difference) / np.linalg.norm(scale))
@@ -110,7 +112,7 @@ def compare_with_reference(name, meshes: dict, event, wavelet, end, reference_me
         total, per_receiver = relative_errors(traces, reference)
         rows.append((label, total, per_receiver, mesh.n_global_nodes * (traces.sizes["time"] - 1), timing.median))
     base_cost, base_time = next((cost, seconds) for label, _, _, cost, seconds in rows if label == "stacey")
-    print(f"\n{name} against the unbounded reference (relative L2, t <= {WINDOW_END_IN_SECONDS} s; same dt for all)")
+    print(f"\n{name} against the unbounded reference (relative L2 up to 0.05 s before the end; same dt for all)")
     print("| boundaries | all traces | worst receiver | per receiver | nodes x steps / Stacey | wall time / Stacey |")
     print("|---|---|---|---|---|---|")
     for label, total, per_receiver, cost, seconds in rows:
@@ -135,17 +137,17 @@ def s2_table():
     def body(x, y):
         return 800.0 * np.exp(-((x - 4600.0) ** 2 + (y + 1800.0) ** 2) / (2.0 * 500.0**2))
 
-    def mesh(option, extent=(0.0, 9200.0, -3000.0, 0.0)):
+    def mesh(option, extent=(0.0, 9200.0, -3000.0, 0.0), elements_per_wavelength=2.0):
         model = EdgeExtended(extent, vp_top=1500.0, vp_gradient=0.7, rho_top=1000.0, rho_gradient=0.2,
                              max_depth=3000.0, body=body)
-        return sf.mesh.from_volume_model(model, max_frequency_in_hertz=5.0, elements_per_wavelength=2.0,
-                                         absorbing_boundaries=option)
+        return sf.mesh.from_volume_model(model, max_frequency_in_hertz=5.0,
+                                         elements_per_wavelength=elements_per_wavelength, absorbing_boundaries=option)
 
     event = sf.Event(event_name="shot_0", sources=sf.ScalarPoint2D(x=500.0, y=-20.0, f=1.0),
                      receivers=sf.ArrayPoint2D(x=np.linspace(100.0, 9100.0, 200), y=-10.0, fields=["phi"]))
     meshes = {"stacey": (mesh("stacey"), "stacey"), "default (True)": (mesh(True), True)}
     compare_with_reference("S2 first shot (5 Hz mesh, 3 s)", meshes, event, sf.Ricker(center_frequency=2.0), 3.0,
-                           mesh("stacey", extent=(-5500.0, 14700.0, -9000.0, 2500.0)))
+                           mesh("stacey", extent=(-5500.0, 14700.0, -9000.0, 2500.0), elements_per_wavelength=3.0))
 
 
 def reflection_table():
@@ -228,11 +230,11 @@ def main():
     parser.add_argument("--widths", type=float, nargs="*", default=[0.25, 0.5, 1.0],
                         help="layer widths in wavelengths of 2500 m/s at 5 Hz for the S1 table")
     parser.add_argument("--s2", action="store_true", help="also S2's first shot (minutes)")
-    parser.add_argument("--only", choices=["s1", "reflection", "time"], help="one table only")
+    parser.add_argument("--only", choices=["s1", "s2", "reflection", "time"], help="one table only")
     arguments = parser.parse_args()
     if arguments.only in (None, "s1"):
         s1_table(arguments.widths)
-    if arguments.s2:
+    if arguments.s2 or arguments.only == "s2":
         s2_table()
     if arguments.only in (None, "reflection"):
         reflection_table()

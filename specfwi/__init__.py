@@ -42,8 +42,8 @@ _PUBLIC_NAMES = {
     "UnstructuredMeshSimulationConfiguration": "specfwi.project",
     "MisfitConfiguration": "specfwi.project",
 }
-_SUBMODULES = {"errors", "mesh", "model", "acquisition", "physics", "solver", "misfit", "io", "gradient", "mapping",
-               "project", "execution", "plot", "testing", "cli"}
+_SUBMODULES = {"errors", "resources", "mesh", "model", "acquisition", "physics", "solver", "misfit", "io",
+               "gradient", "mapping", "project", "execution", "plot", "testing", "cli"}
 
 __all__ = sorted(_PUBLIC_NAMES) + sorted(_SUBMODULES) + ["__version__"]
 

@@ -1,7 +1,10 @@
-"""The ``specfwi`` command: run the demo, inspect projects, compute misfits and gradients, plot.
+"""The ``specfwi`` command: run the demo, inspect and repair projects, compute misfits and gradients, plot.
 
 ``specfwi --help`` lists the subcommands and ``specfwi SUBCOMMAND --help`` their options.
-Errors of specfwi print one line (``specfwi: error: ...``) and exit with status 2.
+User errors (bad arguments, a damaged or read-only project, an unreachable scheduler, an output
+file that exists or has an unknown format, files that cannot be read or written) print one line
+(``specfwi: error: ...``) and exit with status 2, before any computation where they can be known
+then; only bugs show tracebacks.
 """
 
 from __future__ import annotations
@@ -10,17 +13,26 @@ import argparse
 import contextlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .errors import InvalidParameterError, SpecfwiError, invalid
 from .version import __version__
-from .errors import SpecfwiError
 
 logger = logging.getLogger(__name__)
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
+SCHEDULER_CONNECT_TIMEOUT_IN_SECONDS = 5.0
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line, like every other error of the command."""
+
+    def error(self, message: str):
+        self.exit(EXIT_ERROR, f"specfwi: error: {message} (see '{self.prog} --help')\n")
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -31,24 +43,65 @@ def _open_project(path: str):
     return Project(path)
 
 
+class _ExecutorOnFirstUse:
+    """A DaskExecutor created when the first job is submitted: nothing connects when every result is cached."""
+
+    def __init__(self, scheduler: str | None, n_workers: int | None):
+        self._scheduler, self._n_workers = scheduler, n_workers
+        self._executor = None
+
+    def submit(self, function, *arguments):
+        if self._executor is None:
+            from .execution import DaskExecutor
+
+            self._executor = DaskExecutor(self._scheduler, n_workers=self._n_workers,
+                                          connect_timeout_in_seconds=SCHEDULER_CONNECT_TIMEOUT_IN_SECONDS)
+        return self._executor.submit(function, *arguments)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.close()
+
+
 @contextlib.contextmanager
 def _executor(arguments: argparse.Namespace):
-    """The executor the options ask for: None (this process), or a DaskExecutor closed afterwards."""
+    """The executor the options ask for: None (this process), or a DaskExecutor made on first use, closed after."""
     if arguments.scheduler is None and arguments.workers is None:
         yield None
         return
-    from .execution import DaskExecutor
-
-    with DaskExecutor(arguments.scheduler, n_workers=arguments.workers) as executor:
+    if arguments.workers is not None and arguments.workers < 1:
+        raise invalid("--workers", arguments.workers, "a positive number of worker processes")
+    executor = _ExecutorOnFirstUse(arguments.scheduler, arguments.workers)
+    try:
         yield executor
+    finally:
+        executor.close()
 
 
-def _save_figure(ax, output: str) -> None:
+def _check_output(arguments: argparse.Namespace) -> Path:
+    """The image file of ``--output``, checked before any computation: a known format, a writable folder, and
+    no existing file unless ``--overwrite``."""
+    from matplotlib.figure import Figure
+
+    output_path = Path(arguments.output)
+    formats = Figure().canvas.get_supported_filetypes()
+    if output_path.suffix.lstrip(".").lower() not in formats:
+        raise invalid("--output", arguments.output, f"an image file name ending in one of "
+                      f"{sorted('.' + name for name in formats)}")
+    if output_path.exists() and not arguments.overwrite:
+        raise InvalidParameterError(f"'--output' names an existing file, {arguments.output!r}; choose another name "
+                                    f"or pass --overwrite")
+    folder = output_path.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise invalid("--output", arguments.output, "a file in an existing, writable folder")
+    return output_path
+
+
+def _save_figure(ax, output_path: Path) -> None:
     from .project.storage import atomic_path
 
-    output_path = Path(output)
     with atomic_path(output_path) as temporary:
-        ax.figure.savefig(temporary, format=output_path.suffix.lstrip(".") or "png", dpi=150, bbox_inches="tight")
+        ax.figure.savefig(temporary, format=output_path.suffix.lstrip(".").lower(), dpi=150, bbox_inches="tight")
     print(f"wrote {output_path}")
 
 
@@ -69,12 +122,19 @@ def _demo(arguments: argparse.Namespace) -> None:
 
 
 def _info(arguments: argparse.Namespace) -> None:
-    summary = _open_project(arguments.project).summary()
+    project = _open_project(arguments.project)
+    summary = project.summary()
     print(f"project: {summary.path}")
     observed = [f"{name} (event {event})" for name, event in summary.observed_data]
     for label, names in [*((f"{kind.replace('_', ' ')}s", names) for kind, names in summary.entities.items()),
                          ("observed data", observed)]:
         print(f"{label} ({len(names)}): {', '.join(names) if names else '-'}")
+    for name in summary.entities.get("simulation_configuration", []):
+        try:
+            estimate = project.simulations.estimate(name, gradient=True)
+        except SpecfwiError as error:
+            estimate = f"no estimate ({error})"
+        print(f"  {name}, one event's gradient: {estimate}")
     print(f"cached results ({len(summary.results)}):")
     for record in summary.results:
         labels = ", ".join(f"{label} {value}" for label, value in (
@@ -104,7 +164,17 @@ def _gradient(arguments: argparse.Namespace) -> None:
         print(f"{event}\t{path}")
 
 
+def _repair(arguments: argparse.Namespace) -> None:
+    from .project import Project
+
+    print(Project.repair(arguments.project))
+
+
 def _plot_gradient(arguments: argparse.Namespace) -> None:
+    from .plot.color_scale import check_clip
+
+    output_path = _check_output(arguments)
+    check_clip(arguments.clip)
     project = _open_project(arguments.project)
     gradients = project.actions.inversion.compute_gradients(arguments.simulation, arguments.misfit, [arguments.event])
     _use_file_backend()
@@ -112,26 +182,27 @@ def _plot_gradient(arguments: argparse.Namespace) -> None:
     from .mesh import UnstructuredMesh
 
     ax = plot.gradient(UnstructuredMesh.from_h5(gradients[arguments.event]), arguments.parameter, clip=arguments.clip)
-    _save_figure(ax, arguments.output)
+    _save_figure(ax, output_path)
 
 
 def _plot_waveforms(arguments: argparse.Namespace) -> None:
+    output_path = _check_output(arguments)
     project = _open_project(arguments.project)
     traces = project.waveforms.get(arguments.simulation, arguments.event)
     _use_file_backend()
     from . import plot
 
-    _save_figure(plot.traces(traces), arguments.output)
+    _save_figure(plot.traces(traces), output_path)
 
 
 # ---------------------------------------------------------------------------- parser
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="specfwi", description="Spectral-element wave simulation and full-waveform inversion (2D acoustic).")
     parser.add_argument("--version", action="version", version=f"specfwi {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress (INFO messages) to stderr")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
     demo = commands.add_parser("demo", help="run the demo workflow (model, simulation, gradient, mapping)",
                                description="Run the demo workflow and print its summary.")
@@ -146,6 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
                                description="List a project's entities by kind and its cached results.")
     info.add_argument("project", metavar="PROJECT", help="project folder")
     info.set_defaults(handler=_info)
+
+    repair = commands.add_parser("repair", help="rebuild a project's damaged registry from its files",
+                                 description="Rebuild a project's damaged or lost registry from its entity copies and "
+                                             "result files; keeps the damaged file and says what it could not rebuild.")
+    repair.add_argument("project", metavar="PROJECT", help="project folder")
+    repair.set_defaults(handler=_repair)
 
     def add_command(name: str, help_text: str, handler, *, misfit: bool) -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
@@ -177,11 +254,13 @@ def build_parser() -> argparse.ArgumentParser:
     plot_gradient.add_argument("--clip", type=float, metavar="FRACTION",
                                help="saturate colours at this fraction of max|gradient|, in (0, 1]")
     plot_gradient.add_argument("--output", required=True, metavar="FILE", help="image file (.png, .pdf, .svg)")
+    plot_gradient.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
 
     plot_waveforms = add_command("plot-waveforms", "plot one event's synthetic traces (simulated if missing) to an "
                                  "image file", _plot_waveforms, misfit=False)
     plot_waveforms.add_argument("--event", required=True, metavar="E", help="event name")
     plot_waveforms.add_argument("--output", required=True, metavar="FILE", help="image file (.png, .pdf, .svg)")
+    plot_waveforms.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     return parser
 
 
@@ -192,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="[%(asctime)s] %(levelname)s: %(message)s")
     try:
         arguments.handler(arguments)
-    except SpecfwiError as error:
+    except (SpecfwiError, OSError) as error:  # OSError: files the user named or holds (permissions, disk full)
         print(f"specfwi: error: {error}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

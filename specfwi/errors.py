@@ -32,6 +32,18 @@ class ProjectError(SpecfwiError):
     """An on-disk project is inconsistent with what is asked of it."""
 
 
+class ExecutorError(SpecfwiError):
+    """An executor cannot run jobs (e.g. a Dask scheduler that cannot be reached)."""
+
+
+class ResourceError(SpecfwiError):
+    """A computation would need more memory or time steps than the limits of ``sf.config`` allow."""
+
+
+class SpecfwiWarning(UserWarning):
+    """Warnings of specfwi: input that runs, but probably not as meant."""
+
+
 class SchemaVersionError(SpecfwiError):
     """A file was written with an on-disk schema this version cannot read."""
 

@@ -8,9 +8,10 @@ from importlib.metadata import entry_points
 import pytest
 from test_project import tiny_project
 
+import specfwi as sf
 from specfwi.cli import build_parser, main
 
-SUBCOMMANDS = ["demo", "info", "misfit", "gradient", "plot-gradient", "plot-waveforms"]
+SUBCOMMANDS = ["demo", "info", "repair", "misfit", "gradient", "plot-gradient", "plot-waveforms"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -96,3 +97,70 @@ def test_demo_command_refuses_a_bad_frequency_before_writing_anything(tmp_path, 
     assert main(["demo", "--output", str(output), "--max-frequency", "0"]) == 2
     assert "'max_frequency_in_hertz' must be" in capsys.readouterr().err
     assert not output.exists()
+
+
+# ---------------------------------------------------------------------------- user errors (docs/reliability.md)
+
+def one_line_error(capsys) -> str:
+    error = capsys.readouterr().err
+    assert len(error.strip().splitlines()) == 1 and "Traceback" not in error, error
+    assert error.startswith("specfwi: error: ")
+    return error
+
+
+@pytest.fixture(scope="module")
+def cached_project(tmp_path_factory):
+    project = tiny_project(tmp_path_factory.mktemp("cli") / "p")
+    project.actions.inversion.compute_gradients("sim", "energy")
+    return project
+
+
+def test_bad_arguments_print_one_line_and_exit_2(capsys):
+    for argv in (["gradient", "p", "--simulation", "s"], ["info"], ["bogus"], ["misfit", "p", "--simulation", "s",
+                 "--misfit", "m", "--workers", "two"], ["info", "p", "--unknown"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2
+        one_line_error(capsys)
+
+
+def test_output_is_checked_before_computing(cached_project, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("specfwi.cli._open_project", lambda path: pytest.fail("the project was opened"))
+    existing = tmp_path / "exists.png"
+    existing.write_bytes(b"mine")
+    common = ["plot-waveforms", str(cached_project.path), "--simulation", "sim", "--event", "event_0", "--output"]
+    for output, message in ((tmp_path / "x.bogus", "image file name ending in"), (existing, "existing file"),
+                            (tmp_path / "missing" / "x.png", "existing, writable folder")):
+        assert main([*common, str(output)]) == 2
+        assert message in one_line_error(capsys)
+    assert existing.read_bytes() == b"mine"
+    assert main(["plot-gradient", str(cached_project.path), "--simulation", "sim", "--misfit", "energy", "--event",
+                 "event_0", "--clip", "5", "--output", str(tmp_path / "g.png")]) == 2
+    assert "'clip' must be" in one_line_error(capsys)
+
+
+def test_unreachable_scheduler_is_one_line_and_not_contacted_when_cached(cached_project, capsys):
+    for address in ("tcp://127.0.0.1:1", "not-an-address"):  # everything cached: nothing connects
+        assert main(["gradient", str(cached_project.path), "--simulation", "sim", "--misfit", "energy",
+                     "--scheduler", address]) == 0
+    capsys.readouterr()
+    cached_project += sf.Event(event_name="new", sources=sf.ScalarPoint2D(x=300.0, y=-200.0, f=1.0),
+                               receivers=sf.ArrayPoint2D(x=[100.0, 500.0], y=-20.0, fields=["phi"]))
+    assert main(["misfit", str(cached_project.path), "--simulation", "sim", "--misfit", "energy",
+                 "--scheduler", "not-an-address"]) == 2
+    assert "cannot connect to the Dask scheduler" in one_line_error(capsys)
+
+
+def test_damaged_project_and_repair_through_the_command(cached_project, tmp_path, capsys):
+    import shutil
+
+    folder = tmp_path / "copy"
+    shutil.copytree(cached_project.path, folder)
+    (folder / "specfwi_project.sqlite").write_bytes(b"not a database" * 100)
+    assert main(["info", str(folder)]) == 2
+    assert "specfwi repair" in one_line_error(capsys)
+    assert main(["repair", str(folder)]) == 0
+    assert "kept as" in capsys.readouterr().out
+    assert main(["info", str(folder)]) == 0
+    n_elements = cached_project.simulations.get_mesh("sim").n_elements  # box and absorbing layers
+    assert f"sim, one event's gradient: {n_elements} elements" in capsys.readouterr().out

@@ -338,8 +338,8 @@ def test_user_mesh_configuration_simulates_on_that_mesh(tmp_path):
 def test_observed_data_import_checks_receivers_and_round_trips(tmp_path):
     project = tiny_project(tmp_path / "p")
     event = tiny_event("event_0", 150.0)
-    time_axis = np.linspace(0.0, 0.25, 11)
-    observed = xr.DataArray(np.random.default_rng(2).standard_normal((3, 11)), dims=("receiver", "time"),
+    time_axis = np.linspace(-0.025, 0.25, 12)  # covers the simulated time, which starts with the wavelet at -0.0125 s
+    observed = xr.DataArray(np.random.default_rng(2).standard_normal((3, 12)), dims=("receiver", "time"),
                             coords={"receiver": [r.name for r in event.receivers], "time": time_axis}, name="phi")
     project.waveforms.add_observed("field_data", "event_0", observed)
     project.waveforms.add_observed("field_data", "event_0", observed.copy())

@@ -134,10 +134,12 @@ def test_wavelength_smoothing_in_a_homogeneous_prior_equals_constant_smoothing(s
 def test_wavelength_smoothing_of_a_coarse_inversion_mesh_interpolates_the_prior(small_mesh):
     prior = prior_on(small_mesh, lambda x, y: np.full_like(x, 2000.0))
     coarse = quantity_on(rectangle((0.0, 1000.0), (-800.0, 0.0), 3, 2, tensor_order=2), fill=3.0)
-    smoothed = WavelengthSmoothing({"VP": 0.5}, reference_frequency_in_hertz=10.0).smooth(coarse, prior=prior)
+    by_wavelength = WavelengthSmoothing({"VP": 0.5, "RHO": None}, reference_frequency_in_hertz=10.0)
+    smoothed = by_wavelength.smooth(coarse, prior=prior)
     np.testing.assert_allclose(smoothed.to_vector(), 3.0, rtol=1e-12)
-    reference = ConstantSmoothing({"VP": 100.0}).smooth(coarse.from_vector(np.arange(coarse.n_dofs, dtype=float)))
-    by_wavelength = WavelengthSmoothing({"VP": 0.5}, reference_frequency_in_hertz=10.0).smooth(
+    reference = ConstantSmoothing({"VP": 100.0, "RHO": None}).smooth(
+        coarse.from_vector(np.arange(coarse.n_dofs, dtype=float)))
+    by_wavelength = by_wavelength.smooth(
         coarse.from_vector(np.arange(coarse.n_dofs, dtype=float)), prior=prior)
     np.testing.assert_allclose(by_wavelength.to_vector(), reference.to_vector(), rtol=1e-10)
 
@@ -244,7 +246,7 @@ def test_parameters_not_listed_are_left_alone_by_smooth_and_made_densities_by_pr
     quantity = quantity_on(small_mesh)
     vector = np.random.default_rng(4).standard_normal(quantity.n_dofs)
     field = quantity.from_vector(vector)
-    smoothing = ConstantSmoothing({"VP": 100.0})
+    smoothing = ConstantSmoothing({"VP": 100.0, "RHO": None})
     np.testing.assert_array_equal(smoothing.smooth(field).values("RHO"), field.values("RHO"))
     assert not np.allclose(smoothing.smooth(field).values("VP"), field.values("VP"))
     np.testing.assert_allclose(smoothing.precondition(field).values("RHO"),
@@ -290,4 +292,4 @@ def test_smoothing_needs_an_inversion_model_and_wavelength_smoothing_a_prior(sma
     with pytest.raises(SpecfwiError, match="'quantity' must be an InversionModel"):
         ConstantSmoothing({"VP": 10.0}).smooth(small_mesh)
     with pytest.raises(SpecfwiError, match="'prior' must be"):
-        WavelengthSmoothing({"VP": 1.0}, reference_frequency_in_hertz=5.0).smooth(quantity_on(small_mesh))
+        WavelengthSmoothing({"VP": 1.0, "RHO": None}, reference_frequency_in_hertz=5.0).smooth(quantity_on(small_mesh))

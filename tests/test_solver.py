@@ -448,11 +448,11 @@ BAD_CONSTRUCTIONS = {
     "elements per wavelength zero": (
         lambda: sf.mesh.from_volume_model(sf.model.GenericModel("m", volume_model_data()), max_frequency_in_hertz=10.0,
                                           elements_per_wavelength=0.0),
-        InvalidParameterError, r"'elements_per_wavelength' must be a finite number > 0, got 0\.0"),
+        InvalidParameterError, r"'elements_per_wavelength' must be a finite number >= 0\.5 .*, got 0\.0"),
     "elements per wavelength negative": (
         lambda: sf.mesh.from_volume_model(sf.model.GenericModel("m", volume_model_data()), max_frequency_in_hertz=10.0,
                                           elements_per_wavelength=-2.0),
-        InvalidParameterError, r"'elements_per_wavelength' must be a finite number > 0, got -2\.0"),
+        InvalidParameterError, r"'elements_per_wavelength' must be a finite number >= 0\.5 .*, got -2\.0"),
     "tensor order too high": (lambda: sf.mesh.rectangle((0.0, 1.0), (0.0, 1.0), 1, 1, tensor_order=11),
                               InvalidParameterError, r"'tensor_order' must be an integer from 1 to 10, got 11"),
     "tensor order zero": (

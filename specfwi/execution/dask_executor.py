@@ -11,7 +11,7 @@ import logging
 import uuid
 from collections.abc import Callable
 
-from ..errors import invalid
+from ..errors import ExecutorError, invalid
 
 logger = logging.getLogger(__name__)
 
@@ -25,18 +25,25 @@ class DaskExecutor:
         ``dask.distributed.Client`` (used as is, not closed by ``close``), or None to start
         a ``LocalCluster`` on this machine with ``n_workers`` processes of
         ``threads_per_worker`` threads (one thread lets each event's solver own its process).
+    connect_timeout_in_seconds : how long to try to reach a scheduler address (None: Dask's
+        setting, ``distributed.comm.timeouts.connect``); an unreachable one raises ExecutorError.
 
     Use it as ``executor=`` of ``compute_gradients`` / ``compute_misfits``; close it (or
     use it as a context manager) to release a cluster it started.
     """
 
-    def __init__(self, scheduler=None, *, n_workers: int | None = None, threads_per_worker: int = 1):
+    def __init__(self, scheduler=None, *, n_workers: int | None = None, threads_per_worker: int = 1,
+                 connect_timeout_in_seconds: float | None = None):
         from dask.distributed import Client, LocalCluster
 
         if isinstance(scheduler, Client):
             self.client, self._owns_client = scheduler, False
         elif isinstance(scheduler, str) and scheduler.strip():
-            self.client, self._owns_client = Client(scheduler), True
+            try:
+                self.client, self._owns_client = Client(scheduler, timeout=connect_timeout_in_seconds), True
+            except (OSError, TimeoutError, ValueError) as error:  # an unreachable, refusing or malformed address
+                raise ExecutorError(f"cannot connect to the Dask scheduler {scheduler!r} ({error}); start it with "
+                                    f"'dask scheduler' and pass the address it prints") from error
         elif scheduler is None:
             for name, value in (("n_workers", n_workers), ("threads_per_worker", threads_per_worker)):
                 if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):

@@ -11,8 +11,10 @@ from ..mesh import UnstructuredMesh
 from ..errors import invalid
 from ..misfit import get_misfit
 from ..misfit.traces import match_observed
+from ..misfit.window import window_weights
 from ..physics import PARAMETERS
 from ..solver import SimulationSetup, traces_to_dataarray
+from ..solver.resources import check_run
 from ..solver.adjoint import DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES, check_memory_budget, forward_then_adjoint, plan_checkpoints
 
 
@@ -46,6 +48,8 @@ def _prepare(mesh, event, wavelet, misfit, observed, window, bandpass, options) 
     misfit_function.check_time_axis(template["time"].values)
     if observed is not None:
         match_observed(observed, template)
+    if misfit_function.window is not None:
+        window_weights(misfit_function.window, template)  # a window outside the simulated time is an error
     return setup, misfit_function
 
 
@@ -79,6 +83,8 @@ def compute_gradient(mesh: UnstructuredMesh, event, *, wavelet, misfit, end_time
     setup, misfit_function = _prepare(mesh, event, wavelet, misfit, observed, window, bandpass,
                                       dict(end_time_in_seconds=end_time_in_seconds,
                                            time_step_in_seconds=time_step_in_seconds, **simulate_options))
+    check_run(mesh, event, setup.time[-1] - setup.time[0], setup.time_step_in_seconds, gradient=True,
+              checkpoint_memory_in_bytes=checkpoint_memory_in_megabytes * 1024**2)
     plan = plan_checkpoints(setup.n_steps, setup.n_global_nodes, checkpoint_memory_in_megabytes, setup.dtype.itemsize)
     evaluated = {}  # the synthetic traces and their misfit result, once the forward run is done
 

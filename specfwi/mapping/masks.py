@@ -77,6 +77,10 @@ class RegionOfInterest:
             if values is None:
                 raise invalid("region_of_interest", f"a mesh with fields {sorted(region.element_nodal_fields)}",
                               f"a mesh with a field {REGION_OF_INTEREST_FIELD!r}")
+            if np.shape(values) != (region.n_elements, region.n_gll):
+                raise invalid(f"region_of_interest.element_nodal_fields[{REGION_OF_INTEREST_FIELD!r}]",
+                              f"an array of shape {np.shape(values)}",
+                              f"of shape (n_elements, n_gll) = {(region.n_elements, region.n_gll)} of its mesh")
             _check_unit_interval(values, "region_of_interest", "a field with values in [0, 1]")
         elif not callable(region):
             raise invalid("region_of_interest", type(region).__name__,

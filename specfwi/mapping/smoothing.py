@@ -20,13 +20,14 @@ gives a bump with second central moment sigma^2 along x and along y.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping as MappingType
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import invalid
+from ..errors import SpecfwiWarning, invalid
 from ..mesh import UnstructuredMesh
 from .cache import BoundedCache
 from .diffusion import DiffusionOperator
@@ -45,14 +46,18 @@ def _is_non_negative_number(value) -> bool:
             and bool(np.isfinite(value)) and value >= 0.0)
 
 
-def _check_per_parameter(name: str, values, unit: str) -> dict[str, tuple[float, float]]:
-    """{"VP": a or (a_x, a_y), ...} with a >= 0 -> {"VP": (a_x, a_y)}."""
-    allowed = (f"a non-empty dict from names in {list(KNOWN_PARAMETERS)} to a number >= 0 or an (x, y) pair "
-               f"of numbers >= 0 ({unit})")
+def _check_per_parameter(name: str, values, unit: str) -> dict[str, tuple[float, float] | None]:
+    """{"VP": a or (a_x, a_y), "RHO": None, ...} with a >= 0 -> {"VP": (a_x, a_y), "RHO": None}
+    (None: deliberately not smoothed)."""
+    allowed = (f"a non-empty dict from names in {list(KNOWN_PARAMETERS)} to a number >= 0, an (x, y) pair "
+               f"of numbers >= 0 ({unit}), or None (not smoothed)")
     if not isinstance(values, MappingType) or not values:
         raise invalid(name, values, allowed)
     checked = {}
     for parameter, value in values.items():
+        if value is None and parameter in KNOWN_PARAMETERS:
+            checked[parameter] = None
+            continue
         pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
         if parameter not in KNOWN_PARAMETERS or len(pair) != 2 or not all(map(_is_non_negative_number, pair)):
             raise invalid(f"{name}[{parameter}]", value, allowed)
@@ -125,8 +130,14 @@ class _DiffusionSmoothing:
         self._spaces: BoundedCache[SmoothingSpace] = BoundedCache()
 
     @property
-    def parameters(self) -> tuple[str, ...]:
+    def entries(self) -> dict[str, tuple[float, float] | None]:
+        """The per-parameter settings, None for a parameter deliberately not smoothed."""
         raise NotImplementedError
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """The smoothed parameters."""
+        return tuple(parameter for parameter, entry in self.entries.items() if entry is not None)
 
     def _variances(self, parameter: str, space: SmoothingSpace, prior) -> tuple[tuple, NDArray, NDArray]:
         """(cache key, variance_x, variance_y) of one parameter, (n_elements, n_gll) each, m^2."""
@@ -150,6 +161,10 @@ class _DiffusionSmoothing:
         return self._spaces.get(SmoothingSpace.key_of(quantity), lambda: SmoothingSpace.of(quantity))
 
     def _apply(self, quantity: InversionModel, space: SmoothingSpace, prior, to_load, unsmoothed) -> InversionModel:
+        missing = [parameter for parameter in quantity.parameters if parameter not in self.entries]
+        if missing:
+            warnings.warn(f"{self!r} has no entry for the inversion parameter(s) {missing}, which stay unsmoothed; "
+                          f"give each an entry (None: not smoothed) to say so", SpecfwiWarning, stacklevel=3)
         values = {parameter: quantity.values(parameter) for parameter in quantity.parameters}
         groups: dict[tuple, tuple[DiffusionOperator, list[str]]] = {}
         for parameter in quantity.parameters:
@@ -174,7 +189,8 @@ class ConstantSmoothing(_DiffusionSmoothing):
     Parameters
     ----------
     lengths_in_meters : {"VP": sigma} or {"VP": (sigma_x, sigma_y)}: standard deviation of the
-        kernel (per axis), m, >= 0. Parameters not listed are not smoothed.
+        kernel (per axis), m, >= 0, or None: not smoothed. A parameter of the inversion model without an
+        entry is not smoothed either, with a SpecfwiWarning.
     n_diffusion_steps : implicit diffusion steps (>= 1); more steps give a kernel closer to a Gaussian
         at the cost of one sparse solve each. The variance does not depend on it.
     """
@@ -187,8 +203,8 @@ class ConstantSmoothing(_DiffusionSmoothing):
         return f"ConstantSmoothing({self.lengths_in_meters}, n_diffusion_steps={self.n_diffusion_steps})"
 
     @property
-    def parameters(self) -> tuple[str, ...]:
-        return tuple(self.lengths_in_meters)
+    def entries(self) -> dict[str, tuple[float, float] | None]:
+        return self.lengths_in_meters
 
     def _variances(self, parameter, space, prior):
         sigma_x, sigma_y = self.lengths_in_meters[parameter]
@@ -204,7 +220,8 @@ class WavelengthSmoothing(_DiffusionSmoothing):
 
     Parameters
     ----------
-    n_wavelengths : {"VP": n} or {"VP": (n_x, n_y)}, >= 0. Parameters not listed are not smoothed.
+    n_wavelengths : {"VP": n} or {"VP": (n_x, n_y)}, >= 0, or None: not smoothed. A parameter of the
+        inversion model without an entry is not smoothed either, with a SpecfwiWarning.
     reference_frequency_in_hertz : > 0.
     velocity_parameter : the prior field giving the wavelength, default "VP".
     n_diffusion_steps : as for ConstantSmoothing.
@@ -231,8 +248,8 @@ class WavelengthSmoothing(_DiffusionSmoothing):
                 f"{self.reference_frequency_in_hertz}, n_diffusion_steps={self.n_diffusion_steps})")
 
     @property
-    def parameters(self) -> tuple[str, ...]:
-        return tuple(self.n_wavelengths)
+    def entries(self) -> dict[str, tuple[float, float] | None]:
+        return self.n_wavelengths
 
     def _velocity(self, space: SmoothingSpace, prior) -> NDArray[np.float64]:
         """The prior velocity at the element nodes of the smoothing mesh, (n_elements, n_gll), m/s."""

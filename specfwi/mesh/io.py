@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
+import uuid
 import xml.etree.ElementTree as ElementTree
 from contextlib import contextmanager
 from pathlib import Path
@@ -103,10 +103,9 @@ def read_h5(path) -> UnstructuredMesh:
 
 @contextmanager
 def _atomic_target(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` on success, remove it on failure."""
-    descriptor, temporary_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(descriptor)
-    temporary_path = Path(temporary_name)
+    """Yield a temporary path beside ``path`` (not yet created, so the file gets the umask's permissions like any
+    other); rename it onto ``path`` on success, remove it on failure."""
+    temporary_path = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
         yield temporary_path
         os.replace(temporary_path, path)

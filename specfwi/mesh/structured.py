@@ -6,11 +6,17 @@ import math
 
 import numpy as np
 
+from .. import resources
 from ..errors import invalid
 from .absorbing import (DEFAULT_NUMBER_OF_WAVELENGTHS, FREE_SURFACE_SIDE, RECTANGLE_SIDES,
                         REFERENCE_FREQUENCY_FRACTION, AbsorbingBoundaryParameters, AbsorbingLayers, AbsorbingOption,
                         resolve_absorbing_boundaries)
+from .gll import check_order
 from .unstructured_mesh import UnstructuredMesh
+
+#: Below this, elements are larger than half a wavelength at the maximum frequency and resolve no wave
+#: (order 4 needs 1 to 2 elements per wavelength for accurate waveforms, docs/solver.md).
+MIN_ELEMENTS_PER_WAVELENGTH = 0.5
 
 
 def rectangle(x_range, y_range, n_elements_x: int, n_elements_y: int, *, tensor_order: int = 4) -> UnstructuredMesh:
@@ -25,6 +31,8 @@ def rectangle(x_range, y_range, n_elements_x: int, n_elements_y: int, *, tensor_
     for name, n in (("n_elements_x", n_elements_x), ("n_elements_y", n_elements_y)):
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise invalid(name, n, "a positive integer")
+    resources.check(resources.estimate_rectangle(int(n_elements_x), int(n_elements_y), check_order(tensor_order)),
+                    "this mesh", parameters="n_elements_x, n_elements_y and tensor_order")
     xs = np.linspace(x_min, x_max, n_elements_x + 1)
     ys = np.linspace(y_min, y_max, n_elements_y + 1)
     vx, vy = np.meshgrid(xs, ys, indexing="xy")  # [row (y), column (x)]
@@ -44,6 +52,17 @@ def rectangle(x_range, y_range, n_elements_x: int, n_elements_y: int, *, tensor_
     return UnstructuredMesh(vertices, connectivity, tensor_order, side_sets=side_sets)
 
 
+def check_resolution(max_frequency_in_hertz, elements_per_wavelength) -> None:
+    """InvalidParameterError unless both are finite numbers, > 0 and >= MIN_ELEMENTS_PER_WAVELENGTH."""
+    for name, value, low in (("max_frequency_in_hertz", max_frequency_in_hertz, 0.0),
+                             ("elements_per_wavelength", elements_per_wavelength, MIN_ELEMENTS_PER_WAVELENGTH)):
+        if (isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not np.isfinite(value)
+                or value <= 0 or value < low):
+            raise invalid(name, value, "a finite number > 0" if low == 0.0 else
+                          f"a finite number >= {low} (fewer elements per wavelength resolve no wave; order 4 "
+                          f"needs about 1 to 2)")
+
+
 def from_volume_model(model, *, max_frequency_in_hertz: float, elements_per_wavelength: float,
                       tensor_order: int = 4, absorbing_boundaries: AbsorbingOption = True,
                       free_surface: bool = False) -> UnstructuredMesh:
@@ -61,17 +80,20 @@ def from_volume_model(model, *, max_frequency_in_hertz: float, elements_per_wave
     "stacey" or False build no layers. Widths are rounded up to whole elements; properties in the layers
     are the box's edge values extended outwards; ``mesh.absorbing_layers`` describes them.
     """
-    for name, value in (("max_frequency_in_hertz", max_frequency_in_hertz),
-                        ("elements_per_wavelength", elements_per_wavelength)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (np.isfinite(value) and value > 0):
-            raise invalid(name, value, "a finite number > 0")
+    check_resolution(max_frequency_in_hertz, elements_per_wavelength)
+    check_order(tensor_order)
+    estimate = resources.estimate_from_domain(
+        model.extent, min_velocity_in_meters_per_second=model.min_velocity_in_meters_per_second,
+        max_frequency_in_hertz=max_frequency_in_hertz, elements_per_wavelength=elements_per_wavelength,
+        tensor_order=tensor_order)
+    resources.check(estimate, "this mesh", parameters="max_frequency_in_hertz, elements_per_wavelength and the "
+                    "model's smallest VP")
     choice = resolve_absorbing_boundaries(absorbing_boundaries, available_sides=RECTANGLE_SIDES,
                                           free_sides=(FREE_SURFACE_SIDE,) if free_surface else ())
     box = tuple(float(v) for v in model.extent)
     x_min, x_max, y_min, y_max = box
     element_size = model.min_velocity_in_meters_per_second / (max_frequency_in_hertz * elements_per_wavelength)
-    n_x = max(1, math.ceil((x_max - x_min) / element_size - 1e-9))
-    n_y = max(1, math.ceil((y_max - y_min) / element_size - 1e-9))
+    n_x, n_y = resources.rectangle_elements(box, element_size)
     layers = None
     if choice.layer_sides:
         parameters = choice.parameters or _automatic_parameters(model, box, max_frequency_in_hertz)

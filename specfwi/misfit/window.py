@@ -67,11 +67,12 @@ def window_weights(window: Window | dict[str, Window], traces: xr.DataArray) -> 
 
     A single ``Window`` applies to every receiver. With a dict, receivers absent from it get
     weight 0; every key must name a receiver of ``traces`` (their ``receiver`` coordinate).
+    A window that selects no sample of the traces' time axis is an error (its misfit would be 0).
     """
     time = traces["time"].values
     n_receivers = traces.sizes["receiver"]
     if isinstance(window, Window):
-        return np.broadcast_to(window.weights(time), (n_receivers, time.size))
+        return np.broadcast_to(_weights_inside(window, time, "window"), (n_receivers, time.size))
     if "receiver" not in traces.coords:
         raise invalid("window", "a dict of per-receiver windows", "a single Window for traces without receiver names")
     names = [str(name) for name in traces["receiver"].values]
@@ -81,5 +82,13 @@ def window_weights(window: Window | dict[str, Window], traces: xr.DataArray) -> 
     weights = np.zeros((n_receivers, time.size))
     for row, name in enumerate(names):
         if name in window:
-            weights[row] = window[name].weights(time)
+            weights[row] = _weights_inside(window[name], time, f"window[{name!r}]")
+    return weights
+
+
+def _weights_inside(window: Window, time: NDArray[np.float64], name: str) -> NDArray[np.float64]:
+    weights = window.weights(time)
+    if len(time) and not np.any(weights > 0.0):
+        raise invalid(name, window, f"a window that overlaps the simulated time [{time[0]:.6g}, {time[-1]:.6g}] s "
+                      f"(this one selects no sample)")
     return weights

@@ -56,6 +56,10 @@ class GenericModel:
     def min_velocity_in_meters_per_second(self) -> float:
         return float(self.data["vp"].min())
 
+    @property
+    def max_velocity_in_meters_per_second(self) -> float:
+        return float(self.data["vp"].max())
+
     def sample(self, points) -> dict[str, np.ndarray]:
         """Bilinear values of VP and RHO at points (n, 2) in m; points must lie in the grid."""
         points = np.asarray(points, dtype=float).reshape(-1, 2)

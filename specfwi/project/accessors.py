@@ -14,11 +14,15 @@ from typing import TYPE_CHECKING
 
 import xarray as xr
 
+from .. import resources
 from ..acquisition import Event
 from ..errors import ProjectError, invalid
 from ..io.segy import DEFAULT_COORDINATE_TOLERANCE_IN_METERS, VerticalCoordinate, read_segy
 from ..mesh import UnstructuredMesh
-from ..mesh.absorbing import absorbing_option_to_json
+from ..mesh.absorbing import (DEFAULT_NUMBER_OF_WAVELENGTHS, FREE_SURFACE_SIDE, RECTANGLE_SIDES,
+                              REFERENCE_FREQUENCY_FRACTION, AbsorbingBoundaryParameters, absorbing_option_to_json,
+                              resolve_absorbing_boundaries)
+from ..solver.adjoint import DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES
 from .configurations import (
     MisfitConfiguration,
     SimulationConfiguration,
@@ -28,7 +32,7 @@ from .entities import EVENT, KINDS, SIMULATION_CONFIGURATION, VOLUME_MODEL
 from .hashing import combine
 from .jobs import simulate_event
 from .registry import ResultRecord
-from .simulation_mesh import build_simulation_mesh
+from .simulation_mesh import LayeredVolumeModel, build_simulation_mesh
 from .storage import read_xarray_h5, staged_files, write_xarray_h5
 from .tasks import Task
 
@@ -107,6 +111,54 @@ class SimulationsAccessor:
         return combine("mesh", options,
                        [self._project.store.content_hash(VOLUME_MODEL, name) for name in configuration.volume_models])
 
+    def estimate(self, simulation_configuration: str, *, gradient: bool = False) -> resources.ResourceEstimate:
+        """What one event's simulation (or gradient) of this configuration needs, estimated before meshing
+        (see :mod:`specfwi.resources`); sources and receivers of the project's largest event."""
+        configuration = self.get(simulation_configuration)
+        events = [self._project.events.get(name) for name in self._project.events.list()]
+        start, end = configuration.event_configuration.simulated_time_range_in_seconds
+        options = {"duration_in_seconds": end - start, "gradient": gradient,
+                   "checkpoint_memory_in_bytes": DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES * 1024**2,
+                   "time_step_in_seconds": configuration.event_configuration.time_step_in_seconds,
+                   "n_sources": max((len(event.sources) for event in events), default=1),
+                   "n_receivers": max((len(event.receivers) for event in events), default=1)}
+        if isinstance(configuration, UnstructuredMeshSimulationConfiguration):
+            return resources.estimate_from_mesh(configuration.unstructured_mesh, **options)
+        models = LayeredVolumeModel([self._project.store.get_volume_model(name)
+                                     for name in configuration.volume_models])
+        max_velocity = max(model.max_velocity_in_meters_per_second for model in models.models)
+        options.update(self._layer_options(configuration, max_velocity))
+        return resources.estimate_from_domain(
+            models.extent, min_velocity_in_meters_per_second=models.min_velocity_in_meters_per_second,
+            max_velocity_in_meters_per_second=max_velocity,
+            max_frequency_in_hertz=configuration.max_frequency_in_hertz,
+            elements_per_wavelength=configuration.elements_per_wavelength, tensor_order=configuration.tensor_order,
+            **options)
+
+    @staticmethod
+    def _layer_options(configuration: SimulationConfiguration, max_velocity: float) -> dict:
+        """The absorbing layers ``sf.mesh.from_volume_model`` will add, for the estimate: their widths (m) by side
+        (automatic ones from the largest VP, a little wider than the mesh's)."""
+        choice = resolve_absorbing_boundaries(configuration.absorbing_boundaries, available_sides=RECTANGLE_SIDES,
+                                              free_sides=(FREE_SURFACE_SIDE,) if configuration.free_surface else ())
+        if not choice.layer_sides:
+            return {}
+        parameters = choice.parameters or AbsorbingBoundaryParameters(
+            max_velocity, DEFAULT_NUMBER_OF_WAVELENGTHS,
+            REFERENCE_FREQUENCY_FRACTION * configuration.max_frequency_in_hertz)
+        return {"layer_widths_in_meters": {side: parameters.width_in_meters for side in choice.layer_sides}}
+
+    def prepare_to_compute(self, simulation_configuration: str, what: str, folders: Sequence[str], *,
+                           gradient: bool = False) -> None:
+        """Refuse ``what`` at once if the project cannot write ``folders`` or the work exceeds the limits of
+        ``sf.config``."""
+        self._project.require_writable(what, *folders)
+        estimate = self.estimate(simulation_configuration, gradient=gradient)
+        logger.info("Estimate for one event of %r: %s.", simulation_configuration, estimate)
+        resources.check(estimate, what, parameters=f"the configuration {simulation_configuration!r}: its "
+                        f"max_frequency_in_hertz, elements_per_wavelength, the volume models' VP, and the "
+                        f"event configuration's times")
+
     def get_mesh(self, simulation_configuration: str) -> UnstructuredMesh:
         """The simulation mesh with element-nodal VP (m/s) and RHO (kg/m^3); built once, then read from the project."""
         key = self.mesh_key(simulation_configuration)
@@ -121,14 +173,15 @@ class SimulationsAccessor:
         record = self._project.find_result("mesh", key)
         if record is not None:
             return UnstructuredMesh.from_h5(self._project.path / record.path)
+        self.prepare_to_compute(simulation_configuration, f"creating the mesh of {simulation_configuration!r}",
+                                ["meshes"])
         logger.info("Creating the mesh of simulation configuration %r.", simulation_configuration)
         models = [self._project.store.get_volume_model(name) for name in configuration.volume_models]
         mesh = build_simulation_mesh(models, **configuration.mesh_options())
         relative_path = f"meshes/{key}.h5"
         with staged_files(self._project.path / "meshes") as staging:
             mesh.write_h5(staging / f"{key}.h5")
-        self._project.registry.add_result(ResultRecord("mesh", key, simulation_configuration, "", "", relative_path,
-                                                       None))
+        self._project.add_result(ResultRecord("mesh", key, simulation_configuration, "", "", relative_path, None))
         return mesh
 
 
@@ -157,8 +210,8 @@ class WaveformsAccessor:
     def store(self, key: str, simulation_configuration: str, event: str, traces: xr.DataArray) -> None:
         relative_path = f"waveforms/{key}.h5"
         write_xarray_h5(self._project.path / relative_path, traces)
-        self._project.registry.add_result(ResultRecord("waveforms", key, simulation_configuration, "", event,
-                                                       relative_path, None))
+        self._project.add_result(ResultRecord("waveforms", key, simulation_configuration, "", event, relative_path,
+                                              None))
 
     def compute(self, simulation_configuration: str, events: Sequence[str], *, executor=None,
                 wait: bool = True) -> dict[str, str]:
@@ -173,12 +226,20 @@ class WaveformsAccessor:
                         store=lambda traces: self.store(keys[event], simulation_configuration, event, traces),
                         is_cached=lambda: self._project.find_result("waveforms", keys[event]) is not None)
 
-        finished = self._project.runner.run([task(event) for event in events], executor=executor, wait=wait,
-                                            description=f"waveforms of {simulation_configuration!r}")
+        description = f"waveforms of {simulation_configuration!r}"
+        finished = self._project.runner.run(
+            [task(event) for event in events], executor=executor, wait=wait, description=description,
+            before_computing=lambda: self._project.simulations.prepare_to_compute(
+                simulation_configuration, f"simulating the {description}", ["waveforms", "meshes"]))
         return {event: key for event, key in keys.items() if key in finished}
 
     def add_observed(self, name: str, event: str, traces: xr.DataArray) -> None:
-        """Import observed traces of one event under ``name`` (for ``MisfitConfiguration(observed_data=name)``)."""
+        """Import observed traces of one event under ``name`` (for ``MisfitConfiguration(observed_data=name)``).
+
+        ``traces``: finite numbers, dims ("receiver", "time"), the event's receivers (coordinate "receiver"),
+        a strictly increasing "time" coordinate in s that covers the simulated time of at least one of the
+        project's simulation configurations (checked again for the one a misfit is computed with).
+        """
         self._project.store.add_observed(name, event, traces)
 
     def add_observed_segy(self, name: str, path: str | Path, *, events: str | Sequence[str] | None = None,
@@ -196,6 +257,12 @@ class WaveformsAccessor:
         for event, traces in observed.items():
             self.add_observed(name, event, traces)
         return list(observed)
+    def remove_observed(self, name: str, event: str) -> None:
+        """Remove one event's observed data ``name`` from the project (to import other data under that name).
+
+        Results computed with them stay cached under the hash of their content.
+        """
+        self._project.store.remove_observed(name, event)
 
     def get_observed(self, name: str, event: str) -> xr.DataArray:
         """Observed traces of one event: imported data, or the synthetics of the simulation configuration ``name``."""

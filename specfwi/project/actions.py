@@ -16,7 +16,7 @@ from .accessors import event_names
 from .configurations import MisfitConfiguration
 from .hashing import combine
 from .jobs import GradientOutput, compute_event_gradient
-from .observed import misfit_against
+from .observed import check_time_coverage, misfit_against
 from .registry import ResultRecord
 from .storage import staged_files
 from .tasks import Task
@@ -37,18 +37,29 @@ class InversionActions:
     def __init__(self, project: Project):
         self._project = project
 
-    def _key(self, action: str, simulation_configuration: str, misfit_configuration: MisfitConfiguration,
-             event: str) -> str:
+    def result_key(self, action: str, simulation_configuration: str, misfit_configuration: MisfitConfiguration,
+                   event: str) -> str:
+        """Content hash of the inputs of one event's ``action`` ("misfit" or "gradient")."""
         return combine(action, self._project.waveforms.key(simulation_configuration, event),
                        _misfit_content(misfit_configuration),
                        self._project.waveforms.observed_key(misfit_configuration, event))
 
-    def _observed_ready(self, misfit_configuration: MisfitConfiguration, events: list[str], executor,
-                        wait: bool) -> list[str]:
-        """Events whose observed data are available (synthetic data are computed first where needed)."""
+    def _observed_ready(self, simulation_configuration: str, misfit_configuration: MisfitConfiguration,
+                        events: list[str], executor, wait: bool) -> list[str]:
+        """Events whose observed data are available (synthetic data are computed first where needed).
+
+        Imported data must cover the simulated time: checked here, before any simulation.
+        """
         name = misfit_configuration.observed_data
         if name is None:
             return events
+        start, end = self._project.simulations.get(simulation_configuration).event_configuration \
+            .simulated_time_range_in_seconds
+        for event in events:
+            if self._project.store.find_observed(name, event) is not None:
+                check_time_coverage(self._observed(misfit_configuration, event)["time"].values, start, end,
+                                    description=f"{simulation_configuration!r} with observed data {name!r} of "
+                                                f"event {event!r}")
         synthetic = [event for event in events if self._project.store.find_observed(name, event) is None]
         for event in synthetic:
             self._project.waveforms.observed_simulation(name, event)
@@ -69,7 +80,7 @@ class InversionActions:
         """
         configuration = self._project.store.get_misfit_configuration(misfit_configuration)
         events = event_names(events, self._project.events.list())
-        keys = {event: self._key("misfit", simulation_configuration, configuration, event) for event in events}
+        keys = {event: self.result_key("misfit", simulation_configuration, configuration, event) for event in events}
         values = {}
         for event, key in keys.items():
             record = self._project.find_result("misfit", key)
@@ -78,15 +89,19 @@ class InversionActions:
         if values:
             logger.info("Reusing cached misfits of %d event(s): %s.", len(values), ", ".join(values))
         missing = [event for event in events if event not in values]
-        ready = self._observed_ready(configuration, missing, executor, wait) if missing else []
+        if missing:
+            self._project.require_writable(f"computing the misfits of {simulation_configuration!r} with "
+                                           f"{misfit_configuration!r}", "waveforms", "meshes")
+        ready = (self._observed_ready(simulation_configuration, configuration, missing, executor, wait) if missing
+                 else [])
         synthetics = self._project.waveforms.compute(simulation_configuration, ready, executor=executor,
                                                      wait=wait) if ready else {}
         for event, waveform_key in synthetics.items():
             misfit = misfit_against(configuration.misfit_function, self._observed(configuration, event),
                                     bandpass=configuration.bandpass)
             value, _ = misfit(self._project.waveforms.read(waveform_key))
-            self._project.registry.add_result(ResultRecord("misfit", keys[event], simulation_configuration,
-                                                           misfit_configuration, event, None, float(value)))
+            self._project.add_result(ResultRecord("misfit", keys[event], simulation_configuration,
+                                                  misfit_configuration, event, None, float(value)))
             values[event] = float(value)
         return {event: values[event] for event in events if event in values}
 
@@ -103,8 +118,8 @@ class InversionActions:
         """
         configuration = self._project.store.get_misfit_configuration(misfit_configuration)
         events = event_names(events, self._project.events.list())
-        ready = self._observed_ready(configuration, events, executor, wait)
-        keys = {event: self._key("gradient", simulation_configuration, configuration, event) for event in ready}
+        ready = self._observed_ready(simulation_configuration, configuration, events, executor, wait)
+        keys = {event: self.result_key("gradient", simulation_configuration, configuration, event) for event in ready}
         solver_options = self._project.simulations.get(simulation_configuration).solver_options()
 
         def task(event: str) -> Task:
@@ -120,8 +135,11 @@ class InversionActions:
                         is_cached=lambda: self._project.find_result("gradient", keys[event]) is not None)
 
         description = f"gradients of {simulation_configuration!r} with {misfit_configuration!r}"
-        finished = self._project.runner.run([task(event) for event in ready], executor=executor, wait=wait,
-                                            description=description)
+        finished = self._project.runner.run(
+            [task(event) for event in ready], executor=executor, wait=wait, description=description,
+            before_computing=lambda: self._project.simulations.prepare_to_compute(
+                simulation_configuration, f"computing the {description}", ["gradients", "waveforms", "meshes"],
+                gradient=True))
         return {event: str(self._project.path / self._project.find_result("gradient", keys[event]).path)
                 for event in ready if keys[event] in finished}
 
@@ -139,10 +157,10 @@ class InversionActions:
         waveform_key = self._project.waveforms.key(simulation_configuration, event)
         if self._project.find_result("waveforms", waveform_key) is None:
             self._project.waveforms.store(waveform_key, simulation_configuration, event, output.traces)
-        self._project.registry.add_result(ResultRecord(
-            "misfit", self._key("misfit", simulation_configuration, misfit_configuration, event), *names, None,
+        self._project.add_result(ResultRecord(
+            "misfit", self.result_key("misfit", simulation_configuration, misfit_configuration, event), *names, None,
             output.misfit))
-        self._project.registry.add_result(ResultRecord("gradient", key, *names, relative_path, output.misfit))
+        self._project.add_result(ResultRecord("gradient", key, *names, relative_path, output.misfit))
 
 
 class Actions:

@@ -20,6 +20,7 @@ from ..mesh import AbsorbingBoundaryParameters, UnstructuredMesh, check_mesh_fie
 from ..mesh.absorbing import (FREE_SURFACE_SIDE, RECTANGLE_SIDES, absorbing_option_from_json,
                               absorbing_option_to_json, check_absorbing_option, resolve_absorbing_boundaries)
 from ..mesh.gll import check_order
+from ..mesh.structured import check_resolution
 from ..misfit import MISFIT_NAMES, Bandpass
 from ..misfit.bandpass import check_bandpass
 from ..parameters import PARAMETERS, RECEIVER_FIELDS
@@ -92,6 +93,12 @@ class EventConfiguration(_Configuration):
         self.time_step_in_seconds = (None if time_step_in_seconds is None
                                      else _positive(time_step_in_seconds, "time_step_in_seconds"))
 
+    @property
+    def simulated_time_range_in_seconds(self) -> tuple[float, float]:
+        """(start, end) of the simulated time, s (the start defaults to the wavelet's own)."""
+        start = self.start_time_in_seconds
+        return (float(self.wavelet.start_time_in_seconds) if start is None else start), self.end_time_in_seconds
+
     def solver_options(self) -> dict:
         """Keyword arguments of ``sf.simulate`` / ``sf.compute_gradient`` for this configuration."""
         return {"wavelet": self.wavelet, "end_time_in_seconds": self.end_time_in_seconds,
@@ -158,8 +165,9 @@ class SimulationConfiguration(_SimulationConfigurationBase):
                  tensor_order: int = 4, absorbing_boundaries=True, free_surface: bool = False):
         super().__init__(name, event_configuration=event_configuration, absorbing_boundaries=absorbing_boundaries,
                          free_surface=free_surface)
-        self.max_frequency_in_hertz = _positive(max_frequency_in_hertz, "max_frequency_in_hertz")
-        self.elements_per_wavelength = _positive(elements_per_wavelength, "elements_per_wavelength")
+        check_resolution(max_frequency_in_hertz, elements_per_wavelength)
+        self.max_frequency_in_hertz = float(max_frequency_in_hertz)
+        self.elements_per_wavelength = float(elements_per_wavelength)
         names = [volume_models] if isinstance(volume_models, str) else volume_models
         if (not isinstance(names, Sequence) or not names
                 or not all(isinstance(n, str) and n.strip() for n in names)):

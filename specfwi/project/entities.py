@@ -4,12 +4,18 @@ An entity is registered under its kind and name with the hash of its content;
 arrays go to files named by content hash (``models/<hash>.h5``, ``meshes/<hash>.h5``,
 ``observed/<hash>.h5``), written before the registry row, so that two processes
 adding different content under one name never overwrite each other's files.
+After the row, a copy of it goes to ``entities/<kind>/<hash of kind and name>.json``,
+from which ``Project.repair`` rebuilds a lost registry.
+
+Imported files cannot be computed again: reading one checks that its content still
+has the hash it was registered with, and a damaged one raises a ProjectError naming it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,9 +30,10 @@ from .configurations import (
     SimulationConfiguration,
     UnstructuredMeshSimulationConfiguration,
 )
-from .hashing import hash_json, hash_xarray
+from .hashing import hash_json, hash_mesh, hash_xarray
+from .observed import check_observed_traces, covers
 from .registry import Registry
-from .storage import read_xarray_h5, staged_files, write_xarray_h5
+from .storage import read_json, read_xarray_h5, staged_files, write_json, write_xarray_h5
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +60,28 @@ def observed_entry_name(observed_data: str, event_name: str) -> str:
     return json.dumps([observed_data, event_name])
 
 
+ENTITY_COPIES_FOLDER = "entities"
+
+
+def entity_copy_path(kind: str, name: str) -> str:
+    """Path, relative to the project folder, of the copy of an entity's registry row."""
+    return f"{ENTITY_COPIES_FOLDER}/{kind}/{hash_json([kind, name])}.json"
+
+
+def read_entity_copies(folder: Path) -> list[dict]:
+    """The entity copies of a project folder (kind, name, content_hash, payload, created_at), oldest first;
+    unreadable copies are left out."""
+    copies = []
+    for path in sorted((folder / ENTITY_COPIES_FOLDER).glob("*/*.json")):
+        try:
+            copy = read_json(path)
+        except (OSError, ValueError):
+            logger.warning("The entity copy %s cannot be read; it is left out.", path)
+            continue
+        copies.append(copy)
+    return sorted(copies, key=lambda copy: copy["created_at"])
+
+
 class EntityStore:
     """Adds entities to, and loads them from, the registry and files of the project folder ``folder``.
 
@@ -77,18 +106,18 @@ class EntityStore:
         if isinstance(entity, GenericModel):
             data_hash = hash_xarray(entity.data)
             payload = {"name": name, "data_hash": data_hash, "file": f"models/{data_hash}.h5"}
-            if not (self.folder / payload["file"]).is_file():
+            if self._must_write(payload["file"]):
                 write_xarray_h5(self.folder / payload["file"], entity.data)
         elif isinstance(entity, UnstructuredMeshSimulationConfiguration):
             payload = {**entity.to_dict(), "file": f"meshes/{entity.mesh_hash}.h5"}
-            if not (self.folder / payload["file"]).is_file():
+            if self._must_write(payload["file"]):
                 with staged_files(self.folder / "meshes") as staging:
                     entity.unstructured_mesh.write_h5(staging / f"{entity.mesh_hash}.h5")
         else:
             payload = entity.to_dict()
         if kind == SIMULATION_CONFIGURATION:
             self._refuse_observed_name(name)
-        if self.registry.add_entity(kind, name, hash_json(payload), payload):
+        if self._register(kind, name, payload):
             logger.info("Added %s %r to the project.", kind.replace("_", " "), name)
         if isinstance(entity, MisfitConfiguration) and callable(entity.misfit_function):
             self._session_functions[name] = entity.misfit_function
@@ -107,20 +136,68 @@ class EntityStore:
             raise ProjectError(f"{observed_data!r} already names a simulation configuration in this project; "
                                f"import the observed data under another name")
         event = self.get_event(event_name)
-        if not isinstance(traces, xr.DataArray) or set(traces.dims) != {"receiver", "time"}:
-            raise invalid("traces", type(traces).__name__, "an xarray.DataArray with dims ('receiver', 'time')")
-        names = [str(name) for name in traces["receiver"].values] if "receiver" in traces.coords else None
-        if names is None or sorted(names) != sorted(event.receiver_names):
-            raise invalid("traces['receiver']", names, f"the receiver names of event {event_name!r}")
-        traces = traces.transpose("receiver", "time")
+        traces = check_observed_traces(traces, event.receiver_names)
+        self._check_covers_a_simulation(traces, observed_data, event_name)
         data_hash = hash_xarray(traces)
         payload = {"observed_data": observed_data, "event": event_name, "data_hash": data_hash,
                    "file": f"observed/{data_hash}.h5"}
-        if not (self.folder / payload["file"]).is_file():
+        if self._must_write(payload["file"]):
             write_xarray_h5(self.folder / payload["file"], traces)
-        if self.registry.add_entity(OBSERVED_DATA, observed_entry_name(observed_data, event_name),
-                                    hash_json(payload), payload):
+        if self._register(OBSERVED_DATA, observed_entry_name(observed_data, event_name), payload):
             logger.info("Added observed data %r of event %r to the project.", observed_data, event_name)
+
+    def _check_covers_a_simulation(self, traces: xr.DataArray, observed_data: str, event_name: str) -> None:
+        """ProjectError if the project has simulation configurations and the traces cover the time of none."""
+        ranges = {name: self.get_simulation_configuration(name).event_configuration.simulated_time_range_in_seconds
+                  for name in self.registry.list_entities(SIMULATION_CONFIGURATION)}
+        time = traces["time"].values
+        if ranges and not any(covers(time, start, end) for start, end in ranges.values()):
+            simulated = ", ".join(f"{name!r}: [{start}, {end}] s" for name, (start, end) in ranges.items())
+            raise ProjectError(f"the observed data {observed_data!r} of event {event_name!r} span [{time[0]}, "
+                               f"{time[-1]}] s, which covers the simulated time of no simulation configuration of "
+                               f"the project ({simulated}); import data that cover one of them")
+
+    def _must_write(self, relative_path: str) -> bool:
+        """Whether an entity's file must be written: it is missing and the project is writable (a read-only
+        project then refuses the registry row, unless an identical entity is registered already)."""
+        return not self.registry.read_only and not (self.folder / relative_path).is_file()
+
+    def _register(self, kind: str, name: str, payload: dict) -> bool:
+        """Add the registry row and its copy (also for an identical row registered before copies existed)."""
+        content_hash = hash_json(payload)
+        added = self.registry.add_entity(kind, name, content_hash, payload)
+        copy = self.folder / entity_copy_path(kind, name)
+        if not self.registry.read_only and (added or not copy.is_file()):
+            write_json(copy, {"kind": kind, "name": name, "content_hash": content_hash, "payload": payload,
+                              "created_at": time.time()})
+        return added
+
+    def remove_observed(self, observed_data: str, event_name: str) -> None:
+        """Unregister one event's observed data (its file stays: other names may share its content)."""
+        name = observed_entry_name(observed_data, event_name)
+        if not self.registry.remove_entity(OBSERVED_DATA, name):
+            raise ProjectError(f"the project has no observed data {observed_data!r} for event {event_name!r}; "
+                               f"it has {self.list_observed()}")
+        (self.folder / entity_copy_path(OBSERVED_DATA, name)).unlink(missing_ok=True)
+        logger.info("Removed observed data %r of event %r from the project.", observed_data, event_name)
+
+    def _read_imported(self, description: str, relative_path: str, read: Callable, content_hash: Callable,
+                       expected_hash: str, remedy: str):
+        """Read an imported file, checking that its content still has the hash it was registered with."""
+        path = self.folder / relative_path
+        if not path.is_file():
+            problem = "is missing"
+        else:
+            try:
+                content = read(path)
+            except (OSError, KeyError, ValueError, RuntimeError) as error:
+                problem = f"cannot be read ({error})"
+            else:
+                if content_hash(content) == expected_hash:
+                    return content
+                problem = "does not hold the content it was imported with (it was damaged or changed)"
+        raise ProjectError(f"the file {str(path)!r} of {description} {problem}; specfwi cannot compute imported data "
+                           f"again: restore the file from a backup, or {remedy}")
 
     # ------------------------------------------------------------------ loading
     def _record(self, kind: str, name: str):
@@ -138,7 +215,9 @@ class EntityStore:
 
     def get_volume_model(self, name: str) -> GenericModel:
         payload = self._record(VOLUME_MODEL, name).payload
-        return GenericModel(name, read_xarray_h5(self.folder / payload["file"]))
+        data = self._read_imported(f"volume model {name!r}", payload["file"], read_xarray_h5, hash_xarray,
+                                   payload["data_hash"], "create a new project with the model")
+        return GenericModel(name, data)
 
     def get_event(self, name: str) -> Event:
         return Event.from_dict(self._record(EVENT, name).payload)
@@ -149,7 +228,9 @@ class EntityStore:
         if name not in self._simulation_configurations:
             payload = self._record(SIMULATION_CONFIGURATION, name).payload
             if payload["type"] == "UnstructuredMeshSimulationConfiguration":
-                mesh = UnstructuredMesh.from_h5(self.folder / payload["file"])
+                mesh = self._read_imported(f"simulation configuration {name!r}", payload["file"],
+                                           UnstructuredMesh.from_h5, hash_mesh, payload["mesh_hash"],
+                                           "add the mesh again under a new configuration name")
                 configuration = UnstructuredMeshSimulationConfiguration.from_dict(payload, unstructured_mesh=mesh)
             else:
                 configuration = SimulationConfiguration.from_dict(payload)
@@ -171,7 +252,11 @@ class EntityStore:
         return None if record is None else record.payload
 
     def read_observed(self, payload: dict) -> xr.DataArray:
-        return read_xarray_h5(self.folder / payload["file"])
+        observed_data, event_name = payload["observed_data"], payload["event"]
+        return self._read_imported(f"observed data {observed_data!r} of event {event_name!r}", payload["file"],
+                                   read_xarray_h5, hash_xarray, payload["data_hash"],
+                                   f"remove it with p.waveforms.remove_observed({observed_data!r}, {event_name!r}) "
+                                   f"and import it again")
 
     def list_observed(self) -> list[tuple[str, str]]:
         """(observed data name, event name) pairs of the imported observed data."""

@@ -15,10 +15,56 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from ..errors import ProjectError
+from ..errors import ProjectError, invalid
 from ..misfit import Bandpass, Misfit, MisfitResult, get_misfit
 
 RELATIVE_TIME_TOLERANCE = 1e-9
+
+
+def check_observed_traces(traces, receiver_names: list[str], *, parameter: str = "traces") -> xr.DataArray:
+    """Observed traces checked for import: an xarray.DataArray of finite numbers with dims ("receiver", "time"),
+    exactly the receivers ``receiver_names``, and a numeric, finite, strictly increasing "time" coordinate (s).
+
+    Returns them transposed to ("receiver", "time"); raises InvalidParameterError naming what is wrong.
+    """
+    if not isinstance(traces, xr.DataArray) or set(traces.dims) != {"receiver", "time"}:
+        raise invalid(parameter, type(traces).__name__, "an xarray.DataArray with dims ('receiver', 'time')")
+    names = [str(name) for name in traces["receiver"].values] if "receiver" in traces.coords else None
+    if names is None or sorted(names) != sorted(receiver_names):
+        raise invalid(f"{parameter}['receiver']", names, f"the receiver names of the event, {receiver_names}")
+    if "time" not in traces.coords:
+        raise invalid(f"{parameter}['time']", None, "a time coordinate in s")
+    time = traces["time"].values
+    if time.dtype.kind not in "iuf" or len(time) < 2 or not np.all(np.isfinite(time)):
+        raise invalid(f"{parameter}['time']", time.dtype.name if time.dtype.kind not in "iuf" else time[:5].tolist(),
+                      "at least 2 finite times in s (numbers)")
+    if np.any(np.diff(time) <= 0.0):
+        first = int(np.argmax(np.diff(time) <= 0.0))
+        raise invalid(f"{parameter}['time']", f"... {time[first]}, {time[first + 1]} ... (sample {first + 1})",
+                      "strictly increasing times")
+    if traces.dtype.kind not in "iuf":
+        raise invalid(parameter, traces.dtype.name, "real numbers")
+    if not np.all(np.isfinite(traces.values)):
+        bad = np.argwhere(~np.isfinite(traces.transpose("receiver", "time").values))
+        raise invalid(parameter, f"{len(bad)} non-finite values (the first at receiver "
+                      f"{names[bad[0][0]]!r}, time {time[bad[0][1]]} s)", "finite numbers")
+    return traces.transpose("receiver", "time")
+
+
+def covers(observed_time: np.ndarray, start_in_seconds: float, end_in_seconds: float) -> bool:
+    """Whether increasing observed times (s) cover [start, end] s, to half an observed sample."""
+    half_sample = 0.5 * float(np.min(np.diff(observed_time)))
+    return observed_time[0] - half_sample <= start_in_seconds and end_in_seconds <= observed_time[-1] + half_sample
+
+
+def check_time_coverage(observed_time: np.ndarray, start_in_seconds: float, end_in_seconds: float, *,
+                        description: str) -> None:
+    """ProjectError unless the observed times cover [start, end] s (to half an observed sample)."""
+    if not covers(observed_time, start_in_seconds, end_in_seconds):
+        raise ProjectError(f"{description}: the observed data span [{observed_time[0]}, {observed_time[-1]}] s, "
+                           f"which does not cover the simulated time [{start_in_seconds}, {end_in_seconds}] s; "
+                           f"import data that cover it, or simulate a time range they cover "
+                           f"(start_time_in_seconds, end_time_in_seconds)")
 
 
 def on_time_axis(observed: xr.DataArray, time_in_seconds: np.ndarray) -> xr.DataArray:

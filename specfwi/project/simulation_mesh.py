@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..errors import ModelError
 from ..mesh import UnstructuredMesh, from_volume_model
 from ..model import GenericModel
 
@@ -19,6 +20,13 @@ class LayeredVolumeModel:
 
     def __init__(self, models: Sequence[GenericModel]):
         self.models = list(models)
+        x_min, x_max, y_min, y_max = self.extent
+        for model in self.models[1:]:
+            other_x_min, other_x_max, other_y_min, other_y_max = model.extent
+            if other_x_min >= x_max or other_x_max <= x_min or other_y_min >= y_max or other_y_max <= y_min:
+                raise ModelError(f"the volume model {model.name!r}, extent {model.extent} m, lies wholly outside the "
+                                 f"domain of the first volume model {self.models[0].name!r}, {self.extent} m, and "
+                                 f"would change nothing; list volume models that overlap the first one")
 
     @property
     def extent(self) -> tuple[float, float, float, float]:

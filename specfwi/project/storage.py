@@ -11,6 +11,7 @@ deletes once their process is gone.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -76,6 +77,26 @@ def staged_files(folder: str | os.PathLike) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def file_checksum(path: str | os.PathLike) -> str:
+    """SHA-256 (hex) of a file's bytes."""
+    hasher = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            hasher.update(block)
+    return hasher.hexdigest()
+
+
+def write_json(path: str | os.PathLike, content) -> None:
+    """Write JSON-serialisable ``content`` atomically."""
+    with atomic_path(path) as temporary:
+        temporary.write_text(json.dumps(content, indent=1, sort_keys=True))
+
+
+def read_json(path: str | os.PathLike):
+    """The content of a JSON file."""
+    return json.loads(Path(path).read_text())
+
+
 def _process_is_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -103,7 +124,11 @@ def remove_stale_temporaries(folder: str | os.PathLike) -> int:
         if candidate.is_dir():
             shutil.rmtree(candidate, ignore_errors=True)
         else:
-            candidate.unlink(missing_ok=True)
+            try:
+                candidate.unlink(missing_ok=True)
+            except OSError as error:  # a read-only folder: the temporary stays, harmless
+                logger.debug("Cannot remove %s: %s", candidate, error)
+                continue
         removed += 1
     if removed:
         logger.info("Removed %d temporary file(s) left by interrupted runs in %s.", removed, folder)

@@ -57,8 +57,12 @@ class TaskRunner:
                                                                      thread_name_prefix="specfwi-project")
         return self._background.submit(task.function, *task.make_arguments())
 
-    def run(self, tasks: Sequence[Task], *, executor=None, wait: bool = True, description: str) -> set[str]:
-        """Run the tasks without a cached result; return the keys of the tasks that are finished and stored."""
+    def run(self, tasks: Sequence[Task], *, executor=None, wait: bool = True, description: str,
+            before_computing: Callable[[], None] | None = None) -> set[str]:
+        """Run the tasks without a cached result; return the keys of the tasks that are finished and stored.
+
+        ``before_computing()``, if given, runs once before the first task is submitted (a check that may raise).
+        """
         cached = [task for task in tasks if task.key not in self._pending and task.is_cached()]
         if cached:
             logger.info("Reusing cached %s for %d event(s): %s.", description, len(cached),
@@ -67,6 +71,8 @@ class TaskRunner:
         to_run = [task for task in tasks if task.key not in finished]
         if not to_run:
             return finished
+        if before_computing is not None and any(task.key not in self._pending for task in to_run):
+            before_computing()
         with tqdm(total=len(tasks), initial=len(cached), desc=description, unit="event", disable=None) as bar:
             for task in to_run:
                 if task.key not in self._pending:

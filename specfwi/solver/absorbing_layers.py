@@ -34,16 +34,21 @@ from typing import NamedTuple
 import numpy as np
 
 from ..mesh import UnstructuredMesh
+from .element_blocks import BLOCK_SIZE
 
 
 class LayerOperator(NamedTuple):
     """What the kernels need to run the memory pass over the layer elements (solver node order).
 
-    element_nodes : (n_layer_elements, n_gll) int64, the kernels' node of each element's GLL point
-    inverse_jacobian : (n_layer_elements, n_gll, 4) (dxi/dx, dxi/dy, deta/dx, deta/dy), 1/m
+    The layer elements are taken BLOCK_SIZE at a time, one per SIMD lane (as in
+    :mod:`specfwi.solver.element_blocks`): per-point arrays are (n_blocks, n_gll, ..., BLOCK_SIZE), padding
+    lanes hold node 0 and zero coefficients, and no node sums their results.
+
+    element_nodes : (n_blocks, n_gll, B) int64, the kernels' node of each lane's GLL point
+    inverse_jacobian : (n_blocks, n_gll, 4, B) (dxi/dx, dxi/dy, deta/dx, deta/dy), 1/m
     derivative : (N, N) the GLL derivative matrix
-    decay : (n_layer_elements, n_gll, 2) a = exp(-d dt) for the x and y memory
-    local : (n_layer_elements * n_gll,) scratch of the element results
+    decay : (n_blocks, n_gll, 2, B) a = exp(-d dt) for the x and y memory
+    local : (n_blocks * n_gll * B,) scratch of the element results, slot (block * n_gll + q) * B + lane
     nodes, slot_offsets, slots : the nodes of the layer elements and, CSR, the slots of ``local`` they sum
     """
 
@@ -61,7 +66,7 @@ class LayerCoefficients(NamedTuple):
     """The time-discrete coefficients of the layers for one time step (see the module docstring).
 
     operator : the kernels' LayerOperator
-    drive, force : (n_layer_elements, n_gll, 2) of the forward pass (the adjoint swaps them)
+    drive, force : (n_blocks, n_gll, 2, B) of the forward pass (the adjoint swaps them)
     drive_per_kappa : (n_layer_elements, n_gll, 2) d(drive)/d(1/RHO) = c w
     layer_elements : (n_layer_elements,) their element numbers in the mesh
     """
@@ -77,7 +82,21 @@ class LayerCoefficients(NamedTuple):
         return len(self.layer_elements)
 
     def zero_memory(self) -> np.ndarray:
+        """A memory (or sensitivity) of the blocked shape, zero, in the drive's type."""
         return np.zeros(self.drive.shape, self.drive.dtype)
+
+    def per_element(self, blocked: np.ndarray) -> np.ndarray:
+        """(n_blocks, n_gll, 2, B) -> (n_layer_elements, n_gll, 2)."""
+        n_gll = blocked.shape[1]
+        return np.moveaxis(blocked, -1, 1).reshape(-1, n_gll, 2)[:self.n_elements]
+
+
+def _blocked(values: np.ndarray, n_blocks: int) -> np.ndarray:
+    """(n, n_gll, ...) -> (n_blocks, n_gll, ..., BLOCK_SIZE), padding lanes 0."""
+    padded = np.zeros((n_blocks * BLOCK_SIZE,) + values.shape[1:], values.dtype)
+    padded[:len(values)] = values
+    padded = padded.reshape((n_blocks, BLOCK_SIZE) + values.shape[1:])
+    return np.ascontiguousarray(np.moveaxis(padded, 1, -1))
 
 
 def memory_coefficients(layer_damping: np.ndarray, time_step_in_seconds: float) -> tuple[np.ndarray, np.ndarray]:
@@ -108,17 +127,23 @@ def build_layer_coefficients(mesh: UnstructuredMesh, layer_damping: np.ndarray |
     element_nodes = mesh.global_node_index[elements]
     if positions is not None:
         element_nodes = positions[element_nodes]
-    nodes, inverse = np.unique(element_nodes.ravel(), return_inverse=True)
+    n_blocks = -(-len(elements) // BLOCK_SIZE)
+    blocked_nodes = _blocked(element_nodes, n_blocks)  # (n_blocks, n_gll, B)
+    lane_slots = (np.arange(n_blocks)[:, None, None] * n_gll + np.arange(n_gll)[None, :, None]) * BLOCK_SIZE \
+        + np.arange(BLOCK_SIZE)
+    real = _blocked(np.ones(element_nodes.shape, bool), n_blocks)
+    slots, slot_nodes = lane_slots[real], blocked_nodes[real]
+    nodes, inverse = np.unique(slot_nodes, return_inverse=True)
     order = np.argsort(inverse, kind="stable")
     slot_offsets = np.searchsorted(inverse[order], np.arange(len(nodes) + 1)).astype(np.int64)
     inverse_jacobian = mesh.inverse_jacobian[elements].reshape(len(elements), n_gll, 4)
-    operator = LayerOperator(np.ascontiguousarray(element_nodes, dtype=np.int64),
-                             np.ascontiguousarray(inverse_jacobian, dtype=dtype),
+    operator = LayerOperator(np.ascontiguousarray(blocked_nodes, dtype=np.int64),
+                             _blocked(inverse_jacobian, n_blocks).astype(dtype),
                              np.ascontiguousarray(derivative, dtype=dtype),
-                             np.ascontiguousarray(decay, dtype=dtype), np.zeros(element_nodes.size, dtype),
-                             nodes.astype(np.int64), slot_offsets, order.astype(np.int64))
-    return LayerCoefficients(operator, np.ascontiguousarray(drive_per_kappa * kappa[..., None], dtype=dtype),
-                             np.ascontiguousarray(force, dtype=dtype), drive_per_kappa, elements)
+                             _blocked(decay, n_blocks).astype(dtype), np.zeros(blocked_nodes.size, dtype),
+                             nodes.astype(np.int64), slot_offsets, slots[order].astype(np.int64))
+    return LayerCoefficients(operator, _blocked(drive_per_kappa * kappa[..., None], n_blocks).astype(dtype),
+                             _blocked(force, n_blocks).astype(dtype), drive_per_kappa, elements)
 
 
 __all__ = ["LayerCoefficients", "LayerOperator", "build_layer_coefficients", "memory_coefficients"]

@@ -181,7 +181,7 @@ def _forward_then_adjoint(setup: SimulationSetup, adjoint_source, plan: Checkpoi
     # the sensitivities add up products of every step: float64 accumulators whatever the dtype of the stepping
     mass_sensitivity, damping_sensitivity, zero_order_sensitivity = np.zeros(n_nodes), np.zeros(n_nodes), np.zeros(n_nodes)
     layers = setup.layers
-    adjoint_memory, layer_sensitivity = layers.zero_memory(), np.zeros(layers.drive.shape)
+    adjoint_memory, layer_sensitivity = layers.zero_memory(), np.zeros(layers.drive.shape)  # (blocked layout)
     carried, carried_next = np.zeros(n_nodes, dtype), np.zeros(n_nodes, dtype)  # T^T mu at the layer nodes
     kappa_buffer = setup.layout.sensitivity_buffer()
     following, current, spare = np.zeros(n_nodes, dtype), np.zeros(n_nodes, dtype), np.zeros(n_nodes, dtype)
@@ -208,7 +208,7 @@ def _forward_then_adjoint(setup: SimulationSetup, adjoint_source, plan: Checkpoi
                     layers.force, layers.drive, carried, carried_next, layer_sensitivity)
                 bar.update(call_last - call_first)
     kappa = setup.layout.kappa(kappa_buffer, geometric)
-    kappa[layers.layer_elements] += np.sum(layers.drive_per_kappa * layer_sensitivity, axis=-1)
+    kappa[layers.layer_elements] += np.sum(layers.drive_per_kappa * layers.per_element(layer_sensitivity), axis=-1)
     sensitivities = MaterialSensitivities(setup.to_mesh_order(mass_sensitivity), setup.to_mesh_order(damping_sensitivity),
                                           kappa, setup.to_mesh_order(zero_order_sensitivity))
     return traces, value, sensitivities

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .kernel_structures import BlockOperator
+
 BLOCK_SIZE = 16  # elements per block: the SIMD lanes of the kernels
 SLOTS_PER_NODE = 4  # fixed-width part of each node's slot list
 
@@ -51,11 +53,10 @@ class ElementBlocks:
         """The kernels' flat buffer of element results: every lane's slots plus the zero slot, zeroed."""
         return np.zeros(self.node_blocks.size + 1, dtype)
 
-    def operator(self, tensor: np.ndarray, derivative: np.ndarray) -> tuple:
-        """The kernels' operator from the (n_elements, n_gll, n_components) stiffness tensor:
-        (node_blocks, tensor blocks, derivative, node_slots, extra_nodes, extra_slot_offsets, extra_slots)."""
-        return (self.node_blocks, self.to_blocks(tensor), np.ascontiguousarray(derivative), self.node_slots,
-                self.extra_nodes, self.extra_slot_offsets, self.extra_slots)
+    def operator(self, tensor: np.ndarray, derivative: np.ndarray) -> BlockOperator:
+        """The kernels' operator from the (n_elements, n_gll, n_components) stiffness tensor."""
+        return BlockOperator(self.node_blocks, self.to_blocks(tensor), np.ascontiguousarray(derivative),
+                             self.node_slots, self.extra_nodes, self.extra_slot_offsets, self.extra_slots)
 
     def sensitivity_buffer(self) -> np.ndarray:
         """Accumulators of the adjoint's gradient products, one per element node (blocked)."""

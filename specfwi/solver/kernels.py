@@ -42,6 +42,7 @@ from numba.extending import overload
 
 from specfwi.solver import unrolled
 from specfwi.solver.element_blocks import BLOCK_SIZE
+from specfwi.solver.kernel_structures import Finish, GridOperator
 
 N = 5  # GLL points per axis (tensor order + 1)
 NN = N * N
@@ -118,7 +119,7 @@ def _block_reference_gradients(vector, node_blocks, block, derivative, values, g
         for i in range(N):
             q = j * N + i
             for lane in range(B):
-                d_xi, d_eta = _reference_gradient(values, derivative, j, i, lane)
+                d_xi, d_eta = _exact_reference_gradient(values, derivative, j, i, lane)
                 gradients[0, q, lane] = d_xi
                 gradients[1, q, lane] = d_eta
 
@@ -205,16 +206,16 @@ def _slot_sum(local, node_slots, node):
 
 
 # ---------------------------------------------------------------- what a product's results are for
-# A stiffness product hands K u, range by range of nodes, to _finish_range with a ``finish`` tuple
-# (mode, out, second, coefficient, special_nodes, special_factors, current, previous, dt2, dt4_12)
-# whose mode says what to make of it where it is computed, so that no pass over memory is spent on it:
+# A stiffness product hands K u, range by range of nodes, to _finish_range with a ``Finish``
+# (kernel_structures) whose mode says what to make of it where it is computed, so that no pass over memory
+# is spent on it:
 #   STORE     out = K u
 #   RESIDUAL  second = y = -coefficient K u  (coefficient: mask / M)
 #   UPDATE    out = u^{n+1} = dt2 second - dt4_12 coefficient K y + 2 current - previous  (K u is K y,
 #             second is y), except at special_nodes (sorted), where
 #             u^{n+1} = a dt2 second - dt4_12 b K y + c current - d previous with (a, b, c, d) the
-#             columns of special_factors (4, n_special); |u^{n+1}| < FLUSH_BELOW is set to 0.
-# Arrays a mode does not use may be any array of the right type: one tuple type serves every mode,
+#             rows of special_factors (n_special, 4); |u^{n+1}| < FLUSH_BELOW is set to 0.
+# Arrays a mode does not use may be any array of the right type: one Finish type serves every mode,
 # so that each product kernel is compiled once.
 STORE, RESIDUAL, UPDATE = 0, 1, 2
 # The pointwise work (_finish_range, _inject, _add_nodal_sensitivities) and element_stiffness say
@@ -231,17 +232,17 @@ def _finish_range(finish, first, values):
     """Hands (K u)[first + r n + i] = values[r, i] (values: (n_rows, n)) to ``finish`` (see above). One
     call per work item (a call passes the whole tuple); each loop counts its indices from 0, so that
     LLVM vectorises it."""
-    mode = finish[0]
-    special_nodes, special_factors = finish[4], finish[5]
-    dt2, dt4_12 = finish[8], finish[9]
+    mode = finish.mode
+    special_nodes, special_factors = finish.special_nodes, finish.special_factors
+    dt2, dt4_12 = finish.dt2, finish.dt4_12
     n = values.shape[1]
     two, zero, flush_below = _typed(values, 2.0), _typed(values, 0.0), _flush_below(values)
     next_special = np.searchsorted(special_nodes, first) if mode == UPDATE else 0
     for r in range(values.shape[0]):
         start = first + r * n
         stop = start + n
-        value, out = values[r], finish[1][start:stop]
-        second, coefficient = finish[2][start:stop], finish[3][start:stop]
+        value, out = values[r], finish.out[start:stop]
+        second, coefficient = finish.second[start:stop], finish.coefficient[start:stop]
         if mode == STORE:
             for i in range(n):
                 out[i] = value[i]
@@ -249,12 +250,12 @@ def _finish_range(finish, first, values):
             for i in range(n):
                 second[i] = coefficient[i] * -value[i]
         else:
-            current, previous = finish[6][start:stop], finish[7][start:stop]
+            current, previous = finish.current[start:stop], finish.previous[start:stop]
             for i in range(n):
                 total = dt2 * second[i] - dt4_12 * coefficient[i] * value[i] + two * current[i] - previous[i]
                 out[i] = total if abs(total) >= flush_below else zero
             while next_special < special_nodes.shape[0] and special_nodes[next_special] < stop:
-                i, (a, b, c, d) = special_nodes[next_special] - start, special_factors[:, next_special]
+                i, (a, b, c, d) = special_nodes[next_special] - start, special_factors[next_special]
                 total = a * dt2 * second[i] - b * dt4_12 * value[i] + c * current[i] - d * previous[i]
                 out[i] = total if abs(total) >= flush_below else zero
                 next_special += 1
@@ -380,7 +381,7 @@ def grid_product(u, coefficient_x, coefficient_y, entries, partners, weights, pr
 
 
 # ---------------------------------------------------------------- the two layouts behind one interface
-# The operator tuple says which layout a setup uses: 7 arrays for element blocks, 3 entries for a node grid.
+# The operator's type says which layout a setup uses: a BlockOperator or a GridOperator (kernel_structures).
 
 
 def _product(u, local, operator, pairing, finish):
@@ -394,7 +395,8 @@ def _product(u, local, operator, pairing, finish):
 
 
 def _is_grid(operator) -> bool:
-    return len(operator) == 3
+    """Whether the (numba type of the) operator is a GridOperator."""
+    return isinstance(operator, types.BaseNamedTuple) and operator.instance_class is GridOperator
 
 
 @overload(_product)
@@ -418,8 +420,8 @@ def _product_of_layout(u, local, operator, pairing, finish):
 def apply_stiffness(u, out, local, operator):
     """out = K u (``local``: the layout's result_buffer())."""
     _product(u, local, operator, None,
-             (np.int64(STORE), out, out, out, np.zeros(0, np.int64), np.zeros((4, 0), out.dtype), out, out,
-              _typed(out, 0.0), _typed(out, 0.0)))
+             Finish(np.int64(STORE), out, out, out, np.zeros(0, np.int64), np.zeros((0, 4), out.dtype), out, out,
+                    _typed(out, 0.0), _typed(out, 0.0)))
 
 
 @njit(cache=True, fastmath=False)
@@ -431,15 +433,66 @@ def _inject(vector, nodes, weights, amplitudes, nodal_factor):
             vector[node] += nodal_factor[node] * weights[p, q] * amplitudes[p]
 
 @njit(inline="always", fastmath=False)
-def _physical_gradient(values, derivative, jacobian, j, i):
-    """(d/dx, d/dy) at GLL point (j, i) of one element's nodal values (NN,); jacobian: that point's
-    (dxi/dx, dxi/dy, deta/dx, deta/dy)."""
+def _exact_reference_gradient(values, derivative, j, i, lane):
+    """_reference_gradient without fast flags (the layers' pass rounds as written in every process, as the
+    pointwise work does: see below)."""
     d_xi = _typed(values, 0.0)
     d_eta = _typed(values, 0.0)
     for k in range(N):
-        d_xi += derivative[i, k] * values[j * N + k]
-        d_eta += derivative[j, k] * values[k * N + i]
-    return jacobian[0] * d_xi + jacobian[2] * d_eta, jacobian[1] * d_xi + jacobian[3] * d_eta
+        d_xi += derivative[i, k] * values[j * N + k, lane]
+        d_eta += derivative[j, k] * values[k * N + i, lane]
+    return d_xi, d_eta
+
+
+@njit(inline="always", fastmath=False)
+def _layer_block(block, state, residual, weight_state, weight_residual, carried, with_carried, partner,
+                 with_partner, element_nodes, jacobian, derivative, decay, memory, drive, force, keep, sensitivity,
+                 local, values, partner_values, flux):
+    """The memory pass of one block of layer elements, one per lane (see _layer_pass); values, partner_values:
+    (NN, B) scratch, flux: (2, NN, B) scratch."""
+    zero, flush_below = _typed(values, 0.0), _flush_below(values)
+    for q in range(NN):
+        for lane in range(B):
+            node = element_nodes[block, q, lane]
+            values[q, lane] = weight_state * state[node] + weight_residual * residual[node]
+            if with_carried:
+                values[q, lane] += carried[node]
+            if with_partner:
+                partner_values[q, lane] = partner[node]
+    for j in range(N):
+        for i in range(N):
+            q = j * N + i
+            for lane in range(B):
+                xi_x, xi_y = jacobian[block, q, 0, lane], jacobian[block, q, 1, lane]
+                eta_x, eta_y = jacobian[block, q, 2, lane], jacobian[block, q, 3, lane]
+                d_xi, d_eta = _exact_reference_gradient(values, derivative, j, i, lane)
+                m_x = decay[block, q, 0, lane] * memory[block, q, 0, lane] + drive[block, q, 0, lane] * (
+                    xi_x * d_xi + eta_x * d_eta)
+                m_y = decay[block, q, 1, lane] * memory[block, q, 1, lane] + drive[block, q, 1, lane] * (
+                    xi_y * d_xi + eta_y * d_eta)
+                if abs(m_x) < flush_below:  # a decaying memory would turn subnormal (see FLUSH_BELOW)
+                    m_x = zero
+                if abs(m_y) < flush_below:
+                    m_y = zero
+                h_x = force[block, q, 0, lane] * (m_x + keep * memory[block, q, 0, lane])
+                h_y = force[block, q, 1, lane] * (m_y + keep * memory[block, q, 1, lane])
+                memory[block, q, 0, lane] = m_x
+                memory[block, q, 1, lane] = m_y
+                if with_partner:
+                    p_xi, p_eta = _exact_reference_gradient(partner_values, derivative, j, i, lane)
+                    sensitivity[block, q, 0, lane] += np.float64(m_x) * np.float64(xi_x * p_xi + eta_x * p_eta)
+                    sensitivity[block, q, 1, lane] += np.float64(m_y) * np.float64(xi_y * p_xi + eta_y * p_eta)
+                flux[0, q, lane] = xi_x * h_x + xi_y * h_y
+                flux[1, q, lane] = eta_x * h_x + eta_y * h_y
+    offset = block * NN * B
+    for j in range(N):
+        for i in range(N):
+            q = j * N + i
+            for lane in range(B):
+                total = _typed(values, 0.0)
+                for k in range(N):
+                    total += derivative[k, i] * flux[0, j * N + k, lane] + derivative[k, j] * flux[1, k * N + i, lane]
+                local[offset + q * B + lane] = total
 
 
 @njit(parallel=True, cache=True, fastmath=False)
@@ -448,50 +501,25 @@ def _layer_pass(state, residual, weights, carried, carried_next, out, out_factor
     """The absorbing layers' memory (specfwi.solver.absorbing_layers). With v = weights[0] state + weights[1]
     residual (+ carried, if it has entries), at every GLL point of a layer element and axis:
     new = decay memory + drive dv/d(axis); out -= out_factor grad^T(force (new [+ old memory if
-    keep_old_memory])); memory = new; carried_next = v - carried at the layer nodes. If ``partner`` has entries,
+    keep_old_memory])); memory = new; carried_next = v less carried, at the layer nodes. If ``partner`` has entries,
     also sensitivity += new d(partner)/d(axis) (float64)."""
     element_nodes, jacobian, derivative, decay, local = (layers.element_nodes, layers.inverse_jacobian,
                                                           layers.derivative, layers.decay, layers.local)
-    n_elements = element_nodes.shape[0]
+    n_blocks = element_nodes.shape[0]
     with_partner = partner.shape[0] > 0
     with_carried = carried.shape[0] > 0
     keep = _typed(state, 1.0) if keep_old_memory else _typed(state, 0.0)
     weight_state, weight_residual = weights
-    for element in prange(n_elements):
-        values = np.empty(NN, state.dtype)
-        partner_values = np.empty(NN, state.dtype)
-        flux = np.empty((2, NN), state.dtype)
-        for q in range(NN):
-            node = element_nodes[element, q]
-            values[q] = weight_state * state[node] + weight_residual * residual[node]
-            if with_carried:
-                values[q] += carried[node]
-            if with_partner:
-                partner_values[q] = partner[node]
-        for j in range(N):
-            for i in range(N):
-                q = j * N + i
-                point = jacobian[element, q]
-                g_x, g_y = _physical_gradient(values, derivative, point, j, i)
-                m_x = decay[element, q, 0] * memory[element, q, 0] + drive[element, q, 0] * g_x
-                m_y = decay[element, q, 1] * memory[element, q, 1] + drive[element, q, 1] * g_y
-                h_x = force[element, q, 0] * (m_x + keep * memory[element, q, 0])
-                h_y = force[element, q, 1] * (m_y + keep * memory[element, q, 1])
-                memory[element, q, 0] = m_x
-                memory[element, q, 1] = m_y
-                if with_partner:
-                    p_x, p_y = _physical_gradient(partner_values, derivative, point, j, i)
-                    sensitivity[element, q, 0] += np.float64(m_x) * np.float64(p_x)
-                    sensitivity[element, q, 1] += np.float64(m_y) * np.float64(p_y)
-                flux[0, q] = point[0] * h_x + point[1] * h_y
-                flux[1, q] = point[2] * h_x + point[3] * h_y
-        offset = element * NN
-        for j in range(N):
-            for i in range(N):
-                total = _typed(state, 0.0)
-                for k in range(N):
-                    total += derivative[k, i] * flux[0, j * N + k] + derivative[k, j] * flux[1, k * N + i]
-                local[offset + j * N + i] = total
+    n_chunks = _n_chunks(n_blocks, NN * B)
+    for chunk in prange(n_chunks):  # scratch allocated once per work item
+        values = np.empty((NN, B), state.dtype)
+        partner_values = np.empty((NN, B), state.dtype)
+        flux = np.empty((2, NN, B), state.dtype)
+        first, last = _chunk_bounds(n_blocks, chunk, n_chunks)
+        for block in range(first, last):
+            _layer_block(block, state, residual, weight_state, weight_residual, carried, with_carried, partner,
+                         with_partner, element_nodes, jacobian, derivative, decay, memory, drive, force, keep,
+                         sensitivity, local, values, partner_values, flux)
     nodes, slot_offsets, slots = layers.nodes, layers.slot_offsets, layers.slots
     for position in prange(nodes.shape[0]):
         total = _typed(state, 0.0)
@@ -516,28 +544,27 @@ def _step(previous, current, following, scaled_residual, local, step_coefficient
     old and new memory. Adjoint (``carried``: T^T mu^{n+1} at the layer nodes): driven by T^T mu^n + T^T mu^{n+1}
     (T^T mu = dt^2 mu + dt^4/12 y_mu), it forces the new state with the new memory, keeps T^T mu^n in
     ``carried_next``, and adds the memory times grad ``partner`` to ``sensitivity`` where ``partner`` has entries.
-    ``step_coefficients``: (nodal, special_nodes, special_factors) with nodal (2, n_nodes) = mask / M,
-    mask / D (D = M + dt C / 2, mask 0 at Dirichlet nodes), special_nodes the sorted nodes with C > 0 or
-    mask 0, and special_factors (4, n_special) = M mask / D, mask / D, 2 M mask / D, (M - dt C / 2) mask / D
-    there (see _finish_range). ``operator``: a layout's operator(); ``local``: its result_buffer()
+    ``step_coefficients``: a StepCoefficients (kernel_structures; its special factors are used in
+    _finish_range). ``operator``: a layout's operator(); ``local``: its result_buffer()
     (:mod:`specfwi.solver.element_blocks`, :mod:`specfwi.solver.node_grid`).
     """
     dt2 = time_step * time_step
     dt4_12 = dt2 * dt2 / _typed(time_step, 12.0)
-    nodal, special_nodes, special_factors = step_coefficients
+    nodal, special_nodes, special_factors = step_coefficients.nodal, step_coefficients.special_nodes, \
+        step_coefficients.special_factors
     inverse_mass, inverse_diagonal = nodal[0], nodal[1]  # indexed rows: C-contiguous
     unused = scaled_residual
     _product(current, local, operator, None,
-             (np.int64(RESIDUAL), unused, scaled_residual, inverse_mass, special_nodes, special_factors, unused, unused,
-              _typed(time_step, 0.0), _typed(time_step, 0.0)))
+             Finish(np.int64(RESIDUAL), unused, scaled_residual, inverse_mass, special_nodes, special_factors, unused,
+                    unused, _typed(time_step, 0.0), _typed(time_step, 0.0)))
     _inject(scaled_residual, point_nodes, point_weights, force_row, inverse_mass)
     adjoint_layers = carried.shape[0] > 0
     if layers.element_nodes.shape[0] > 0 and not adjoint_layers:
         _layer_pass(current, current, (_typed(time_step, 1.0), _typed(time_step, 0.0)), carried, carried_next,
                     scaled_residual, inverse_mass, layers, memory, drive, force, True, partner, sensitivity)
     _product(scaled_residual, local, operator, pairing,
-             (np.int64(UPDATE), following, scaled_residual, inverse_mass, special_nodes, special_factors, current,
-              previous, dt2, dt4_12))
+             Finish(np.int64(UPDATE), following, scaled_residual, inverse_mass, special_nodes, special_factors,
+                    current, previous, dt2, dt4_12))
     _inject(following, point_nodes, point_weights, direct_row, inverse_diagonal)
     if layers.element_nodes.shape[0] > 0 and adjoint_layers:
         _layer_pass(current, scaled_residual, (dt2, dt4_12), carried, carried_next, following, inverse_diagonal,
@@ -559,7 +586,7 @@ def forward_steps(first_step, last_step, previous, current, following, work, loc
     layers' memory pass (memory: its state, updated).
     """
     nothing = np.zeros(0, previous.dtype)
-    no_sensitivity = np.zeros((0, 1, 2))
+    no_sensitivity = np.zeros((0, 1, 2, 1))
     storing = stored_states.shape[0] > 0
     for step in range(first_step, last_step):
         scaled_residual = work[0]
@@ -612,7 +639,7 @@ def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_
     kappa_sensitivity: the layout's sensitivity_buffer(); geometric: its product_weights(geometric tensor).
     work: (1, n_nodes) scratch; local: the layout's result_buffer(). layers, memory, drive, force: the absorbing
     layers' adjoint pass (the forward's drive and force swapped; memory: the adjoint memory), which adds its
-    memory times the gradient of u^k into layer_sensitivity (n_layer_elements, n_gll, 2); carried, carried_next:
+    memory times the gradient of u^k into layer_sensitivity (the blocked shape of drive); carried, carried_next:
     two nodal vectors that hold T^T mu of the last step at the layer nodes (rotated here; zero at the start).
     Returns the rotated buffers (following, current, previous).
     """
@@ -621,7 +648,7 @@ def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_
     dt4_12 = dt2 * dt2 / _typed(time_step, 12.0)
     half_dt = _typed(time_step, 0.5) * time_step
     scaled_adjoint = work[0]
-    special_nodes = step_coefficients[1]
+    special_nodes = step_coefficients.special_nodes
     for k in range(last_step - 1, first_step - 1, -1):
         if k >= final_step:
             _step(following_adjoint, current_adjoint, previous_adjoint, scaled_adjoint, local, step_coefficients,

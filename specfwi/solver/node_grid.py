@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..mesh import UnstructuredMesh
+from .kernel_structures import GridOperator
 
 COORDINATE_DECIMALS = 6  # grid lines: node coordinates equal to 1e-6 m
 
@@ -151,15 +152,15 @@ class NodeGrid:
         """The (xi-xi, eta-eta) tensor components along the outer and the inner axis."""
         return (1, 0) if self.transposed else (0, 1)
 
-    def operator(self, tensor: np.ndarray, derivative: np.ndarray) -> tuple:
-        """The kernels' operator from the (n_elements, n_gll, 2) (xi-xi, eta-eta) tensor:
-        (outer-axis coefficients, inner-axis coefficients, the derivative matrix's entries row by row as a tuple)."""
+    def operator(self, tensor: np.ndarray, derivative: np.ndarray) -> GridOperator:
+        """The kernels' operator from the (n_elements, n_gll, 2) (xi-xi, eta-eta) tensor: the outer-axis and
+        inner-axis coefficients and the derivative matrix's entries row by row as a tuple."""
         outer, inner = self._components
         coefficient_x = np.bincount(self.x_slots.ravel(), weights=tensor[:, :, outer].ravel(),
                                     minlength=int(np.prod(self.x_shape))).reshape(self.x_shape)
         coefficient_y = np.bincount(self.y_slots.ravel(), weights=tensor[:, :, inner].ravel(),
                                     minlength=int(np.prod(self.y_shape))).reshape(self.y_shape)
-        return coefficient_x, coefficient_y, tuple(float(value) for value in np.asarray(derivative).ravel())
+        return GridOperator(coefficient_x, coefficient_y, tuple(float(value) for value in np.asarray(derivative).ravel()))
 
     def result_buffer(self, dtype=np.float64) -> np.ndarray:
         """The kernels' buffer of partial results: two node rows per element column (the x parts of the rows

@@ -16,8 +16,10 @@ from ..physics import AcousticCoefficients
 from .absorbing_layers import LayerCoefficients, build_layer_coefficients
 from .kernel_modules import kernels_for_order
 from .element_blocks import ElementBlocks
+from .kernel_structures import BlockOperator, GridOperator, StepCoefficients
 from .node_grid import NodeGrid, NodeOrder
 from .point_operators import point_operator
+from .resources import check_run
 from .threads import kernel_threads
 from .time_step import check_time_step, largest_eigenvalue, stability_limit_in_seconds, time_axis
 
@@ -65,10 +67,10 @@ def _side_sets(mesh: UnstructuredMesh, absorbing_boundaries, free_surface) -> tu
     return choice.layer_sides, free, False  # side-set names: the Stacey condition there, as before layers
 
 
-Layout = ElementBlocks | NodeGrid
+Layout = ElementBlocks | NodeGrid  # both implement kernel_structures.KernelLayout
 
 
-def _apply_stiffness(kernels, layout: Layout, operator: tuple, u: np.ndarray, dtype=np.float64) -> np.ndarray:
+def _apply_stiffness(kernels, layout: Layout, operator: BlockOperator | GridOperator, u: np.ndarray, dtype=np.float64) -> np.ndarray:
     """K u for a global nodal vector u, through the solver's kernels, in ``dtype`` (that of the operator)."""
     out = np.empty(len(u), dtype)
     kernels.apply_stiffness(np.ascontiguousarray(u, dtype=dtype), out, layout.result_buffer(dtype), operator)
@@ -90,10 +92,11 @@ def check_dtype(dtype) -> np.dtype:
 
 
 def _in_precision(values, dtype: np.dtype):
-    """A kernel argument (array, float or tuple of them) with its floating-point values in ``dtype``;
+    """A kernel argument (array, float or (named) tuple of them) with its floating-point values in ``dtype``;
     integer arrays (node numbers) unchanged."""
     if isinstance(values, tuple):
-        return tuple(_in_precision(value, dtype) for value in values)
+        converted = (_in_precision(value, dtype) for value in values)
+        return type(values)(*converted) if hasattr(values, "_fields") else tuple(converted)
     if isinstance(values, float):
         return dtype.type(values)
     if isinstance(values, np.ndarray) and values.dtype.kind == "f":
@@ -115,7 +118,7 @@ _EIGENVALUES: dict[bytes, float] = {}  # content digest of (numbering, stiffness
 _EIGENVALUES_KEPT = 16
 
 
-def _largest_eigenvalue_once(kernels, layout: Layout, operator: tuple, mass: np.ndarray) -> float:
+def _largest_eigenvalue_once(kernels, layout: Layout, operator: BlockOperator | GridOperator, mass: np.ndarray) -> float:
     """lambda_max(M^-1 K), estimated once per process for the same operator and mass (by content).
 
     Several events on one mesh and model (S2's shots, repeated runs) share the estimate;
@@ -133,10 +136,9 @@ def _largest_eigenvalue_once(kernels, layout: Layout, operator: tuple, mass: np.
     return _EIGENVALUES[key]
 
 
-def _step_coefficients(mass, damping, zero_order, dirichlet_mask, time_step_in_seconds) -> tuple:
-    """The factors of a time step (see kernels._step): (nodal (2, n) = mask/M, mask/D; the special nodes, where
-    C > 0 or mask = 0; their factors (4, n_special) = M mask/D, mask/D, (2 M - dt^2 E/2) mask/D,
-    (M - dt C/2 + dt^2 E/4) mask/D), with D = M + dt C/2 + dt^2 E/4. E (the layers' zero-order term, None
+def _step_coefficients(mass, damping, zero_order, dirichlet_mask, time_step_in_seconds) -> StepCoefficients:
+    """The factors of a time step (see kernels._step and StepCoefficients); the special nodes are those where
+    C > 0 or mask = 0. E (the layers' zero-order term, None
     without layers; non-zero only where C is) enters averaged, E (u^{n+1} + 2 u^n + u^{n-1}) / 4: stable for
     any E >= 0."""
     dt = time_step_in_seconds
@@ -147,7 +149,7 @@ def _step_coefficients(mass, damping, zero_order, dirichlet_mask, time_step_in_s
     special = np.flatnonzero((damping != 0.0) | (dirichlet_mask == 0.0)).astype(np.int64)
     factors = np.stack([mass * masked_inverse, masked_inverse, (2.0 * mass - 0.5 * dt**2 * zero_order) * masked_inverse,
                         (mass - 0.5 * dt * damping + 0.25 * dt**2 * zero_order) * masked_inverse])
-    return nodal, special, np.ascontiguousarray(factors[:, special])
+    return StepCoefficients(nodal, special, np.ascontiguousarray(factors[:, special].T))
 
 
 # Where the node grid is used (a step against element blocks, one process, 2 threads, docs/solver.md):
@@ -195,10 +197,10 @@ class SimulationSetup:
     coefficients: AcousticCoefficients
     kernels: object
     layout: Layout
-    operator: tuple
+    operator: BlockOperator | GridOperator
     layers: LayerCoefficients
     dirichlet_mask: np.ndarray
-    step_coefficients: tuple
+    step_coefficients: StepCoefficients
     time_step_in_seconds: float
     stability_limit_in_seconds: float
     time: np.ndarray
@@ -240,6 +242,7 @@ class SimulationSetup:
         source_weights = source_weights * np.array([s.f for s in event.sources], dtype=float)[:, None]
 
         coefficients = AcousticCoefficients.from_mesh(mesh, absorbing_side_sets=absorbing, with_layers=with_layers)
+        check_run(mesh, event, end_time_in_seconds - start_time_in_seconds, time_step_in_seconds)
         components = _tensor_components(coefficients.stiffness_tensor)
         layout = kernel_layout(mesh, len(components))
         derivative = derivative_matrix(mesh.tensor_order)

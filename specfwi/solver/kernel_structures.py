@@ -1,0 +1,83 @@
+"""The named structures that the kernels take (numba types them as named tuples).
+
+Their classes live here, outside :mod:`specfwi.solver.kernels`, because the solver compiles a copy of
+that module per tensor order: a structure defined in it would be another class in every copy.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Protocol
+
+import numpy as np
+
+
+class BlockOperator(NamedTuple):
+    """The stiffness on element blocks (:class:`specfwi.solver.element_blocks.ElementBlocks`)."""
+
+    node_blocks: np.ndarray
+    tensor_blocks: np.ndarray
+    derivative: np.ndarray
+    node_slots: np.ndarray
+    extra_nodes: np.ndarray
+    extra_slot_offsets: np.ndarray
+    extra_slots: np.ndarray
+
+
+class GridOperator(NamedTuple):
+    """The stiffness on a node grid (:class:`specfwi.solver.node_grid.NodeGrid`): the coefficients along the
+    outer and the inner axis and the derivative matrix's entries row by row."""
+
+    coefficient_outer: np.ndarray
+    coefficient_inner: np.ndarray
+    entries: tuple
+
+
+class StepCoefficients(NamedTuple):
+    """The factors of a time step (kernels._step; built by setup._step_coefficients).
+
+    nodal : (2, n_nodes) mask / M and mask / D, D = M + dt C / 2 + dt^2 E / 4 (mask: 0 on a free surface)
+    special_nodes : (n_special,) int64, sorted: the nodes with damping or held at 0
+    special_factors : (n_special, 4) their factors M mask/D, mask/D, (2 M - dt^2 E/2) mask/D,
+        (M - dt C/2 + dt^2 E/4) mask/D (a node's four together)
+    """
+
+    nodal: np.ndarray
+    special_nodes: np.ndarray
+    special_factors: np.ndarray
+
+
+class Finish(NamedTuple):
+    """What a stiffness product makes of each node's (K u) where it is computed (kernels._finish_range).
+
+    mode : STORE (out = K u), RESIDUAL (second = -coefficient K u) or UPDATE (out = the next state)
+    out, second, coefficient, current, previous : nodal vectors (any of the right type where unused)
+    special_nodes, special_factors : the nodes with their own step factors (n_special, 4)
+    dt2, dt4_12 : dt^2 and dt^4 / 12
+    """
+
+    mode: int
+    out: np.ndarray
+    second: np.ndarray
+    coefficient: np.ndarray
+    special_nodes: np.ndarray
+    special_factors: np.ndarray
+    current: np.ndarray
+    previous: np.ndarray
+    dt2: float
+    dt4_12: float
+
+
+class KernelLayout(Protocol):
+    """What both layouts offer the solver (:class:`ElementBlocks`, :class:`NodeGrid`)."""
+
+    node_order: object
+
+    def operator(self, tensor: np.ndarray, derivative: np.ndarray) -> BlockOperator | GridOperator: ...
+
+    def result_buffer(self, dtype=np.float64) -> np.ndarray: ...
+
+    def sensitivity_buffer(self): ...
+
+    def product_weights(self, geometric: np.ndarray) -> np.ndarray: ...
+
+    def kappa(self, buffer, geometric: np.ndarray) -> np.ndarray: ...

@@ -84,6 +84,13 @@ def density(mesh, values):
     return _with_field(mesh, values / mesh.quadrature_weights)
 
 
+def _clip_off_edge(values, off_edge, fraction: float) -> float | None:
+    """The clip (see sf.plot.gradient) that saturates the colours at ``fraction`` of max |values| off the box's
+    edge; None where those are all zero."""
+    peak, inner = np.abs(values).max(), np.abs(values[off_edge]).max(initial=0.0)
+    return fraction * inner / peak if inner > 0.0 else None
+
+
 def _gradient_figures(raw, prior, event, output: Path) -> tuple[dict, list[str]]:
     """The seed's preconditioning panels, one figure; returns (per-panel statistics, file names)."""
     import matplotlib
@@ -118,6 +125,13 @@ def _gradient_figures(raw, prior, event, output: Path) -> tuple[dict, list[str]]
     nodes = prior.get_element_nodes()
     source = [(s.x, s.y) for s in event.sources]
     receivers = [(r.x, r.y) for r in event.receivers]
+    # Inversion space leaves out the absorbing layers: their gradient is folded onto the box's edge (docs/mapping.md),
+    # so the mapped gradients equal the raw one's (times the prior) on the nodes off the edge and vanish in the layers;
+    # the edge nodes carry the layers' share too, so the colour scales of the unmasked panels follow the other nodes.
+    in_layers = np.repeat(prior.layer_element_mask[:, None], prior.n_gll, axis=1)
+    x_min, x_max, y_min, y_max = prior.absorbing_layers.box if prior.absorbing_layers else prior.extent
+    off_edge = ~in_layers & (nodes[..., 0] > x_min) & (nodes[..., 0] < x_max) & (nodes[..., 1] > y_min) & (
+        nodes[..., 1] < y_max)
     statistics = {}
     figure, axes = plt.subplots(3, 2, figsize=(14, 8.5), constrained_layout=True)
     for ax, (title, quantity) in zip(axes.ravel(), panels.items()):
@@ -126,7 +140,8 @@ def _gradient_figures(raw, prior, event, output: Path) -> tuple[dict, list[str]]
         # Raw and mapped gradients are plain derivatives per element-nodal value, proportional to the
         # nodes' quadrature weights; drawn per unit area (divided by them) they read as sensitivity maps.
         shown = density(prior, values) if not smoothed else _with_field(prior, values)
-        plot.gradient(shown, "VP", clip=0.5 if title.startswith(("raw", "(a)", "(b)")) else None, ax=ax,
+        fraction = 0.5 if title.startswith(("raw", "(a)", "(b)")) else 1.0
+        plot.gradient(shown, "VP", clip=_clip_off_edge(shown.element_nodal_fields["VP"], off_edge, fraction), ax=ax,
                       title=title + ("" if smoothed else " per m$^2$"))
         statistics[title] = {
             "max_abs": float(np.abs(values).max()),
@@ -139,12 +154,6 @@ def _gradient_figures(raw, prior, event, output: Path) -> tuple[dict, list[str]]
     figure.savefig(output / "gradient_preconditioning.png", dpi=110)
     plt.close(figure)
 
-    # Inversion space leaves out the absorbing layers: their gradient is folded onto the box's edge (docs/mapping.md),
-    # so the mapped gradients equal the raw one's (times the prior) on the nodes off the edge and vanish in the layers.
-    in_layers = np.repeat(prior.layer_element_mask[:, None], prior.n_gll, axis=1)
-    x_min, x_max, y_min, y_max = prior.absorbing_layers.box if prior.absorbing_layers else prior.extent
-    off_edge = ~in_layers & (nodes[..., 0] > x_min) & (nodes[..., 0] < x_max) & (nodes[..., 1] > y_min) & (
-        nodes[..., 1] < y_max)
     absolute = panels["(a) absolute"].model.element_nodal_fields["VP"]
     relative = panels["(b) relative"].model.element_nodal_fields["VP"]
     expected = raw.element_nodal_fields["VP"] * prior.element_nodal_fields["VP"]

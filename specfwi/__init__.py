@@ -36,6 +36,8 @@ _PUBLIC_NAMES = {
     "InversionModel": "specfwi.mapping",
     "ConstantSmoothing": "specfwi.mapping",
     "WavelengthSmoothing": "specfwi.mapping",
+    "LBFGS": "specfwi.inversion",
+    "TrustRegion": "specfwi.inversion",
     "Project": "specfwi.project",
     "EventConfiguration": "specfwi.project",
     "SimulationConfiguration": "specfwi.project",
@@ -43,7 +45,7 @@ _PUBLIC_NAMES = {
     "MisfitConfiguration": "specfwi.project",
 }
 _SUBMODULES = {"errors", "mesh", "model", "acquisition", "physics", "solver", "misfit", "gradient", "mapping",
-               "project", "execution", "plot", "testing", "cli"}
+               "inversion", "project", "execution", "plot", "testing", "cli"}
 
 __all__ = sorted(_PUBLIC_NAMES) + sorted(_SUBMODULES) + ["__version__"]
 

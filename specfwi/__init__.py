@@ -43,6 +43,7 @@ _PUBLIC_NAMES = {
     "SimulationConfiguration": "specfwi.project",
     "UnstructuredMeshSimulationConfiguration": "specfwi.project",
     "MisfitConfiguration": "specfwi.project",
+    "InverseProblemConfiguration": "specfwi.project",
 }
 _SUBMODULES = {"errors", "mesh", "model", "acquisition", "physics", "solver", "misfit", "gradient", "mapping",
                "inversion", "project", "execution", "plot", "testing", "cli"}

@@ -9,7 +9,7 @@ and either accepts it, or proposes the next trial step length. A step alpha is a
 
 or, with bounds, when it reaches the largest feasible step and still decreases enough (the
 bound stops the search). After ``max_line_search_evaluations`` the best sufficient-decrease
-point is accepted; if there is none, the memory restarts along the preconditioned gradient.
+point is proposed once more and accepted (phase "fallback"); if there is none, the memory restarts along the preconditioned gradient.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class LBFGS(Optimizer):
         slope = float(state.gradient @ direction)
         state.line_search = LineSearchState(phase="bracket", alpha=min(1.0, alpha_max), alpha_max=alpha_max,
                                             misfit_0=state.misfit, slope_0=slope, alpha_lo=0.0,
-                                            misfit_lo=state.misfit, slope_lo=slope, gradient_lo=state.gradient.copy())
+                                            misfit_lo=state.misfit, slope_lo=slope)
         self._propose_step(state, bounds)
 
     def _propose_step(self, state, bounds) -> None:
@@ -91,6 +91,9 @@ class LBFGS(Optimizer):
     def _receive(self, state, misfit, gradient, bounds, precondition) -> None:
         search = state.line_search
         search.n_evaluations += 1
+        if search.phase == "fallback":
+            self._finish(state, state.trial, misfit, gradient, bounds, precondition)
+            return
         alpha, slope = search.alpha, float(gradient @ state.direction)
         decrease_fails = misfit > search.misfit_0 + self.c1 * alpha * search.slope_0 or misfit >= search.misfit_lo
         curvature_holds = abs(slope) <= -self.c2 * search.slope_0
@@ -104,10 +107,10 @@ class LBFGS(Optimizer):
                 return
             elif slope >= 0:
                 self._set_hi(search, search.alpha_lo, search.misfit_lo, search.slope_lo)
-                self._set_lo(search, alpha, misfit, slope, gradient)
+                self._set_lo(search, alpha, misfit, slope)
                 search.phase = "zoom"
             else:
-                self._set_lo(search, alpha, misfit, slope, gradient)
+                self._set_lo(search, alpha, misfit, slope)
                 search.alpha = min(EXTRAPOLATION_FACTOR * alpha, search.alpha_max)
         else:
             if decrease_fails:
@@ -118,7 +121,7 @@ class LBFGS(Optimizer):
             else:
                 if slope * (search.alpha_hi - search.alpha_lo) >= 0:
                     self._set_hi(search, search.alpha_lo, search.misfit_lo, search.slope_lo)
-                self._set_lo(search, alpha, misfit, slope, gradient)
+                self._set_lo(search, alpha, misfit, slope)
         if search.n_evaluations >= self.max_line_search_evaluations:
             self._give_up(state, bounds, precondition)
             return
@@ -127,8 +130,8 @@ class LBFGS(Optimizer):
         self._propose_step(state, bounds)
 
     @staticmethod
-    def _set_lo(search: LineSearchState, alpha, misfit, slope, gradient) -> None:
-        search.alpha_lo, search.misfit_lo, search.slope_lo, search.gradient_lo = alpha, misfit, slope, gradient
+    def _set_lo(search: LineSearchState, alpha, misfit, slope) -> None:
+        search.alpha_lo, search.misfit_lo, search.slope_lo = alpha, misfit, slope
 
     @staticmethod
     def _set_hi(search: LineSearchState, alpha, misfit, slope) -> None:
@@ -139,11 +142,12 @@ class LBFGS(Optimizer):
         self._begin_iteration(state, bounds, precondition)
 
     def _give_up(self, state, bounds, precondition) -> None:
-        """Too many evaluations: accept the best point if it decreased the misfit, else restart the memory."""
+        """Too many evaluations: propose the best point again if it decreased the misfit (its evaluation is
+        then accepted as it comes: in a project it is a cached result), else restart the memory."""
         search = state.line_search
         if search.alpha_lo > 0:
-            self._finish(state, state.x + search.alpha_lo * state.direction, search.misfit_lo, search.gradient_lo,
-                         bounds, precondition)
+            search.phase, search.alpha = "fallback", search.alpha_lo
+            self._propose_step(state, bounds)
             return
         if len(state.s_memory) == 0:
             self._stop(state, f"the line search found no decrease in {search.n_evaluations} evaluations along "

@@ -30,10 +30,9 @@ def _empty_memory() -> NDArray[np.float64]:
 class LineSearchState:
     """A bracketing/zoom line search along ``direction`` from ``x`` (Nocedal & Wright, Alg. 3.5-3.6).
 
-    Step lengths ``alpha`` (dimensionless, multiples of the direction); ``phase`` "bracket" or "zoom";
+    Step lengths ``alpha`` (dimensionless, multiples of the direction); ``phase`` "bracket", "zoom" or "fallback";
     ``alpha`` is the pending trial; the lo end (alpha_lo = 0 at first) satisfies sufficient decrease
-    and has the lowest misfit seen, ``gradient_lo`` its gradient (so it can be accepted as a fallback);
-    slopes are directional derivatives g'direction.
+    and has the lowest misfit seen; slopes are directional derivatives g'direction.
     """
 
     phase: str = "bracket"
@@ -48,7 +47,6 @@ class LineSearchState:
     misfit_hi: float = 0.0
     slope_hi: float = 0.0
     n_evaluations: int = 0
-    gradient_lo: NDArray[np.float64] = field(default_factory=_empty)
 
 
 @dataclass

@@ -61,7 +61,8 @@ class EntitiesAccessor:
         """The entity object (GenericModel, Event, a configuration)."""
         getters = {VOLUME_MODEL: self._project.store.get_volume_model, EVENT: self._project.store.get_event,
                    SIMULATION_CONFIGURATION: self._project.store.get_simulation_configuration,
-                   "misfit_configuration": self._project.store.get_misfit_configuration}
+                   "misfit_configuration": self._project.store.get_misfit_configuration,
+                   "inverse_problem_configuration": self._project.store.get_inverse_problem_configuration}
         if kind not in getters:
             raise invalid("kind", kind, f"one of {list(getters)}")
         return getters[kind](name)

@@ -25,6 +25,7 @@ from .configurations import (
     UnstructuredMeshSimulationConfiguration,
 )
 from .hashing import hash_json, hash_xarray
+from .inverse_problem import InverseProblemConfiguration
 from .registry import Registry
 from .storage import read_xarray_h5, staged_files, write_xarray_h5
 
@@ -35,13 +36,16 @@ EVENT = "event"
 SIMULATION_CONFIGURATION = "simulation_configuration"
 MISFIT_CONFIGURATION = "misfit_configuration"
 OBSERVED_DATA = "observed_data"
-KINDS = (VOLUME_MODEL, EVENT, SIMULATION_CONFIGURATION, MISFIT_CONFIGURATION, OBSERVED_DATA)
+INVERSE_PROBLEM_CONFIGURATION = "inverse_problem_configuration"
+KINDS = (VOLUME_MODEL, EVENT, SIMULATION_CONFIGURATION, MISFIT_CONFIGURATION, OBSERVED_DATA,
+         INVERSE_PROBLEM_CONFIGURATION)
 
 _KIND_OF_TYPE = {GenericModel: VOLUME_MODEL, Event: EVENT, SimulationConfiguration: SIMULATION_CONFIGURATION,
                  UnstructuredMeshSimulationConfiguration: SIMULATION_CONFIGURATION,
-                 MisfitConfiguration: MISFIT_CONFIGURATION}
+                 MisfitConfiguration: MISFIT_CONFIGURATION,
+                 InverseProblemConfiguration: INVERSE_PROBLEM_CONFIGURATION}
 ADDABLE = ("GenericModel", "Event", "SimulationConfiguration", "UnstructuredMeshSimulationConfiguration",
-           "MisfitConfiguration")
+           "MisfitConfiguration", "InverseProblemConfiguration")
 
 
 def entity_name(entity) -> str:
@@ -57,13 +61,16 @@ class EntityStore:
     """Adds entities to, and loads them from, the registry and files of the project folder ``folder``.
 
     Misfit functions given as callables in this process are kept in memory by
-    configuration name, so that they work even where they cannot be imported.
+    configuration name, so that they work even where they cannot be imported; so are
+    inverse-problem configurations added in this process (their mappings may hold callables,
+    their executors are not stored).
     """
 
     def __init__(self, folder: Path, registry: Registry):
         self.folder = folder
         self.registry = registry
         self._session_functions: dict[str, Callable] = {}
+        self._session_inverse_problems: dict[str, InverseProblemConfiguration] = {}
         self._simulation_configurations: dict[str, SimulationConfiguration
                                               | UnstructuredMeshSimulationConfiguration] = {}
 
@@ -84,6 +91,12 @@ class EntityStore:
             if not (self.folder / payload["file"]).is_file():
                 with staged_files(self.folder / "meshes") as staging:
                     entity.unstructured_mesh.write_h5(staging / f"{entity.mesh_hash}.h5")
+        elif isinstance(entity, InverseProblemConfiguration):
+            payload = entity.to_dict()
+            for key, mesh in entity.meshes().items():
+                if not (self.folder / f"meshes/{key}.h5").is_file():
+                    with staged_files(self.folder / "meshes") as staging:
+                        mesh.write_h5(staging / f"{key}.h5")
         else:
             payload = entity.to_dict()
         if kind == SIMULATION_CONFIGURATION:
@@ -92,6 +105,8 @@ class EntityStore:
             logger.info("Added %s %r to the project.", kind.replace("_", " "), name)
         if isinstance(entity, MisfitConfiguration) and callable(entity.misfit_function):
             self._session_functions[name] = entity.misfit_function
+        if isinstance(entity, InverseProblemConfiguration):
+            self._session_inverse_problems[name] = entity
 
     def _refuse_observed_name(self, name: str) -> None:
         taken = {json.loads(entry)[0] for entry in self.registry.list_entities(OBSERVED_DATA)}
@@ -164,6 +179,14 @@ class EntityStore:
             logger.warning("The misfit function of %r differs from the one registered with it; results are "
                            "cached for the function as it is now.", name)
         return configuration
+
+    def get_inverse_problem_configuration(self, name: str) -> InverseProblemConfiguration:
+        """The configuration as added in this process, else rebuilt from the registry (once per process)."""
+        record = self._record(INVERSE_PROBLEM_CONFIGURATION, name)
+        if name not in self._session_inverse_problems:
+            self._session_inverse_problems[name] = InverseProblemConfiguration.from_dict(
+                record.payload, load_mesh=lambda key: UnstructuredMesh.from_h5(self.folder / f"meshes/{key}.h5"))
+        return self._session_inverse_problems[name]
 
     def find_observed(self, observed_data: str, event_name: str) -> dict | None:
         """Payload of imported observed data (``file``, ``data_hash``), or None."""

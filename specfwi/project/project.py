@@ -8,6 +8,7 @@ Layout of a project folder::
     waveforms/<hash>.h5      synthetic traces
     observed/<hash>.h5       imported observed traces
     gradients/<hash>.h5      raw gradients (UnstructuredMesh with VP, RHO; + .xdmf)
+    inversions/<id>/         the history of one inversion (see specfwi.project.inversion_history)
 
 Files are named by the content hash of what they hold or of the inputs of the
 result; the registry maps names to them. See docs/project.md.
@@ -25,6 +26,7 @@ from ..model import GenericModel
 from .accessors import EntitiesAccessor, EventsAccessor, SimulationsAccessor, WaveformsAccessor
 from .actions import Actions
 from .entities import KINDS, OBSERVED_DATA, EntityStore
+from .inversions import InversionsAccessor
 from .registry import Registry, ResultRecord
 from .storage import remove_stale_temporaries
 from .tasks import TaskRunner
@@ -49,12 +51,13 @@ class Project:
 
     Several processes may open one project at once. Entities are added with
     ``project += entity`` (GenericModel, Event, SimulationConfiguration,
-    UnstructuredMeshSimulationConfiguration, MisfitConfiguration, or a list of them);
+    UnstructuredMeshSimulationConfiguration, MisfitConfiguration, InverseProblemConfiguration,
+    or a list of them);
     adding an identical entity again does nothing, adding different content under a
     taken name is an error.
 
     Attributes: ``path``; the accessors ``entities``, ``events``, ``simulations``,
-    ``waveforms``; ``actions.inversion``; and the internals ``registry`` (SQLite),
+    ``waveforms``, ``inversions``; ``actions.inversion``; and the internals ``registry`` (SQLite),
     ``store`` (entity files) and ``runner`` (jobs of this Project object).
     """
 
@@ -71,6 +74,7 @@ class Project:
         self.events = EventsAccessor(self)
         self.simulations = SimulationsAccessor(self)
         self.waveforms = WaveformsAccessor(self)
+        self.inversions = InversionsAccessor(self)
         self.actions = Actions(self)
 
     @classmethod

@@ -12,7 +12,7 @@ from test_project import tiny_project
 
 from specfwi.cli import build_parser, main
 
-SUBCOMMANDS = ["demo", "info", "misfit", "gradient", "plot-gradient", "plot-waveforms"]
+SUBCOMMANDS = ["demo", "info", "misfit", "gradient", "invert", "plot-gradient", "plot-waveforms"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 

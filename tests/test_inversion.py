@@ -175,3 +175,24 @@ def test_two_processes_on_one_inversion(tmp_path):
     evaluations = [row["evaluation"] for row in inversion_case.build(path, n_events=1).inversions.evaluations("inv")]
     assert evaluations == list(range(len(evaluations)))
     assert all(later[2] < earlier[2] for earlier, later in zip(rows, rows[1:]))
+
+
+def test_command_line_and_plot(tmp_path, capsys):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from specfwi.cli import main
+
+    project = inversion_case.build(tmp_path / "p", n_events=1)
+    assert main(["info", str(project.path)]) == 0
+    assert "inv: not started, 0 of 0 iteration(s) complete" in capsys.readouterr().out
+    assert main(["invert", str(project.path), "--inversion", "inv", "--iterations", "1"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1].startswith("complete: 1 iteration(s)")
+    assert float(lines[1].split("\t")[1]) < float(lines[0].split("\t")[1])
+    assert main(["info", str(project.path)]) == 0
+    assert "inv: complete, 1 of 1 iteration(s) complete" in capsys.readouterr().out
+    assert main(["invert", str(project.path), "--inversion", "missing", "--iterations", "1"]) == 2
+    figure = sf.plot.inversion(project, "inv")
+    assert len(figure.axes) >= 4
+    assert figure.axes[3].get_title() == "update 0 -> 1"

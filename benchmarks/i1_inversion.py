@@ -105,7 +105,8 @@ def main() -> None:
         figures = run_and_report(project, "i1", arguments.iterations, model_error_in_box(project))
         place, distance = largest_increase(project, "i1", figures["iteration"])
         print(f"\nlargest VP increase at ({place[0]:.0f}, {place[1]:.0f}) m, {distance:.0f} m from the blob's centre")
-        print(f"targets: misfit/initial {figures['relative_misfit']:.4f} <= 0.05: {figures['relative_misfit'] <= 0.05}; "
+        relative_misfit = figures["relative_misfit"]
+        print(f"targets: misfit/initial {relative_misfit:.4f} <= 0.05: {relative_misfit <= 0.05}; "
               f"model error {figures['model_error']:.3f} <= 0.5: {figures['model_error'] <= 0.5}; "
               f"within 100 m: {distance <= 100.0}")
     finally:

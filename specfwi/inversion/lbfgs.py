@@ -9,7 +9,8 @@ and either accepts it, or proposes the next trial step length. A step alpha is a
 
 or, with bounds, when it reaches the largest feasible step and still decreases enough (the
 bound stops the search). After ``max_line_search_evaluations`` the best sufficient-decrease
-point is proposed once more and accepted (phase "fallback"); if there is none, the memory restarts along the preconditioned gradient.
+point is proposed once more and accepted (phase "fallback"); if there is none, the memory restarts
+along the preconditioned gradient.
 """
 
 from __future__ import annotations

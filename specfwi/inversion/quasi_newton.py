@@ -129,7 +129,7 @@ def remember_pair(state: OptimizerState, s: NDArray[np.float64], y: NDArray[np.f
 def check_vector(name: str, vector, n: int | None = None) -> NDArray[np.float64]:
     vector = np.asarray(vector, dtype=float)
     if vector.ndim != 1 or (n is not None and vector.shape != (n,)) or not np.all(np.isfinite(vector)):
-        raise invalid(name, f"an array of shape {vector.shape}", f"a finite flat float vector"
+        raise invalid(name, f"an array of shape {vector.shape}", "a finite flat float vector"
                       + ("" if n is None else f" of length {n}"))
     return vector
 

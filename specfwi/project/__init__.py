@@ -12,5 +12,5 @@ from .configurations import (
 from .inverse_problem import InverseProblemConfiguration
 from .project import Project, ProjectSummary
 
-__all__ = ["EventConfiguration", "InverseProblemConfiguration", "MisfitConfiguration", "Project", "ProjectSummary", "SimulationConfiguration",
-           "UnstructuredMeshSimulationConfiguration"]
+__all__ = ["EventConfiguration", "InverseProblemConfiguration", "MisfitConfiguration", "Project", "ProjectSummary",
+           "SimulationConfiguration", "UnstructuredMeshSimulationConfiguration"]

@@ -35,7 +35,6 @@ import contextlib
 import fcntl
 import hashlib
 import json
-import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,7 +46,7 @@ import numpy as np
 from ..errors import SchemaVersionError
 from ..inversion import OptimizerState
 from ..mesh import UnstructuredMesh
-from .registry import BUSY_TIMEOUT_IN_SECONDS
+from .registry import sqlite_transaction
 from .storage import atomic_path, staged_files
 
 HISTORY_SCHEMA_VERSION = 1
@@ -113,21 +112,8 @@ class InversionHistory:
             raise SchemaVersionError(f"the inversion history {str(self.folder)!r} has schema version {version}; "
                                      f"this specfwi reads version {HISTORY_SCHEMA_VERSION}")
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        connection = sqlite3.connect(self.folder / HISTORY_FILE_NAME, timeout=BUSY_TIMEOUT_IN_SECONDS,
-                                     isolation_level=None)
-        try:
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield connection
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
-        finally:
-            connection.close()
+    def _transaction(self):
+        return sqlite_transaction(self.folder / HISTORY_FILE_NAME, immediate=True)
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:

@@ -45,6 +45,25 @@ CREATE INDEX IF NOT EXISTS results_by_key ON results (action, key);
 """
 
 
+@contextlib.contextmanager
+def sqlite_transaction(path: str | os.PathLike, *, immediate: bool = False) -> Iterator[sqlite3.Connection]:
+    """A connection to the SQLite database at ``path`` (WAL mode, busy timeout) inside one transaction,
+    committed on success and rolled back on any exception; ``immediate`` takes the write lock at once."""
+    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_IN_SECONDS, isolation_level=None)
+    try:
+        connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_IN_SECONDS * 1000)}")
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+    finally:
+        connection.close()
+
+
 @dataclass(frozen=True)
 class EntityRecord:
     """A registered entity: its kind, name, content hash and JSON payload."""
@@ -85,21 +104,8 @@ class Registry:
             raise SchemaVersionError(f"the registry {str(self.path)!r} has schema version {version}; this specfwi "
                                      f"reads version {REGISTRY_SCHEMA_VERSION}")
 
-    @contextlib.contextmanager
-    def _transaction(self, *, immediate: bool = False) -> Iterator[sqlite3.Connection]:
-        connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_IN_SECONDS, isolation_level=None)
-        try:
-            connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_IN_SECONDS * 1000)}")
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
-            try:
-                yield connection
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
-        finally:
-            connection.close()
+    def _transaction(self, *, immediate: bool = False):
+        return sqlite_transaction(self.path, immediate=immediate)
 
     # ------------------------------------------------------------------ entities
     def add_entity(self, kind: str, name: str, content_hash: str, payload: dict) -> bool:

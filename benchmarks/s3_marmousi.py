@@ -7,8 +7,9 @@ e = |vp - vp_true| / |vp_prior - vp_true| on the grid x = 0, 40, ..., 9200 m, de
 evaluations, cumulative wall time, peak memory; saves a figure of the true, prior and inverted models
 and the two curves. ``--quick``: 4 sources, 1.5 s, 4 Hz mesh (checks the script; not a result).
 
-Settings (the best found, see benchmarks/RESULTS.md): inversion on the simulation mesh (7.5 Hz,
-2 elements per wavelength, order 4); observed data from a finer mesh (3 elements per wavelength);
+Settings (see benchmarks/RESULTS.md): inversion on the simulation mesh (7.5 Hz = 2.5 f0, 1.25 elements
+per wavelength, order 4: 5 GLL points per wavelength at 7.5 Hz, 12.5 at 3 Hz); observed data from a finer
+mesh (2 elements per wavelength);
 relative scaling; source cutouts of 150 m; the top 60 m frozen by a region of interest (rising to 1
 by 100 m depth); WavelengthSmoothing of 0.5 local wavelengths at 3 Hz as preconditioner;
 TrustRegion(initial_trust_region_linf=0.05); bounds 1400-5600 m/s.
@@ -66,10 +67,10 @@ def build_s3(path, *, quick: bool = False) -> sf.Project:
                          receivers=receivers) for index, sx in enumerate(source_x)]
     event_configuration = sf.EventConfiguration(sf.Ricker(center_frequency=3.0), 1.5 if quick else 4.0)
     max_frequency = 4.0 if quick else 7.5
-    project += sf.SimulationConfiguration("prior", max_frequency_in_hertz=max_frequency, elements_per_wavelength=2.0,
+    project += sf.SimulationConfiguration("prior", max_frequency_in_hertz=max_frequency, elements_per_wavelength=1.25,
                                           volume_models="prior_model", event_configuration=event_configuration)
     project += sf.SimulationConfiguration("true_fine", max_frequency_in_hertz=max_frequency,
-                                          elements_per_wavelength=3.0, volume_models="true_model",
+                                          elements_per_wavelength=2.0, volume_models="true_model",
                                           event_configuration=event_configuration)
     project += sf.MisfitConfiguration("l2", "L2", observed_data="true_fine")
     mapping = sf.Mapping(["VP"], "relative_deviation_from_prior", source_cutout_radius_in_meters=150.0,

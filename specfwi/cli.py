@@ -75,7 +75,11 @@ def _info(arguments: argparse.Namespace) -> None:
     observed = [f"{name} (event {event})" for name, event in summary.observed_data]
     for label, names in [*((f"{kind.replace('_', ' ')}s", names) for kind, names in summary.entities.items()),
                          ("observed data", observed)]:
-        print(f"{label} ({len(names)}): {', '.join(names) if names else '-'}")
+        from .project.inversions import TRIAL_MARK
+
+        shown = [name for name in names if TRIAL_MARK not in name]
+        trials = f" (and {len(names) - len(shown)} trial models of inversions)" if len(shown) < len(names) else ""
+        print(f"{label} ({len(shown)}): {', '.join(shown) if shown else '-'}{trials}")
     names = project.inversions.list()
     print(f"inversions ({len(names)}):" + ("" if names else " -"))
     for name in names:

@@ -191,8 +191,20 @@ def test_command_line_and_plot(tmp_path, capsys):
     assert lines[-1].startswith("complete: 1 iteration(s)")
     assert float(lines[1].split("\t")[1]) < float(lines[0].split("\t")[1])
     assert main(["info", str(project.path)]) == 0
-    assert "inv: complete, 1 of 1 iteration(s) complete" in capsys.readouterr().out
+    info = capsys.readouterr().out
+    assert "inv: complete, 1 of 1 iteration(s) complete" in info
+    assert "simulation configurations (2): prior, true (and 2 trial models of inversions)" in info
     assert main(["invert", str(project.path), "--inversion", "missing", "--iterations", "1"]) == 2
     figure = sf.plot.inversion(project, "inv")
     assert len(figure.axes) >= 4
     assert figure.axes[3].get_title() == "update 0 -> 1"
+
+
+def test_a_configuration_naming_missing_entities_is_refused(tmp_path):
+    project = inversion_case.build(tmp_path / "p", n_events=1)
+    mapping = sf.Mapping(["VP"], "relative_deviation_from_prior")
+    with pytest.raises(ProjectError, match="missing_event"):
+        project += sf.InverseProblemConfiguration("other", "prior", ["missing_event"], "l2", mapping)
+    with pytest.raises(ProjectError, match="no_such_inversion"):
+        project += sf.InverseProblemConfiguration("other", ("no_such_inversion", 1), ["e0"], "l2", mapping)
+    assert project.inversions.list() == ["inv"]

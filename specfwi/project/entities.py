@@ -92,6 +92,7 @@ class EntityStore:
                 with staged_files(self.folder / "meshes") as staging:
                     entity.unstructured_mesh.write_h5(staging / f"{entity.mesh_hash}.h5")
         elif isinstance(entity, InverseProblemConfiguration):
+            self._check_references(entity)
             payload = entity.to_dict()
             for key, mesh in entity.meshes().items():
                 if not (self.folder / f"meshes/{key}.h5").is_file():
@@ -107,6 +108,17 @@ class EntityStore:
             self._session_functions[name] = entity.misfit_function
         if isinstance(entity, InverseProblemConfiguration):
             self._session_inverse_problems[name] = entity
+
+    def _check_references(self, configuration: InverseProblemConfiguration) -> None:
+        """ProjectError unless the events, misfit and simulation configurations it names are registered."""
+        for event in configuration.events:
+            self._record(EVENT, event)
+        self._record(MISFIT_CONFIGURATION, configuration.misfit_configuration)
+        for name in (configuration.prior_model, configuration.simulation_configuration):
+            if isinstance(name, str):
+                self._record(SIMULATION_CONFIGURATION, name)
+        if isinstance(configuration.prior_model, tuple):
+            self._record(INVERSE_PROBLEM_CONFIGURATION, configuration.prior_model[0])
 
     def _refuse_observed_name(self, name: str) -> None:
         taken = {json.loads(entry)[0] for entry in self.registry.list_entities(OBSERVED_DATA)}

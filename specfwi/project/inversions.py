@@ -45,6 +45,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+TRIAL_MARK = ":trial:"
+"""Trial models are registered as simulation configurations named <inversion>:trial:<content hash>."""
+
 
 @dataclass(frozen=True)
 class InversionStatus:
@@ -269,7 +272,7 @@ class InversionsAccessor:
     def _register_trial(self, context: _Context, model: UnstructuredMesh) -> str:
         """Register a trial model as a simulation configuration named by its content; returns the name."""
         simulation = self._project.simulations.get(context.simulation_configuration)
-        name = f"{context.configuration.name}:trial:{hash_mesh(model)[:24]}"
+        name = f"{context.configuration.name}{TRIAL_MARK}{hash_mesh(model)[:24]}"
         self._project += UnstructuredMeshSimulationConfiguration(
             name, model, simulation.event_configuration, absorbing_boundaries=simulation.absorbing_boundaries,
             free_surface=simulation.free_surface)

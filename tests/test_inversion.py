@@ -208,3 +208,17 @@ def test_a_configuration_naming_missing_entities_is_refused(tmp_path):
     with pytest.raises(ProjectError, match="no_such_inversion"):
         project += sf.InverseProblemConfiguration("other", ("no_such_inversion", 1), ["e0"], "l2", mapping)
     assert project.inversions.list() == ["inv"]
+
+
+def test_an_executor_runs_the_events(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    project = inversion_case.build(tmp_path / "p", n_events=2)
+    project.inversions.add_iteration("inv")
+    with ThreadPoolExecutor(max_workers=2) as executor:
+        status = project.inversions.resume("inv", wait=False, executor=executor)
+        assert status.state == "waiting" and status.n_evaluations == 0
+        status = project.inversions.iterate("inv", n_iterations=1, executor=executor)
+    assert status.state == "complete"
+    misfits = project.inversions.misfits("inv")
+    assert misfits.shape == (2, 2) and float(misfits.sum("event")[1]) < float(misfits.sum("event")[0])

@@ -67,7 +67,8 @@ def build_mapping(description: dict, load_mesh: Callable[[str], UnstructuredMesh
     region = description["region_of_interest"]
     if region is not None:
         region = (load_mesh(region["mesh_hash"]) if "mesh_hash" in region
-                  else load_callable(region["callable"]["reference"]))
+                  else load_callable(region["callable"]["reference"], role="region of interest",
+                                entity="InverseProblemConfiguration"))
     discretization = description["inversion_discretization"]
     if discretization is not None:
         discretization = (load_mesh(discretization["mesh_hash"]) if "mesh_hash" in discretization else

@@ -15,13 +15,14 @@ import xarray as xr
 
 from ..acquisition import Event
 from ..errors import ProjectError, invalid
+from ..mapping.cache import BoundedCache
 from ..mesh import UnstructuredMesh
 from .configurations import (
     MisfitConfiguration,
     SimulationConfiguration,
     UnstructuredMeshSimulationConfiguration,
 )
-from .entities import EVENT, KINDS, SIMULATION_CONFIGURATION, VOLUME_MODEL
+from .entities import CACHED_MESHES, EVENT, KINDS, SIMULATION_CONFIGURATION, VOLUME_MODEL
 from .hashing import combine
 from .jobs import simulate_event
 from .registry import ResultRecord
@@ -87,7 +88,7 @@ class SimulationsAccessor:
 
     def __init__(self, project: Project):
         self._project = project
-        self._meshes: dict[str, UnstructuredMesh] = {}
+        self._meshes: BoundedCache[UnstructuredMesh] = BoundedCache(CACHED_MESHES)
 
     def list(self) -> list[str]:
         return self._project.registry.list_entities(SIMULATION_CONFIGURATION)
@@ -108,9 +109,7 @@ class SimulationsAccessor:
     def get_mesh(self, simulation_configuration: str) -> UnstructuredMesh:
         """The simulation mesh with element-nodal VP (m/s) and RHO (kg/m^3); built once, then read from the project."""
         key = self.mesh_key(simulation_configuration)
-        if key not in self._meshes:
-            self._meshes[key] = self._load_or_build(simulation_configuration, key)
-        return self._meshes[key].copy()
+        return self._meshes.get(key, lambda: self._load_or_build(simulation_configuration, key)).copy()
 
     def _load_or_build(self, simulation_configuration: str, key: str) -> UnstructuredMesh:
         configuration = self.get(simulation_configuration)

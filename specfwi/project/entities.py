@@ -17,6 +17,7 @@ import xarray as xr
 
 from ..acquisition import Event
 from ..errors import ProjectError, invalid
+from ..mapping.cache import BoundedCache
 from ..mesh import UnstructuredMesh
 from ..model import GenericModel
 from .configurations import (
@@ -39,6 +40,10 @@ OBSERVED_DATA = "observed_data"
 INVERSE_PROBLEM_CONFIGURATION = "inverse_problem_configuration"
 KINDS = (VOLUME_MODEL, EVENT, SIMULATION_CONFIGURATION, MISFIT_CONFIGURATION, OBSERVED_DATA,
          INVERSE_PROBLEM_CONFIGURATION)
+
+CACHED_MESHES = 20
+"""Simulation configurations (and meshes) a project keeps in memory, the most recently used: inversions
+register a configuration per trial model and event, and keeping them all would grow without bound."""
 
 _KIND_OF_TYPE = {GenericModel: VOLUME_MODEL, Event: EVENT, SimulationConfiguration: SIMULATION_CONFIGURATION,
                  UnstructuredMeshSimulationConfiguration: SIMULATION_CONFIGURATION,
@@ -71,8 +76,9 @@ class EntityStore:
         self.registry = registry
         self._session_functions: dict[str, Callable] = {}
         self._session_inverse_problems: dict[str, InverseProblemConfiguration] = {}
-        self._simulation_configurations: dict[str, SimulationConfiguration
-                                              | UnstructuredMeshSimulationConfiguration] = {}
+        self._simulation_configurations: BoundedCache[SimulationConfiguration
+                                                      | UnstructuredMeshSimulationConfiguration] = BoundedCache(
+            CACHED_MESHES)
 
     # ------------------------------------------------------------------ adding
     def add(self, entity) -> None:
@@ -172,16 +178,16 @@ class EntityStore:
 
     def get_simulation_configuration(self, name: str
                                      ) -> SimulationConfiguration | UnstructuredMeshSimulationConfiguration:
-        """The configuration (read once per process: entities never change under a name)."""
-        if name not in self._simulation_configurations:
+        """The configuration (kept for the most recently used: entities never change under a name)."""
+
+        def read():
             payload = self._record(SIMULATION_CONFIGURATION, name).payload
             if payload["type"] == "UnstructuredMeshSimulationConfiguration":
                 mesh = UnstructuredMesh.from_h5(self.folder / payload["file"])
-                configuration = UnstructuredMeshSimulationConfiguration.from_dict(payload, unstructured_mesh=mesh)
-            else:
-                configuration = SimulationConfiguration.from_dict(payload)
-            self._simulation_configurations[name] = configuration
-        return self._simulation_configurations[name]
+                return UnstructuredMeshSimulationConfiguration.from_dict(payload, unstructured_mesh=mesh)
+            return SimulationConfiguration.from_dict(payload)
+
+        return self._simulation_configurations.get(name, read)
 
     def get_misfit_configuration(self, name: str) -> MisfitConfiguration:
         record = self._record(MISFIT_CONFIGURATION, name)

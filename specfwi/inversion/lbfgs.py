@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import invalid
-from .optimizer import Optimizer, check_memory, check_positive
-from .quasi_newton import descent_direction
+from .optimizer import Optimizer, check_memory
+from .quasi_newton import check_positive, descent_direction
 from .state import LineSearchState
 
 EXTRAPOLATION_FACTOR = 2.0

@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import invalid
-from .quasi_newton import Bounds, Preconditioner, check_positive, check_vector, identity, remember_pair
+from .quasi_newton import Bounds, Preconditioner, check_vector, identity, remember_pair
 from .state import OptimizerState
 
 
@@ -36,8 +36,8 @@ class Optimizer:
 
     def start(self, x0: ArrayLike, *, bounds: Bounds | None = None) -> OptimizerState:
         """The initial state: its trial is x0 projected into the bounds."""
-        x0 = check_vector("x0", x0)
-        return OptimizerState(x=Bounds.of(bounds, len(x0)).project(x0), trial=Bounds.of(bounds, len(x0)).project(x0))
+        x0 = Bounds.of(bounds, len(check_vector("x0", x0))).project(check_vector("x0", x0))
+        return OptimizerState(x=x0, trial=x0.copy())
 
     @staticmethod
     def propose(state: OptimizerState) -> NDArray[np.float64]:
@@ -92,5 +92,3 @@ def check_memory(memory) -> int:
         raise invalid("memory", memory, "an integer >= 1 (the number of quasi-Newton pairs kept)")
     return int(memory)
 
-
-__all__ = ["Optimizer", "check_memory", "check_positive"]

@@ -9,14 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Literal
-
 import numpy as np
 from numpy.typing import NDArray
-
-Status = Literal["running", "stopped"]
-Outcome = Literal["", "accepted", "rejected"]
-
 
 def _empty() -> NDArray[np.float64]:
     return np.zeros(0)

@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import invalid
-from .optimizer import Optimizer, check_memory, check_positive
-from .quasi_newton import descent_direction
+from .optimizer import Optimizer, check_memory
+from .quasi_newton import check_positive, descent_direction
 
 GOOD_RATIO = 0.75
 POOR_RATIO = 0.25
@@ -67,6 +67,9 @@ class TrustRegion(Optimizer):
         direction = state.direction
         largest = float(np.max(np.abs(direction)))
         t = min(1.0, state.trust_radius_linf / largest, bounds.max_step(state.x, direction))
+        if not t > 0:
+            self._stop(state, "the bounds leave no room along the quasi-Newton direction")
+            return
         slope = float(state.gradient @ direction)
         state.predicted_reduction = -slope * (t - 0.5 * t * t)
         state.trial = bounds.project(state.x + t * direction)

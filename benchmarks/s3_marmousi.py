@@ -11,7 +11,8 @@ Settings (see benchmarks/RESULTS.md): inversion on the simulation mesh (7.5 Hz =
 per wavelength, order 4: 5 GLL points per wavelength at 7.5 Hz, 12.5 at 3 Hz); observed data from a finer
 mesh (2 elements per wavelength);
 relative scaling; source cutouts of 150 m; the top 60 m frozen by a region of interest (rising to 1
-by 100 m depth); WavelengthSmoothing of 0.5 local wavelengths at 3 Hz as preconditioner;
+by 100 m depth); WavelengthSmoothing of 0.5 local wavelengths at 3 Hz as preconditioner
+(``--smoothing-wavelengths``);
 TrustRegion(initial_trust_region_linf=0.05); bounds 1400-5600 m/s.
 """
 
@@ -56,7 +57,7 @@ def below_frozen_top(x, y):
     return np.sin(0.5 * np.pi * ramp) ** 2
 
 
-def build_s3(path, *, quick: bool = False) -> sf.Project:
+def build_s3(path, *, quick: bool = False, smoothing_in_wavelengths: float = 0.5) -> sf.Project:
     x, y, vp_true, vp_prior = marmousi_grids()
     rho = 310.0 * vp_true**0.25
     project = sf.Project.from_volume_model(path, volume("prior_model", x, y, vp_prior, rho), load_if_exists=True)
@@ -77,7 +78,7 @@ def build_s3(path, *, quick: bool = False) -> sf.Project:
                          region_of_interest=below_frozen_top)
     project += sf.InverseProblemConfiguration(
         "s3", "prior", project.events.list(), "l2", mapping,
-        sf.WavelengthSmoothing({"VP": 0.5}, reference_frequency_in_hertz=3.0),
+        sf.WavelengthSmoothing({"VP": smoothing_in_wavelengths}, reference_frequency_in_hertz=3.0),
         method=sf.TrustRegion(initial_trust_region_linf=0.05), bounds={"VP": (1400.0, 5600.0)})
     return project
 
@@ -139,12 +140,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a reduced S3 that checks the script")
     parser.add_argument("--output", help="project folder to keep (default: a temporary one)")
     parser.add_argument("--figure", default="s3_marmousi.png")
+    parser.add_argument("--smoothing-wavelengths", type=float, default=0.5,
+                        help="the preconditioner's smoothing length in local wavelengths at 3 Hz")
     arguments = parser.parse_args()
     from inversion_report import run_and_report
 
     folder = Path(arguments.output) if arguments.output else Path(tempfile.mkdtemp(prefix="s3_"))
     try:
-        project = build_s3(folder, quick=arguments.quick)
+        project = build_s3(folder, quick=arguments.quick, smoothing_in_wavelengths=arguments.smoothing_wavelengths)
         mesh = project.simulations.get_mesh("prior")
         print(f"specfwi {sf.__file__}; S3{' (quick)' if arguments.quick else ''}; inversion mesh {mesh.n_elements} "
               f"elements, {mesh.n_global_nodes} nodes; data mesh "

@@ -57,7 +57,14 @@ def below_frozen_top(x, y):
     return np.sin(0.5 * np.pi * ramp) ** 2
 
 
-def build_s3(path, *, quick: bool = False, smoothing_in_wavelengths: float = 0.5) -> sf.Project:
+def between_frozen_top_and_1500_meters(x, y):
+    """``below_frozen_top``, falling again as cos^2 from 1 at 1000 m depth to 0 at 1500 m (deeper: frozen)."""
+    ramp = np.clip((-y - 1000.0) / 500.0, 0.0, 1.0)
+    return below_frozen_top(x, y) * np.cos(0.5 * np.pi * ramp) ** 2
+
+
+def build_s3(path, *, quick: bool = False, smoothing_in_wavelengths: float = 0.5, deep_frozen: bool = False
+             ) -> sf.Project:
     x, y, vp_true, vp_prior = marmousi_grids()
     rho = 310.0 * vp_true**0.25
     project = sf.Project.from_volume_model(path, volume("prior_model", x, y, vp_prior, rho), load_if_exists=True)
@@ -75,7 +82,7 @@ def build_s3(path, *, quick: bool = False, smoothing_in_wavelengths: float = 0.5
                                           event_configuration=event_configuration)
     project += sf.MisfitConfiguration("l2", "L2", observed_data="true_fine")
     mapping = sf.Mapping(["VP"], "relative_deviation_from_prior", source_cutout_radius_in_meters=150.0,
-                         region_of_interest=below_frozen_top)
+                         region_of_interest=between_frozen_top_and_1500_meters if deep_frozen else below_frozen_top)
     project += sf.InverseProblemConfiguration(
         "s3", "prior", project.events.list(), "l2", mapping,
         sf.WavelengthSmoothing({"VP": smoothing_in_wavelengths}, reference_frequency_in_hertz=3.0),
@@ -142,12 +149,15 @@ def main() -> None:
     parser.add_argument("--figure", default="s3_marmousi.png")
     parser.add_argument("--smoothing-wavelengths", type=float, default=0.5,
                         help="the preconditioner's smoothing length in local wavelengths at 3 Hz")
+    parser.add_argument("--deep-frozen", action="store_true",
+                        help="freeze the model below 1500 m too (region of interest tapering from 1000 m)")
     arguments = parser.parse_args()
     from inversion_report import run_and_report
 
     folder = Path(arguments.output) if arguments.output else Path(tempfile.mkdtemp(prefix="s3_"))
     try:
-        project = build_s3(folder, quick=arguments.quick, smoothing_in_wavelengths=arguments.smoothing_wavelengths)
+        project = build_s3(folder, quick=arguments.quick, smoothing_in_wavelengths=arguments.smoothing_wavelengths,
+                           deep_frozen=arguments.deep_frozen)
         mesh = project.simulations.get_mesh("prior")
         print(f"specfwi {sf.__file__}; S3{' (quick)' if arguments.quick else ''}; inversion mesh {mesh.n_elements} "
               f"elements, {mesh.n_global_nodes} nodes; data mesh "

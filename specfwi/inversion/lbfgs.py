@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import invalid
 from .optimizer import Optimizer, check_memory
-from .quasi_newton import check_positive, descent_direction
+from .quasi_newton import check_positive
 from .state import LineSearchState
 
 EXTRAPOLATION_FACTOR = 2.0
@@ -73,14 +73,12 @@ class LBFGS(Optimizer):
         return {"type": "LBFGS", "memory": self.memory, "initial_step_linf": self.initial_step_linf,
                 "c1": self.c1, "c2": self.c2, "max_line_search_evaluations": self.max_line_search_evaluations}
 
-    def _begin_iteration(self, state, bounds, precondition) -> None:
-        direction = descent_direction(state, bounds, precondition, self.initial_step_linf)
-        if direction is None:
-            self._stop(state, "no descent direction: the projected gradient is zero")
-            return
-        state.direction = direction
-        alpha_max = bounds.max_step(state.x, direction)
-        slope = float(state.gradient @ direction)
+    def _first_step_linf(self, state) -> float:
+        return self.initial_step_linf
+
+    def _start_search(self, state, bounds) -> None:
+        alpha_max = bounds.max_step(state.x, state.direction)
+        slope = float(state.gradient @ state.direction)
         state.line_search = LineSearchState(phase="bracket", alpha=min(1.0, alpha_max), alpha_max=alpha_max,
                                             misfit_0=state.misfit, slope_0=slope, alpha_lo=0.0,
                                             misfit_lo=state.misfit, slope_lo=slope)

@@ -12,12 +12,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import invalid
-from .quasi_newton import Bounds, Preconditioner, check_vector, identity, remember_pair
+from .quasi_newton import Bounds, Preconditioner, check_vector, descent_direction, identity, remember_pair
 from .state import OptimizerState
 
 
 class Optimizer:
-    """Base class; subclasses implement ``_begin_iteration`` and ``_receive``."""
+    """Base class; subclasses implement ``_first_step_linf``, ``_start_search`` and ``_receive``."""
 
     memory: int
 
@@ -80,7 +80,20 @@ class Optimizer:
         state.status, state.message = "stopped", message
         state.trial = state.x.copy()
 
-    def _begin_iteration(self, state, bounds, precondition) -> None:
+    def _begin_iteration(self, state: OptimizerState, bounds: Bounds, precondition: Preconditioner) -> None:
+        """From an accepted model: a new descent direction (see quasi_newton), then the first trial along it."""
+        direction = descent_direction(state, bounds, precondition, self._first_step_linf(state))
+        if direction is None:
+            self._stop(state, "no descent direction: the projected gradient is zero")
+            return
+        state.direction = direction
+        self._start_search(state, bounds)
+
+    def _first_step_linf(self, state: OptimizerState) -> float:
+        """Max-norm of the first step with an empty memory."""
+        raise NotImplementedError
+
+    def _start_search(self, state: OptimizerState, bounds: Bounds) -> None:
         raise NotImplementedError
 
     def _receive(self, state, misfit, gradient, bounds, precondition) -> None:

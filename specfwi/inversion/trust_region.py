@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import invalid
 from .optimizer import Optimizer, check_memory
-from .quasi_newton import check_positive, descent_direction
+from .quasi_newton import check_positive
 
 GOOD_RATIO = 0.75
 POOR_RATIO = 0.25
@@ -55,12 +55,10 @@ class TrustRegion(Optimizer):
         state.trust_radius_linf = self.initial_trust_region_linf
         return state
 
-    def _begin_iteration(self, state, bounds, precondition) -> None:
-        direction = descent_direction(state, bounds, precondition, state.trust_radius_linf)
-        if direction is None:
-            self._stop(state, "no descent direction: the projected gradient is zero")
-            return
-        state.direction = direction
+    def _first_step_linf(self, state) -> float:
+        return state.trust_radius_linf
+
+    def _start_search(self, state, bounds) -> None:
         self._propose_step(state, bounds)
 
     def _propose_step(self, state, bounds) -> None:

@@ -36,14 +36,17 @@ _PUBLIC_NAMES = {
     "InversionModel": "specfwi.mapping",
     "ConstantSmoothing": "specfwi.mapping",
     "WavelengthSmoothing": "specfwi.mapping",
+    "LBFGS": "specfwi.inversion",
+    "TrustRegion": "specfwi.inversion",
     "Project": "specfwi.project",
     "EventConfiguration": "specfwi.project",
     "SimulationConfiguration": "specfwi.project",
     "UnstructuredMeshSimulationConfiguration": "specfwi.project",
     "MisfitConfiguration": "specfwi.project",
+    "InverseProblemConfiguration": "specfwi.project",
 }
 _SUBMODULES = {"errors", "resources", "mesh", "model", "acquisition", "physics", "solver", "misfit", "io",
-               "gradient", "mapping", "project", "execution", "plot", "testing", "cli"}
+               "gradient", "mapping", "inversion", "project", "execution", "plot", "testing", "cli"}
 
 __all__ = sorted(_PUBLIC_NAMES) + sorted(_SUBMODULES) + ["__version__"]
 

@@ -1,4 +1,5 @@
-"""The ``specfwi`` command: run the demo, inspect and repair projects, compute misfits and gradients, plot.
+"""The ``specfwi`` command: run the demo, inspect and repair projects, compute misfits and gradients, invert,
+plot.
 
 ``specfwi --help`` lists the subcommands and ``specfwi SUBCOMMAND --help`` their options.
 User errors (bad arguments, a damaged or read-only project, an unreachable scheduler, an output
@@ -128,13 +129,27 @@ def _info(arguments: argparse.Namespace) -> None:
     observed = [f"{name} (event {event})" for name, event in summary.observed_data]
     for label, names in [*((f"{kind.replace('_', ' ')}s", names) for kind, names in summary.entities.items()),
                          ("observed data", observed)]:
-        print(f"{label} ({len(names)}): {', '.join(names) if names else '-'}")
+        from .project.inversions import TRIAL_MARK
+
+        shown = [name for name in names if TRIAL_MARK not in name]
+        trials = f" (and {len(names) - len(shown)} trial models of inversions)" if len(shown) < len(names) else ""
+        print(f"{label} ({len(shown)}): {', '.join(shown) if shown else '-'}{trials}")
     for name in summary.entities.get("simulation_configuration", []):
+        if TRIAL_MARK in name:
+            continue
         try:
             estimate = project.simulations.estimate(name, gradient=True)
         except SpecfwiError as error:
             estimate = f"no estimate ({error})"
         print(f"  {name}, one event's gradient: {estimate}")
+    names = project.inversions.list()
+    print(f"inversions ({len(names)}):" + ("" if names else " -"))
+    for name in names:
+        status = project.inversions.status(name)
+        misfit = "-" if status.misfit is None else f"{status.misfit:.6g}"
+        print(f"  {name}: {status.state}, {status.n_completed_iterations} of {status.n_requested_iterations} "
+              f"iteration(s) complete, {status.n_evaluations} evaluation(s), misfit {misfit}"
+              + (f" ({status.message})" if status.message else ""))
     print(f"cached results ({len(summary.results)}):")
     for record in summary.results:
         labels = ", ".join(f"{label} {value}" for label, value in (
@@ -168,6 +183,18 @@ def _repair(arguments: argparse.Namespace) -> None:
     from .project import Project
 
     print(Project.repair(arguments.project))
+
+
+def _invert(arguments: argparse.Namespace) -> None:
+    project = _open_project(arguments.project)
+    with _executor(arguments) as executor:
+        status = project.inversions.iterate(arguments.inversion, n_iterations=arguments.iterations,
+                                            executor=executor)
+    misfits = project.inversions.misfits(arguments.inversion).sum("event")
+    for iteration, value in zip(misfits["iteration"].values, misfits.values):
+        print(f"{iteration}\t{value:.10g}")
+    print(f"{status.state}: {status.n_completed_iterations} iteration(s), {status.n_evaluations} evaluation(s)"
+          + (f"; {status.message}" if status.message else ""))
 
 
 def _plot_gradient(arguments: argparse.Namespace) -> None:
@@ -245,6 +272,17 @@ def build_parser() -> argparse.ArgumentParser:
                            help="run the events on a Dask cluster, e.g. tcp://host:8786 (default: this process)")
         where.add_argument("--workers", type=int, metavar="N",
                            help="run the events on a local Dask cluster of N worker processes")
+
+    invert = commands.add_parser("invert", help="iterate an inversion of the project (prints the total misfit per "
+                                 "iteration)", description="Continue the inversion until N iterations are complete "
+                                 "in total (nothing if they are); prints tab-separated iteration and total misfit.")
+    invert.add_argument("project", metavar="PROJECT", help="project folder")
+    invert.add_argument("--inversion", required=True, metavar="NAME", help="inverse problem configuration name")
+    invert.add_argument("--iterations", required=True, type=int, metavar="N", help="iterations complete in total")
+    where = invert.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS", help="run the events on a Dask cluster")
+    where.add_argument("--workers", type=int, metavar="N", help="run the events on a local Dask cluster of N workers")
+    invert.set_defaults(handler=_invert)
 
     plot_gradient = add_command("plot-gradient", "plot one event's raw gradient (computed if missing) to an image file",
                                 _plot_gradient, misfit=True)

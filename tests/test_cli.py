@@ -11,7 +11,7 @@ from test_project import tiny_project
 import specfwi as sf
 from specfwi.cli import build_parser, main
 
-SUBCOMMANDS = ["demo", "info", "repair", "misfit", "gradient", "plot-gradient", "plot-waveforms"]
+SUBCOMMANDS = ["demo", "info", "repair", "misfit", "gradient", "invert", "plot-gradient", "plot-waveforms"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 

@@ -22,3 +22,11 @@ def test_tutorial_runs(tmp_path, monkeypatch):
     for block in blocks:
         exec(compile(block, str(DOCS / "tutorial.md"), "exec"), namespace)
     assert namespace["after"] < namespace["before"]
+
+
+def test_inversion_guide_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    blocks = python_blocks(DOCS / "inversion.md")
+    assert len(blocks) == 2
+    for block in blocks:
+        exec(compile(block, str(DOCS / "inversion.md"), "exec"), {})

@@ -9,7 +9,8 @@ from .configurations import (
     SimulationConfiguration,
     UnstructuredMeshSimulationConfiguration,
 )
+from .inverse_problem import InverseProblemConfiguration
 from .project import Project, ProjectSummary
 
-__all__ = ["EventConfiguration", "MisfitConfiguration", "Project", "ProjectSummary", "SimulationConfiguration",
-           "UnstructuredMeshSimulationConfiguration"]
+__all__ = ["EventConfiguration", "InverseProblemConfiguration", "MisfitConfiguration", "Project", "ProjectSummary",
+           "SimulationConfiguration", "UnstructuredMeshSimulationConfiguration"]

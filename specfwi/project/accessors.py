@@ -18,6 +18,7 @@ from .. import resources
 from ..acquisition import Event
 from ..errors import ProjectError, invalid
 from ..io.segy import DEFAULT_COORDINATE_TOLERANCE_IN_METERS, VerticalCoordinate, read_segy
+from ..mapping.cache import BoundedCache
 from ..mesh import UnstructuredMesh
 from ..mesh.absorbing import (DEFAULT_NUMBER_OF_WAVELENGTHS, FREE_SURFACE_SIDE, RECTANGLE_SIDES,
                               REFERENCE_FREQUENCY_FRACTION, AbsorbingBoundaryParameters, absorbing_option_to_json,
@@ -28,7 +29,7 @@ from .configurations import (
     SimulationConfiguration,
     UnstructuredMeshSimulationConfiguration,
 )
-from .entities import EVENT, KINDS, SIMULATION_CONFIGURATION, VOLUME_MODEL
+from .entities import CACHED_MESHES, EVENT, KINDS, SIMULATION_CONFIGURATION, VOLUME_MODEL
 from .hashing import combine
 from .jobs import simulate_event
 from .registry import ResultRecord
@@ -68,7 +69,8 @@ class EntitiesAccessor:
         """The entity object (GenericModel, Event, a configuration)."""
         getters = {VOLUME_MODEL: self._project.store.get_volume_model, EVENT: self._project.store.get_event,
                    SIMULATION_CONFIGURATION: self._project.store.get_simulation_configuration,
-                   "misfit_configuration": self._project.store.get_misfit_configuration}
+                   "misfit_configuration": self._project.store.get_misfit_configuration,
+                   "inverse_problem_configuration": self._project.store.get_inverse_problem_configuration}
         if kind not in getters:
             raise invalid("kind", kind, f"one of {list(getters)}")
         return getters[kind](name)
@@ -93,7 +95,7 @@ class SimulationsAccessor:
 
     def __init__(self, project: Project):
         self._project = project
-        self._meshes: dict[str, UnstructuredMesh] = {}
+        self._meshes: BoundedCache[UnstructuredMesh] = BoundedCache(CACHED_MESHES)
 
     def list(self) -> list[str]:
         return self._project.registry.list_entities(SIMULATION_CONFIGURATION)
@@ -162,9 +164,7 @@ class SimulationsAccessor:
     def get_mesh(self, simulation_configuration: str) -> UnstructuredMesh:
         """The simulation mesh with element-nodal VP (m/s) and RHO (kg/m^3); built once, then read from the project."""
         key = self.mesh_key(simulation_configuration)
-        if key not in self._meshes:
-            self._meshes[key] = self._load_or_build(simulation_configuration, key)
-        return self._meshes[key].copy()
+        return self._meshes.get(key, lambda: self._load_or_build(simulation_configuration, key)).copy()
 
     def _load_or_build(self, simulation_configuration: str, key: str) -> UnstructuredMesh:
         configuration = self.get(simulation_configuration)

@@ -233,17 +233,19 @@ class UnstructuredMeshSimulationConfiguration(_SimulationConfigurationBase):
                    free_surface=dictionary["free_surface"])
 
 
-def load_callable(reference: str) -> Callable:
-    """Import ``"module:qualified.name"``; ProjectError if this process cannot."""
+def load_callable(reference: str, *, role: str = "misfit function", entity: str = "MisfitConfiguration"
+                  ) -> Callable:
+    """Import ``"module:qualified.name"``; ProjectError if this process cannot (naming the ``role`` of the
+    function and the ``entity`` to add again in this process)."""
     module_name, _, qualified_name = reference.partition(":")
     try:
         target = importlib.import_module(module_name)
         for attribute in qualified_name.split("."):
             target = getattr(target, attribute)
     except (ImportError, AttributeError) as error:
-        raise ProjectError(f"the misfit function {reference!r} cannot be imported in this process ({error}); "
-                           f"define it in an importable module, or add the MisfitConfiguration again in this "
-                           f"process with `project += MisfitConfiguration(...)`") from None
+        raise ProjectError(f"the {role} {reference!r} cannot be imported in this process ({error}); "
+                           f"define it in an importable module, or add the {entity} again in this "
+                           f"process with `project += {entity}(...)`") from None
     return target
 
 

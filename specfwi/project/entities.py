@@ -23,6 +23,7 @@ import xarray as xr
 
 from ..acquisition import Event
 from ..errors import ProjectError, invalid
+from ..mapping.cache import BoundedCache
 from ..mesh import UnstructuredMesh
 from ..model import GenericModel
 from .configurations import (
@@ -31,6 +32,7 @@ from .configurations import (
     UnstructuredMeshSimulationConfiguration,
 )
 from .hashing import hash_json, hash_mesh, hash_xarray
+from .inverse_problem import InverseProblemConfiguration
 from .observed import check_observed_traces, covers
 from .registry import Registry
 from .storage import read_json, read_xarray_h5, staged_files, write_json, write_xarray_h5
@@ -42,13 +44,20 @@ EVENT = "event"
 SIMULATION_CONFIGURATION = "simulation_configuration"
 MISFIT_CONFIGURATION = "misfit_configuration"
 OBSERVED_DATA = "observed_data"
-KINDS = (VOLUME_MODEL, EVENT, SIMULATION_CONFIGURATION, MISFIT_CONFIGURATION, OBSERVED_DATA)
+INVERSE_PROBLEM_CONFIGURATION = "inverse_problem_configuration"
+KINDS = (VOLUME_MODEL, EVENT, SIMULATION_CONFIGURATION, MISFIT_CONFIGURATION, OBSERVED_DATA,
+         INVERSE_PROBLEM_CONFIGURATION)
+
+CACHED_MESHES = 20
+"""Simulation configurations (and meshes) a project keeps in memory, the most recently used: inversions
+register a configuration per trial model and event, and keeping them all would grow without bound."""
 
 _KIND_OF_TYPE = {GenericModel: VOLUME_MODEL, Event: EVENT, SimulationConfiguration: SIMULATION_CONFIGURATION,
                  UnstructuredMeshSimulationConfiguration: SIMULATION_CONFIGURATION,
-                 MisfitConfiguration: MISFIT_CONFIGURATION}
+                 MisfitConfiguration: MISFIT_CONFIGURATION,
+                 InverseProblemConfiguration: INVERSE_PROBLEM_CONFIGURATION}
 ADDABLE = ("GenericModel", "Event", "SimulationConfiguration", "UnstructuredMeshSimulationConfiguration",
-           "MisfitConfiguration")
+           "MisfitConfiguration", "InverseProblemConfiguration")
 
 
 def entity_name(entity) -> str:
@@ -86,15 +95,19 @@ class EntityStore:
     """Adds entities to, and loads them from, the registry and files of the project folder ``folder``.
 
     Misfit functions given as callables in this process are kept in memory by
-    configuration name, so that they work even where they cannot be imported.
+    configuration name, so that they work even where they cannot be imported; so are
+    inverse-problem configurations added in this process (their mappings may hold callables,
+    their executors are not stored).
     """
 
     def __init__(self, folder: Path, registry: Registry):
         self.folder = folder
         self.registry = registry
         self._session_functions: dict[str, Callable] = {}
-        self._simulation_configurations: dict[str, SimulationConfiguration
-                                              | UnstructuredMeshSimulationConfiguration] = {}
+        self._session_inverse_problems: dict[str, InverseProblemConfiguration] = {}
+        self._simulation_configurations: BoundedCache[SimulationConfiguration
+                                                      | UnstructuredMeshSimulationConfiguration] = BoundedCache(
+            CACHED_MESHES)
 
     # ------------------------------------------------------------------ adding
     def add(self, entity) -> None:
@@ -113,6 +126,13 @@ class EntityStore:
             if self._must_write(payload["file"]):
                 with staged_files(self.folder / "meshes") as staging:
                     entity.unstructured_mesh.write_h5(staging / f"{entity.mesh_hash}.h5")
+        elif isinstance(entity, InverseProblemConfiguration):
+            self._check_references(entity)
+            payload = entity.to_dict()
+            for key, mesh in entity.meshes().items():
+                if not (self.folder / f"meshes/{key}.h5").is_file():
+                    with staged_files(self.folder / "meshes") as staging:
+                        mesh.write_h5(staging / f"{key}.h5")
         else:
             payload = entity.to_dict()
         if kind == SIMULATION_CONFIGURATION:
@@ -121,6 +141,19 @@ class EntityStore:
             logger.info("Added %s %r to the project.", kind.replace("_", " "), name)
         if isinstance(entity, MisfitConfiguration) and callable(entity.misfit_function):
             self._session_functions[name] = entity.misfit_function
+        if isinstance(entity, InverseProblemConfiguration):
+            self._session_inverse_problems[name] = entity
+
+    def _check_references(self, configuration: InverseProblemConfiguration) -> None:
+        """ProjectError unless the events, misfit and simulation configurations it names are registered."""
+        for event in configuration.events:
+            self._record(EVENT, event)
+        self._record(MISFIT_CONFIGURATION, configuration.misfit_configuration)
+        for name in (configuration.prior_model, configuration.simulation_configuration):
+            if isinstance(name, str):
+                self._record(SIMULATION_CONFIGURATION, name)
+        if isinstance(configuration.prior_model, tuple):
+            self._record(INVERSE_PROBLEM_CONFIGURATION, configuration.prior_model[0])
 
     def _refuse_observed_name(self, name: str) -> None:
         taken = {json.loads(entry)[0] for entry in self.registry.list_entities(OBSERVED_DATA)}
@@ -224,18 +257,18 @@ class EntityStore:
 
     def get_simulation_configuration(self, name: str
                                      ) -> SimulationConfiguration | UnstructuredMeshSimulationConfiguration:
-        """The configuration (read once per process: entities never change under a name)."""
-        if name not in self._simulation_configurations:
+        """The configuration (kept for the most recently used: entities never change under a name)."""
+
+        def read():
             payload = self._record(SIMULATION_CONFIGURATION, name).payload
             if payload["type"] == "UnstructuredMeshSimulationConfiguration":
                 mesh = self._read_imported(f"simulation configuration {name!r}", payload["file"],
                                            UnstructuredMesh.from_h5, hash_mesh, payload["mesh_hash"],
                                            "add the mesh again under a new configuration name")
-                configuration = UnstructuredMeshSimulationConfiguration.from_dict(payload, unstructured_mesh=mesh)
-            else:
-                configuration = SimulationConfiguration.from_dict(payload)
-            self._simulation_configurations[name] = configuration
-        return self._simulation_configurations[name]
+                return UnstructuredMeshSimulationConfiguration.from_dict(payload, unstructured_mesh=mesh)
+            return SimulationConfiguration.from_dict(payload)
+
+        return self._simulation_configurations.get(name, read)
 
     def get_misfit_configuration(self, name: str) -> MisfitConfiguration:
         record = self._record(MISFIT_CONFIGURATION, name)
@@ -245,6 +278,14 @@ class EntityStore:
             logger.warning("The misfit function of %r differs from the one registered with it; results are "
                            "cached for the function as it is now.", name)
         return configuration
+
+    def get_inverse_problem_configuration(self, name: str) -> InverseProblemConfiguration:
+        """The configuration as added in this process, else rebuilt from the registry (once per process)."""
+        record = self._record(INVERSE_PROBLEM_CONFIGURATION, name)
+        if name not in self._session_inverse_problems:
+            self._session_inverse_problems[name] = InverseProblemConfiguration.from_dict(
+                record.payload, load_mesh=lambda key: UnstructuredMesh.from_h5(self.folder / f"meshes/{key}.h5"))
+        return self._session_inverse_problems[name]
 
     def find_observed(self, observed_data: str, event_name: str) -> dict | None:
         """Payload of imported observed data (``file``, ``data_hash``), or None."""

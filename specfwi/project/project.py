@@ -9,6 +9,7 @@ Layout of a project folder::
     observed/<hash>.h5       imported observed traces
     gradients/<hash>.h5      raw gradients (UnstructuredMesh with VP, RHO; + .xdmf)
     entities/<kind>/<hash>.json  a copy of every entity's registry row, for ``Project.repair``
+    inversions/<id>/         the history of one inversion (see specfwi.project.inversion_history)
 
 Files are named by the content hash of what they hold or of the inputs of the
 result; the registry maps names to them. See docs/project.md.
@@ -27,6 +28,7 @@ from ..model import GenericModel
 from .accessors import EntitiesAccessor, EventsAccessor, SimulationsAccessor, WaveformsAccessor
 from .actions import Actions
 from .entities import KINDS, OBSERVED_DATA, EntityStore
+from .inversions import InversionsAccessor
 from .registry import DamagedRegistryError, Registry, ResultRecord
 from .storage import file_checksum, remove_stale_temporaries
 from .tasks import TaskRunner
@@ -72,12 +74,13 @@ class Project:
 
     Several processes may open one project at once. Entities are added with
     ``project += entity`` (GenericModel, Event, SimulationConfiguration,
-    UnstructuredMeshSimulationConfiguration, MisfitConfiguration, or a list of them);
+    UnstructuredMeshSimulationConfiguration, MisfitConfiguration, InverseProblemConfiguration,
+    or a list of them);
     adding an identical entity again does nothing, adding different content under a
     taken name is an error.
 
     Attributes: ``path``; the accessors ``entities``, ``events``, ``simulations``,
-    ``waveforms``; ``actions.inversion``; and the internals ``registry`` (SQLite),
+    ``waveforms``, ``inversions``; ``actions.inversion``; and the internals ``registry`` (SQLite),
     ``store`` (entity files) and ``runner`` (jobs of this Project object).
     """
 
@@ -102,6 +105,7 @@ class Project:
         self.events = EventsAccessor(self)
         self.simulations = SimulationsAccessor(self)
         self.waveforms = WaveformsAccessor(self)
+        self.inversions = InversionsAccessor(self)
         self.actions = Actions(self)
 
     @classmethod

@@ -63,6 +63,25 @@ class ReadOnlyProjectError(ProjectError):
     """Something new must be written to a project on storage this process cannot write."""
 
 
+@contextlib.contextmanager
+def sqlite_transaction(path: str | os.PathLike, *, immediate: bool = False) -> Iterator[sqlite3.Connection]:
+    """A connection to the SQLite database at ``path`` (WAL mode, busy timeout) inside one transaction,
+    committed on success and rolled back on any exception; ``immediate`` takes the write lock at once."""
+    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_IN_SECONDS, isolation_level=None)
+    try:
+        connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_IN_SECONDS * 1000)}")
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+    finally:
+        connection.close()
+
+
 @dataclass(frozen=True)
 class EntityRecord:
     """A registered entity: its kind, name, content hash and JSON payload."""

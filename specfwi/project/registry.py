@@ -64,13 +64,13 @@ class ReadOnlyProjectError(ProjectError):
 
 
 @contextlib.contextmanager
-def sqlite_transaction(path: str | os.PathLike, *, immediate: bool = False) -> Iterator[sqlite3.Connection]:
-    """A connection to the SQLite database at ``path`` (WAL mode, busy timeout) inside one transaction,
-    committed on success and rolled back on any exception; ``immediate`` takes the write lock at once."""
-    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_IN_SECONDS, isolation_level=None)
+def _transaction_on(connection: sqlite3.Connection, *, immediate: bool, wal: bool) -> Iterator[sqlite3.Connection]:
+    """One transaction on a fresh ``connection`` (busy timeout, WAL mode if ``wal``), committed on success and
+    rolled back on any exception; the connection is closed after it."""
     try:
         connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_IN_SECONDS * 1000)}")
-        connection.execute("PRAGMA journal_mode = WAL")
+        if wal:
+            connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
         try:
             yield connection
@@ -80,6 +80,13 @@ def sqlite_transaction(path: str | os.PathLike, *, immediate: bool = False) -> I
         connection.execute("COMMIT")
     finally:
         connection.close()
+
+
+def sqlite_transaction(path: str | os.PathLike, *, immediate: bool = False):
+    """A connection to the SQLite database at ``path`` (WAL mode, busy timeout) inside one transaction (a context
+    manager); ``immediate`` takes the write lock at once."""
+    return _transaction_on(sqlite3.connect(path, timeout=BUSY_TIMEOUT_IN_SECONDS, isolation_level=None),
+                           immediate=immediate, wal=True)
 
 
 @dataclass(frozen=True)
@@ -190,24 +197,12 @@ class Registry:
             f"results can be read, but {what} needs writing to it; copy the project to writable storage, or "
             f"make it writable, to compute or add anything")
 
-    @contextlib.contextmanager
-    def _transaction(self, *, immediate: bool = False) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, *, immediate: bool = False):
+        """One transaction on the registry (a context manager); ``immediate`` (a write) is refused at once on a
+        read-only registry."""
         if immediate:
             self.refuse_writes("this change")
-        connection = self._connect()
-        try:
-            connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_IN_SECONDS * 1000)}")
-            if not self.read_only:
-                connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
-            try:
-                yield connection
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
-        finally:
-            connection.close()
+        return _transaction_on(self._connect(), immediate=immediate, wal=not self.read_only)
 
     # ------------------------------------------------------------------ entities
     def add_entity(self, kind: str, name: str, content_hash: str, payload: dict) -> bool:

@@ -97,8 +97,7 @@ def _chunk_bounds(n_items, chunk, n_chunks):
     return chunk * n_items // n_chunks, (chunk + 1) * n_items // n_chunks
 
 
-@njit(inline="always", fastmath=True)
-def _reference_gradient(values, derivative, j, i, lane):
+def _lane_reference_gradient(values, derivative, j, i, lane):
     """(d/dxi, d/deta) at GLL point (j, i) of one lane of element-nodal values (NN, B)."""
     d_xi = _typed(values, 0.0)
     d_eta = _typed(values, 0.0)
@@ -106,6 +105,11 @@ def _reference_gradient(values, derivative, j, i, lane):
         d_xi += derivative[i, k] * values[j * N + k, lane]
         d_eta += derivative[j, k] * values[k * N + i, lane]
     return d_xi, d_eta
+
+
+_reference_gradient = njit(inline="always", fastmath=True)(_lane_reference_gradient)
+# without fast flags, for the layers' pass, which rounds as written in every process as the pointwise work does
+_exact_reference_gradient = njit(inline="always", fastmath=False)(_lane_reference_gradient)
 
 
 @njit(inline="always", fastmath=True)
@@ -431,18 +435,6 @@ def _inject(vector, nodes, weights, amplitudes, nodal_factor):
         for q in range(nodes.shape[1]):
             node = nodes[p, q]
             vector[node] += nodal_factor[node] * weights[p, q] * amplitudes[p]
-
-@njit(inline="always", fastmath=False)
-def _exact_reference_gradient(values, derivative, j, i, lane):
-    """_reference_gradient without fast flags (the layers' pass rounds as written in every process, as the
-    pointwise work does: see below)."""
-    d_xi = _typed(values, 0.0)
-    d_eta = _typed(values, 0.0)
-    for k in range(N):
-        d_xi += derivative[i, k] * values[j * N + k, lane]
-        d_eta += derivative[j, k] * values[k * N + i, lane]
-    return d_xi, d_eta
-
 
 @njit(inline="always", fastmath=False)
 def _layer_block(block, state, residual, weight_state, weight_residual, carried, with_carried, partner,

@@ -22,7 +22,8 @@ from ..inversion.optimizer import Optimizer
 from ..mapping import ConstantSmoothing, Mapping, WavelengthSmoothing
 from ..mapping.grid import RegularGrid
 from ..mesh import UnstructuredMesh
-from .configurations import MESH_PARAMETERS, _Configuration, _name, load_callable
+from ..parameters import PARAMETERS
+from .configurations import _Configuration, _name, load_callable
 from .hashing import describe_callable, hash_mesh
 
 DEFAULT_INITIAL_TRUST_REGION_LINF = 0.05
@@ -126,14 +127,14 @@ def _check_events(value) -> tuple[str, ...]:
 
 
 def _check_bounds(value) -> dict[str, tuple[float, float]]:
-    allowed = f"None or a dict from names in {list(MESH_PARAMETERS)} to (min, max) in SI units, 0 < min < max"
+    allowed = f"None or a dict from names in {list(PARAMETERS)} to (min, max) in SI units, 0 < min < max"
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise invalid("bounds", value, allowed)
     checked = {}
     for parameter, pair in value.items():
-        if (parameter not in MESH_PARAMETERS or not isinstance(pair, (tuple, list)) or len(pair) != 2
+        if (parameter not in PARAMETERS or not isinstance(pair, (tuple, list)) or len(pair) != 2
                 or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) and np.isfinite(v) for v in pair)
                 or not 0 < pair[0] < pair[1]):
             raise invalid(f"bounds[{parameter!r}]", pair, allowed)

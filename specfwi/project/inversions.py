@@ -34,7 +34,8 @@ from ..mapping import InversionModel, Mapping
 from ..mapping.geometry import same_geometry
 from ..mapping.transfer import mesh_to_mesh
 from ..mesh import UnstructuredMesh
-from .configurations import MESH_PARAMETERS, UnstructuredMeshSimulationConfiguration
+from ..parameters import PARAMETERS
+from .configurations import UnstructuredMeshSimulationConfiguration
 from .entities import INVERSE_PROBLEM_CONFIGURATION
 from .hashing import hash_mesh
 from .inverse_problem import InverseProblemConfiguration
@@ -93,7 +94,7 @@ def transfer_model(model: UnstructuredMesh, target: UnstructuredMesh) -> Unstruc
         matrix = None
     else:
         matrix = mesh_to_mesh(model, target, name="nodes of the simulation mesh in the prior model")
-    for parameter in MESH_PARAMETERS:
+    for parameter in PARAMETERS:
         values = model.element_nodal_fields[parameter]
         result.attach_field(parameter, values.copy() if matrix is None else
                             (matrix @ values.ravel()).reshape(target.n_elements, target.n_gll))

@@ -138,9 +138,8 @@ def _largest_eigenvalue_once(kernels, layout: Layout, operator: BlockOperator | 
 
 def _step_coefficients(mass, damping, zero_order, dirichlet_mask, time_step_in_seconds) -> StepCoefficients:
     """The factors of a time step (see kernels._step and StepCoefficients); the special nodes are those where
-    C > 0 or mask = 0. E (the layers' zero-order term, None
-    without layers; non-zero only where C is) enters averaged, E (u^{n+1} + 2 u^n + u^{n-1}) / 4: stable for
-    any E >= 0."""
+    C > 0 or mask = 0. E (the layers' zero-order term, None without layers; non-zero only where C is) enters
+    averaged, E (u^{n+1} + 2 u^n + u^{n-1}) / 4: stable for any E >= 0."""
     dt = time_step_in_seconds
     zero_order = np.zeros_like(mass) if zero_order is None else zero_order
     diagonal = mass + 0.5 * dt * damping + 0.25 * dt**2 * zero_order

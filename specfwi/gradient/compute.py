@@ -15,6 +15,7 @@ from ..misfit.window import window_weights
 from ..physics import PARAMETERS
 from ..solver import SimulationSetup, traces_to_dataarray
 from ..solver.resources import check_run
+from ..solver.compression import WavefieldCompression
 from ..solver.adjoint import DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES, check_memory_budget, forward_then_adjoint, plan_checkpoints
 
 
@@ -73,19 +74,27 @@ def compute_misfit(mesh: UnstructuredMesh, event, *, wavelet, misfit, end_time_i
 def compute_gradient(mesh: UnstructuredMesh, event, *, wavelet, misfit, end_time_in_seconds: float,
                      time_step_in_seconds: float | None = None, observed: xr.DataArray | None = None, window=None,
                      bandpass=None, checkpoint_memory_in_megabytes: float = DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES,
+                     wavefield_compression: WavefieldCompression | None = None,
                      **simulate_options) -> GradientResult:
     """Misfit and its exact gradient w.r.t. the element-nodal VP and RHO (one forward + one adjoint run).
 
     Arguments as :func:`compute_misfit`; ``checkpoint_memory_in_megabytes`` bounds the memory for stored
     forward states (beyond it, segments are recomputed from checkpoints: same result to round-off).
+    ``wavefield_compression``: None (default, the exact gradient) or an ``sf.WavefieldCompression``, which
+    keeps every k-th forward state and interpolates between them: an approximate gradient, without
+    recomputation (docs/solver.md, Wavefield compression).
     """
     check_memory_budget(checkpoint_memory_in_megabytes)
+    if wavefield_compression is not None and not isinstance(wavefield_compression, WavefieldCompression):
+        raise invalid("wavefield_compression", wavefield_compression,
+                      "None or an sf.WavefieldCompression(forward_wavefield_sampling_interval=k)")
     setup, misfit_function = _prepare(mesh, event, wavelet, misfit, observed, window, bandpass,
                                       dict(end_time_in_seconds=end_time_in_seconds,
                                            time_step_in_seconds=time_step_in_seconds, **simulate_options))
     check_run(mesh, event, setup.time[-1] - setup.time[0], setup.time_step_in_seconds, gradient=True,
               checkpoint_memory_in_bytes=checkpoint_memory_in_megabytes * 1024**2)
-    plan = plan_checkpoints(setup.n_steps, setup.n_global_nodes, checkpoint_memory_in_megabytes, setup.dtype.itemsize)
+    plan = None if wavefield_compression is not None else plan_checkpoints(
+        setup.n_steps, setup.n_global_nodes, checkpoint_memory_in_megabytes, setup.dtype.itemsize)
     evaluated = {}  # the synthetic traces and their misfit result, once the forward run is done
 
     def adjoint_source(values):
@@ -93,7 +102,7 @@ def compute_gradient(mesh: UnstructuredMesh, event, *, wavelet, misfit, end_time
         evaluated["misfit"] = result = misfit_function(evaluated["synthetic"], observed)
         return result.value, result.adjoint_source.transpose("receiver", "time").values
 
-    _, value, sensitivities = forward_then_adjoint(setup, adjoint_source, plan=plan)
+    _, value, sensitivities = forward_then_adjoint(setup, adjoint_source, plan=plan, compression=wavefield_compression)
     derivatives = setup.coefficients.material_gradient(sensitivities.mass, sensitivities.damping, sensitivities.kappa,
                                                        sensitivities.zero_order)
     gradient = mesh.geometry_copy()

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from .accessors import event_names
 from .configurations import MisfitConfiguration
 from .hashing import combine
+from ..solver.compression import WavefieldCompression
 from .jobs import GradientOutput, compute_event_gradient
 from .observed import check_time_coverage, misfit_against
 from .registry import ResultRecord
@@ -107,7 +108,8 @@ class InversionActions:
 
     def compute_gradients(self, simulation_configuration: str, misfit_configuration: str,
                           events: str | Sequence[str] | None = None, *, executor=None,
-                          wait: bool = True) -> dict[str, str]:
+                          wait: bool = True, wavefield_compression: WavefieldCompression | None = None
+                          ) -> dict[str, str]:
         """Raw gradient of each event: {event name: path of its HDF5 file}.
 
         The file is an UnstructuredMesh (``sf.UnstructuredMesh.from_h5``) with element-nodal
@@ -115,12 +117,19 @@ class InversionActions:
         element-nodal values of the simulation mesh's VP and RHO. ``executor``: None (this
         process) or an object with ``submit`` such as a ``dask.distributed.Client``; with
         ``wait=False`` the call returns the events finished so far and leaves the others running.
+        ``wavefield_compression``: None (exact gradients) or an ``sf.WavefieldCompression`` (approximate
+        gradients, cached under their own keys).
         """
         configuration = self._project.store.get_misfit_configuration(misfit_configuration)
         events = event_names(events, self._project.events.list())
         ready = self._observed_ready(simulation_configuration, configuration, events, executor, wait)
         keys = {event: self.result_key("gradient", simulation_configuration, configuration, event) for event in ready}
         solver_options = self._project.simulations.get(simulation_configuration).solver_options()
+        if wavefield_compression is not None:
+            interval = wavefield_compression.forward_wavefield_sampling_interval
+            keys = {event: combine(key, {"forward_wavefield_sampling_interval": interval})
+                    for event, key in keys.items()}
+            solver_options = {**solver_options, "wavefield_compression": wavefield_compression}
 
         def task(event: str) -> Task:
             return Task(key=keys[event], event_name=event, function=compute_event_gradient,

@@ -23,6 +23,7 @@ from ..mapping import ConstantSmoothing, Mapping, WavelengthSmoothing
 from ..mapping.grid import RegularGrid
 from ..mesh import UnstructuredMesh
 from ..parameters import PARAMETERS
+from ..solver.compression import WavefieldCompression
 from .configurations import _Configuration, _name, load_callable
 from .hashing import describe_callable, hash_mesh
 
@@ -156,7 +157,8 @@ class InverseProblemConfiguration(_Configuration):
     preconditioner : None or ``sf.ConstantSmoothing`` / ``sf.WavelengthSmoothing``: the inverse Hessian's
         initial approximation is the smoothing's ``precondition`` (mass weighting and smoothing).
     method : ``sf.TrustRegion(...)`` (default, initial_trust_region_linf=0.05) or ``sf.LBFGS(...)``.
-    wavefield_compression : None (exact gradients).
+    wavefield_compression : None (exact gradients) or an ``sf.WavefieldCompression``: approximate gradients from
+        every k-th forward state (docs/solver.md, Wavefield compression).
     executor : None (this process) or an executor (``submit``) for the per-event jobs; not stored.
     simulation_configuration : the simulation configuration whose mesh and event configuration the
         inversion uses; None: the prior's (``prior_model``, or the simulation configuration of the
@@ -184,9 +186,10 @@ class InverseProblemConfiguration(_Configuration):
         if not isinstance(method, (LBFGS, TrustRegion)):
             raise invalid("method", method, "sf.TrustRegion(initial_trust_region_linf=...) or sf.LBFGS(...)")
         self.method = method
-        if wavefield_compression is not None:
-            raise invalid("wavefield_compression", wavefield_compression, "None (exact gradients)")
-        self.wavefield_compression = None
+        if wavefield_compression is not None and not isinstance(wavefield_compression, WavefieldCompression):
+            raise invalid("wavefield_compression", wavefield_compression,
+                          "None (exact gradients) or an sf.WavefieldCompression(forward_wavefield_sampling_interval=k)")
+        self.wavefield_compression = wavefield_compression
         self.executor = executor
         self.simulation_configuration = (None if simulation_configuration is None
                                          else _name(simulation_configuration, "simulation_configuration"))
@@ -208,7 +211,10 @@ class InverseProblemConfiguration(_Configuration):
                 "events": list(self.events), "misfit_configuration": self.misfit_configuration,
                 "mapping": describe_mapping(self.mapping)[0],
                 "preconditioner": describe_preconditioner(self.preconditioner), "method": self.method.to_dict(),
-                "wavefield_compression": None, "simulation_configuration": self.simulation_configuration,
+                "wavefield_compression": None if self.wavefield_compression is None else {
+                    "forward_wavefield_sampling_interval":
+                        self.wavefield_compression.forward_wavefield_sampling_interval},
+                "simulation_configuration": self.simulation_configuration,
                 "bounds": {parameter: list(pair) for parameter, pair in self.bounds.items()}}
 
     @classmethod
@@ -218,6 +224,8 @@ class InverseProblemConfiguration(_Configuration):
         return cls(dictionary["name"], prior if isinstance(prior, str) else tuple(prior), dictionary["events"],
                    dictionary["misfit_configuration"], build_mapping(dictionary["mapping"], load_mesh),
                    build_preconditioner(dictionary["preconditioner"]), build_method(dictionary["method"]),
+                   wavefield_compression=(None if dictionary.get("wavefield_compression") is None
+                                          else WavefieldCompression(**dictionary["wavefield_compression"])),
                    simulation_configuration=dictionary["simulation_configuration"],
                    bounds={parameter: tuple(pair) for parameter, pair in dictionary["bounds"].items()} or None)
 

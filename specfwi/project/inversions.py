@@ -258,8 +258,9 @@ class InversionsAccessor:
         finished: dict[str, str] = {}
         for wait_now in passes:
             for simulation, names in groups.items():
-                finished.update(actions.compute_gradients(simulation, configuration.misfit_configuration, names,
-                                                          executor=executor, wait=wait_now))
+                finished.update(actions.compute_gradients(
+                    simulation, configuration.misfit_configuration, names, executor=executor, wait=wait_now,
+                    wavefield_compression=configuration.wavefield_compression))
         if len(finished) < len(events):
             return None
         misfits, gradient = {}, np.zeros(context.template.n_dofs)

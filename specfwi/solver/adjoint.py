@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import invalid
+from .compression import SampledForwardStates, WavefieldCompression
 from .setup import STEPS_PER_CALL, SimulationSetup
 from .threads import KernelThreads, kernel_threads
 
@@ -132,35 +133,70 @@ class MaterialSensitivities:
     zero_order: np.ndarray
 
 
-def forward_then_adjoint(setup: SimulationSetup, adjoint_source, *, plan: CheckpointPlan):
+def forward_then_adjoint(setup: SimulationSetup, adjoint_source, *, plan: CheckpointPlan | None,
+                         compression: WavefieldCompression | None = None):
     """Run the forward simulation, then the adjoint driven by ``adjoint_source(traces)``.
 
-    ``plan`` (see :func:`plan_checkpoints`) says which forward states are kept.
+    ``plan`` (see :func:`plan_checkpoints`) says which forward states are kept; with a ``compression``
+    (specfwi.solver.compression: an approximate gradient) every k-th state is kept instead, the plan ignored.
 
     ``adjoint_source`` maps the recorded traces (n_receivers, n_steps + 1) to (value, a) where a has the
     same shape and follows the convention of :mod:`specfwi.misfit` (delta chi = sum dt c_k a delta u).
     Returns (traces, value, MaterialSensitivities).
     """
     n_steps, n_nodes = setup.n_steps, setup.n_global_nodes
-    logger.info("adjoint: %d steps, segments of %d steps, %.1f MB of stored states", n_steps, plan.segment_length,
-                plan.memory_in_bytes / 1024**2)
+    if compression is not None:
+        interval = min(compression.forward_wavefield_sampling_interval, n_steps)
+        plan = CheckpointPlan(n_steps, interval, 0)
+        logger.info("adjoint: %d steps, every %d-th forward state kept (wavefield compression: an approximate "
+                    "gradient)", n_steps, interval)
+    else:
+        logger.info("adjoint: %d steps, segments of %d steps, %.1f MB of stored states", n_steps,
+                    plan.segment_length, plan.memory_in_bytes / 1024**2)
     with _STATE_STORE.borrowed(plan.segment_length + 2, plan.segment_length, n_nodes, setup.dtype) as (states,
                                                                                                        residuals), \
             kernel_threads() as threads:
-        return _forward_then_adjoint(setup, adjoint_source, plan, states, residuals, threads)
+        return _forward_then_adjoint(setup, adjoint_source, plan, states, residuals, threads,
+                                     compressed=compression is not None)
+
+
+def _sampled_forward(setup: SimulationSetup, traces: np.ndarray, interval: int) -> SampledForwardStates:
+    """The forward run, keeping u^s and y^s at every ``interval``-th step s (and u at the last step, y at the
+    one before): each run ends one step after a sample, so that its state holds u^s and its work row y^s."""
+    n_steps = setup.n_steps
+    samples = list(range(0, n_steps, interval))
+    work = np.zeros((1, setup.n_global_nodes), setup.dtype)
+    states, residuals = [], []
+    state, reached = None, 0
+    for sample in samples:
+        state = setup.run_forward_in_solver_order(traces=traces, first_step=reached, last_step=sample + 1,
+                                                  state=state, work=work)
+        reached = sample + 1
+        states.append(np.array(state.previous))
+        residuals.append(work[0].copy())
+    state = setup.run_forward_in_solver_order(traces=traces, first_step=reached, last_step=n_steps, state=state,
+                                              work=work)
+    state_steps, residual_steps = samples + [n_steps], list(samples)
+    states.append(np.array(state.current))
+    if n_steps - 1 > samples[-1]:
+        residual_steps.append(n_steps - 1)
+        residuals.append(work[0].copy())
+    return SampledForwardStates(state_steps, np.array(states), residual_steps, np.array(residuals))
 
 
 def _forward_then_adjoint(setup: SimulationSetup, adjoint_source, plan: CheckpointPlan, states: np.ndarray,
-                          residuals: np.ndarray, threads: KernelThreads):
+                          residuals: np.ndarray, threads: KernelThreads, *, compressed: bool):
     """forward_then_adjoint with the store of forward states given (any contents) and the run's thread count
-    (re-checked between kernel calls of at most STEPS_PER_CALL steps)."""
+    (re-checked between kernel calls of at most STEPS_PER_CALL steps); ``compressed``: segments of
+    plan.segment_length steps filled from every such step's state (wavefield compression)."""
     n_steps, n_nodes = setup.n_steps, setup.n_global_nodes
     segment_starts = list(range(0, n_steps, plan.segment_length))
     traces = np.zeros((len(setup.receiver_nodes), n_steps + 1))
     checkpoints = {}
     dtype = setup.dtype
     state = None  # zeros
-    for start in segment_starts:
+    sampled = _sampled_forward(setup, traces, plan.segment_length) if compressed else None
+    for start in segment_starts if sampled is None else ():
         stop = min(start + plan.segment_length, n_steps)
         if start == segment_starts[-1]:  # the states of the last segment are kept, not recomputed
             setup.run_forward_in_solver_order(traces=traces, first_step=start, last_step=stop, state=state,
@@ -192,7 +228,9 @@ def _forward_then_adjoint(setup: SimulationSetup, adjoint_source, plan: Checkpoi
     with setup.progress_bar(n_steps + 1, "adjoint") as bar:
         for start in reversed(segment_starts):
             stop = min(start + plan.segment_length, n_steps)
-            if start in checkpoints:
+            if sampled is not None:
+                sampled.fill(start, stop, states, residuals)
+            elif start in checkpoints:
                 setup.run_forward_in_solver_order(first_step=start, last_step=stop, state=checkpoints.pop(start),
                                                   stored_states=states, stored_residuals=residuals,
                                                   first_stored_step=start, description="recompute")

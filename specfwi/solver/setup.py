@@ -322,14 +322,16 @@ class SimulationSetup:
     def run_forward_in_solver_order(self, *, traces: np.ndarray | None = None, first_step: int = 0,
                                     last_step: int | None = None, state: "ForwardState | None" = None,
                                     stored_states=None, stored_residuals=None, first_stored_step: int = 0,
-                                    description: str = "forward") -> "ForwardState":
+                                    description: str = "forward", work: np.ndarray | None = None
+                                    ) -> "ForwardState":
         """:meth:`run_forward` with the states in and out in the kernels' node order (no permutation: the
         adjoint's checkpoints stay in that order). ``state`` is copied, never written.
 
         ``traces`` (n_receivers, n_steps + 1), if given, receives the receiver samples of the new
         states. ``stored_states`` / ``stored_residuals`` follow the layout of the kernels'
         ``forward_steps``; the rows of u^{first-1} and u^first are filled here. The returned arrays may
-        be rows of ``stored_states``.
+        be rows of ``stored_states``. ``work`` ((1, n_nodes), optional) receives the scaled residual y^{last-1} of
+        the last step when nothing is stored.
         """
         last_step = self.n_steps if last_step is None else last_step
         if not 0 <= first_step <= last_step <= self.n_steps:  # the kernels do not check their indices
@@ -342,7 +344,7 @@ class SimulationSetup:
             previous, current = np.array(state.previous, self.dtype), np.array(state.current, self.dtype)
             memory = np.array(state.layer_memory, self.dtype)
         following = np.zeros(n, self.dtype)
-        work = np.zeros((1, n), self.dtype)
+        work = np.zeros((1, n), self.dtype) if work is None else work
         local = self.layout.result_buffer(self.dtype)
         traces = np.zeros((len(self.receiver_nodes), 0)) if traces is None else traces
         empty = np.zeros((0, 0), self.dtype)

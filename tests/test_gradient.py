@@ -163,7 +163,7 @@ def test_checkpointed_gradient_equals_the_stored_wavefield_gradient(model_mesh):
     stored = sf.compute_gradient(model_mesh, event, **options)
     n_steps, n_nodes = stored.traces.sizes["time"] - 1, model_mesh.n_global_nodes
     everything = plan_checkpoints(n_steps, n_nodes, 1e9)
-    assert everything.stores_everything  # the default budget (512 MB) stores this small run entirely
+    assert everything.stores_everything  # the default budget stores this small run entirely
     memory = everything.memory_in_bytes / 4.0 / 1024**2
     plan = plan_checkpoints(n_steps, n_nodes, memory)
     assert 1 < plan.segment_length < n_steps and math.ceil(n_steps / plan.segment_length) >= 3, plan
@@ -206,7 +206,7 @@ def test_a_reused_state_store_gives_the_same_gradient_whatever_it_held(model_mes
         options["checkpoint_memory_in_megabytes"] = 0.25  # segments recomputed from checkpoints
     first = sf.compute_gradient(model_mesh, event, **options)
     plan = plan_checkpoints(first.traces.sizes["time"] - 1, model_mesh.n_global_nodes,
-                            options.get("checkpoint_memory_in_megabytes", 512.0))
+                            options.get("checkpoint_memory_in_megabytes", adjoint.DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES))
     assert plan.stores_everything == everything_stored
     states, residuals = adjoint._STATE_STORE._idle
     states.fill(np.nan)

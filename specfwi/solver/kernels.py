@@ -128,6 +128,21 @@ def _block_reference_gradients(vector, node_blocks, block, derivative, values, g
                 gradients[1, q, lane] = d_eta
 
 
+@njit(inline="always", fastmath=False)
+def _block_divergence(flux, derivative, local, offset):
+    """local[offset + q B + lane] = sum over the element's GLL points of the reference gradient of the test
+    function q dotted with ``flux`` (2, NN, B): the last stage of a stiffness product, per lane."""
+    for j in range(N):
+        for i in range(N):
+            q = j * N + i
+            for lane in range(B):
+                total = _typed(flux, 0.0)
+                for k in range(N):
+                    total += (derivative[k, i] * flux[0, j * N + k, lane]
+                              + derivative[k, j] * flux[1, k * N + i, lane])
+                local[offset + q * B + lane] = total
+
+
 @njit(parallel=True, cache=True, fastmath=False)  # fastmath: see the pointwise work below
 def element_stiffness(u, local, node_blocks, tensor_blocks, derivative, partners, weights, kappa_sensitivity,
                       geometric_blocks):
@@ -180,16 +195,7 @@ def element_stiffness(u, local, node_blocks, tensor_blocks, derivative, partners
                         cross = tensor_blocks[block, 2, q, lane]
                         flux[0, q, lane] += cross * d_eta
                         flux[1, q, lane] += cross * d_xi
-            offset = block * NN * B
-            for j in range(N):
-                for i in range(N):
-                    q = j * N + i
-                    for lane in range(B):
-                        total = _typed(u, 0.0)
-                        for k in range(N):
-                            total += (derivative[k, i] * flux[0, j * N + k, lane]
-                                      + derivative[k, j] * flux[1, k * N + i, lane])
-                        local[offset + q * B + lane] = total
+            _block_divergence(flux, derivative, local, block * NN * B)
 
 
 @njit(cache=True)
@@ -476,15 +482,7 @@ def _layer_block(block, state, residual, weight_state, weight_residual, carried,
                     sensitivity[block, q, 1, lane] += np.float64(m_y) * np.float64(xi_y * p_xi + eta_y * p_eta)
                 flux[0, q, lane] = xi_x * h_x + xi_y * h_y
                 flux[1, q, lane] = eta_x * h_x + eta_y * h_y
-    offset = block * NN * B
-    for j in range(N):
-        for i in range(N):
-            q = j * N + i
-            for lane in range(B):
-                total = _typed(values, 0.0)
-                for k in range(N):
-                    total += derivative[k, i] * flux[0, j * N + k, lane] + derivative[k, j] * flux[1, k * N + i, lane]
-                local[offset + q * B + lane] = total
+    _block_divergence(flux, derivative, local, block * NN * B)
 
 
 @njit(parallel=True, cache=True, fastmath=False)

@@ -34,3 +34,12 @@ def check_finite_values(name: str, values: ArrayLike, *, positive: bool = False,
         reason = f" ({positive_because})" if positive_because else ""
         raise invalid(name, f"a minimum of {float(values.min())!r}", f"> 0 everywhere{reason}", error)
     return values
+
+
+def check_positive_number(name: str, value) -> float:
+    """``value`` as a float; raise InvalidParameterError naming ``name`` unless it is a finite real number > 0
+    (booleans refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not (
+            np.isfinite(value) and value > 0):
+        raise invalid(name, value, "a finite number > 0")
+    return float(value)

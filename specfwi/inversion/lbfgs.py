@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import invalid
+from ..parameters import check_positive_number
 from .optimizer import Optimizer, check_memory
-from .quasi_newton import check_positive
 from .state import LineSearchState
 
 EXTRAPOLATION_FACTOR = 2.0
@@ -59,9 +59,9 @@ class LBFGS(Optimizer):
     def __init__(self, memory: int = 5, *, initial_step_linf: float = 0.05, c1: float = 1e-4, c2: float = 0.9,
                  max_line_search_evaluations: int = 10):
         self.memory = check_memory(memory)
-        self.initial_step_linf = check_positive("initial_step_linf", initial_step_linf)
-        self.c1 = check_positive("c1", c1)
-        self.c2 = check_positive("c2", c2)
+        self.initial_step_linf = check_positive_number("initial_step_linf", initial_step_linf)
+        self.c1 = check_positive_number("c1", c1)
+        self.c2 = check_positive_number("c2", c2)
         if not self.c1 < self.c2 < 1.0:
             raise invalid("c1, c2", (c1, c2), "0 < c1 < c2 < 1")
         if (isinstance(max_line_search_evaluations, bool) or not isinstance(max_line_search_evaluations, int)

@@ -133,9 +133,3 @@ def check_vector(name: str, vector, n: int | None = None) -> NDArray[np.float64]
                       + ("" if n is None else f" of length {n}"))
     return vector
 
-
-def check_positive(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not (
-            np.isfinite(value) and value > 0):
-        raise invalid(name, value, "a finite number > 0")
-    return float(value)

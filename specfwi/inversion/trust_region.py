@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import invalid
+from ..parameters import check_positive_number
 from .optimizer import Optimizer, check_memory
-from .quasi_newton import check_positive
 
 GOOD_RATIO = 0.75
 POOR_RATIO = 0.25
@@ -40,7 +40,7 @@ class TrustRegion(Optimizer):
     """
 
     def __init__(self, initial_trust_region_linf: float = 0.05, *, memory: int = 5, eta: float = 0.01):
-        self.initial_trust_region_linf = check_positive("initial_trust_region_linf", initial_trust_region_linf)
+        self.initial_trust_region_linf = check_positive_number("initial_trust_region_linf", initial_trust_region_linf)
         self.memory = check_memory(memory)
         if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not 0.0 <= eta < POOR_RATIO:
             raise invalid("eta", eta, f"a number in [0, {POOR_RATIO})")

@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import invalid
+from ..parameters import check_positive_number
 
 RECTANGLE_SIDES = ("x0", "x1", "y0", "y1")
 FREE_SURFACE_SIDE = "y1"
@@ -33,13 +34,6 @@ THEORETICAL_REFLECTION = 1e-3
 REFERENCE_FREQUENCY_FRACTION = 0.4
 
 AbsorbingOption = Literal["stacey"] | bool | str | tuple
-
-
-def _positive(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (
-            np.isfinite(value) and value > 0):
-        raise invalid(name, value, "a finite number > 0")
-    return float(value)
 
 
 @dataclass(frozen=True)
@@ -58,7 +52,7 @@ class AbsorbingBoundaryParameters:
 
     def __post_init__(self):
         for name in ("reference_velocity", "number_of_wavelengths", "reference_frequency"):
-            object.__setattr__(self, name, _positive(name, getattr(self, name)))
+            object.__setattr__(self, name, check_positive_number(name, getattr(self, name)))
 
     @property
     def width_in_meters(self) -> float:
@@ -88,7 +82,8 @@ class AbsorbingLayers:
         """(d_x, d_y) in 1/s at points (..., 2) in m: zero in the box, d_max (s / L)^2 in a layer."""
         x_min, x_max, y_min, y_max = self.box
         profiles = []
-        for axis, (low_side, low, high_side, high) in enumerate((("x0", x_min, "x1", x_max), ("y0", y_min, "y1", y_max))):
+        axes = (("x0", x_min, "x1", x_max), ("y0", y_min, "y1", y_max))
+        for axis, (low_side, low, high_side, high) in enumerate(axes):
             coordinate = points[..., axis]
             profile = np.zeros(coordinate.shape)
             for side, distance in ((low_side, low - coordinate), (high_side, coordinate - high)):

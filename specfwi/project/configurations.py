@@ -23,7 +23,7 @@ from ..mesh.gll import check_order
 from ..mesh.structured import check_resolution
 from ..misfit import MISFIT_NAMES, Bandpass
 from ..misfit.bandpass import check_bandpass
-from ..parameters import PARAMETERS, RECEIVER_FIELDS
+from ..parameters import PARAMETERS, RECEIVER_FIELDS, check_positive_number
 from .hashing import describe_callable, hash_mesh
 
 NO_OBSERVED_DATA_MISFIT = "L2_energy_no_observed_data"
@@ -33,12 +33,6 @@ def _name(value, parameter: str = "name") -> str:
     if not isinstance(value, str) or not value.strip():
         raise invalid(parameter, value, "a non-empty string")
     return value
-
-
-def _positive(value, parameter: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (np.isfinite(value) and value > 0):
-        raise invalid(parameter, value, "a finite number > 0")
-    return float(value)
 
 
 def _flag(value, parameter: str) -> bool:
@@ -82,7 +76,7 @@ class EventConfiguration(_Configuration):
         if not isinstance(wavelet, Wavelet):
             raise invalid("wavelet", wavelet, "a specfwi wavelet such as sf.Ricker(center_frequency=...)")
         self.wavelet = wavelet
-        self.end_time_in_seconds = _positive(end_time_in_seconds, "end_time_in_seconds")
+        self.end_time_in_seconds = check_positive_number("end_time_in_seconds", end_time_in_seconds)
         self.start_time_in_seconds = None
         if start_time_in_seconds is not None:
             if (isinstance(start_time_in_seconds, bool) or not isinstance(start_time_in_seconds, numbers.Real)
@@ -91,7 +85,7 @@ class EventConfiguration(_Configuration):
                               f"None or a finite number < end_time_in_seconds ({self.end_time_in_seconds})")
             self.start_time_in_seconds = float(start_time_in_seconds)
         self.time_step_in_seconds = (None if time_step_in_seconds is None
-                                     else _positive(time_step_in_seconds, "time_step_in_seconds"))
+                                     else check_positive_number("time_step_in_seconds", time_step_in_seconds))
 
     @property
     def simulated_time_range_in_seconds(self) -> tuple[float, float]:

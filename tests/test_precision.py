@@ -38,8 +38,8 @@ def test_float32_traces_and_snapshots_agree_with_float64_on_both_layouts(grid_on
                    progress=False)
     setup = SimulationSetup.build(mesh, EVENT, dtype="float32", **options)
     assert isinstance(setup.layout, layout) and setup.dtype == np.float32
-    assert all(array.dtype == np.float32 for array in (setup.operator[1], setup.step_coefficients[0],
-                                                        setup.step_coefficients[2], setup.force_series))
+    assert all(array.dtype == np.float32 for array in (setup.operator[1], setup.step_coefficients.nodal,
+                                                        setup.step_coefficients.special.factors, setup.force_series))
     assert setup.run_forward(last_step=3).current.dtype == np.float32
     double = sf.simulate(mesh, EVENT, **options)
     single = sf.simulate(mesh, EVENT, dtype=np.float32, **options)

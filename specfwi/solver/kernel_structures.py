@@ -6,9 +6,12 @@ that module per tensor order: a structure defined in it would be another class i
 
 from __future__ import annotations
 
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .absorbing_layers import LayerOperator
 
 
 CROSS_TERM_ROUND_OFF = 1e-12  # relative size below which cross terms are round-off of axis-aligned elements
@@ -88,6 +91,79 @@ class Finish(NamedTuple):
     previous: np.ndarray
     dt2: float
     dt4_12: float
+
+
+class Stepping(NamedTuple):
+    """What every time step applies (kernels._step).
+
+    operator : the layout's operator() (BlockOperator or GridOperator)
+    local : the layout's result_buffer()
+    step_coefficients : StepCoefficients
+    time_step : dt in seconds, of the stepping's type
+    """
+
+    operator: BlockOperator | GridOperator
+    local: np.ndarray
+    step_coefficients: StepCoefficients
+    time_step: float
+
+
+class PointInjection(NamedTuple):
+    """Point forces of the steps: the sources forward, the adjoint sources at the receivers backward.
+
+    nodes, weights : (n_points, n_gll) each point's nodes and interpolation weights
+    force_series : (n_steps + 1, n_points) added to y = M^-1 r (scaled by mask / M)
+    direct_series : (n_steps + 1, n_points) added to the new state (scaled by mask / D)
+    """
+
+    nodes: np.ndarray
+    weights: np.ndarray
+    force_series: np.ndarray
+    direct_series: np.ndarray
+
+
+class Recording(NamedTuple):
+    """Receiver samples of the forward steps: traces[r, n + 1] = sum_q weights[r, q] u^{n+1}[nodes[r, q]]
+    when ``traces`` (n_receivers, n_steps + 1) has columns."""
+
+    nodes: np.ndarray
+    weights: np.ndarray
+    traces: np.ndarray
+
+
+class StateStore(NamedTuple):
+    """The forward states kept for the adjoint: states[n + 1 - first_step] = u^n and
+    residuals[n - first_step] = y^n = (F^n - K u^n) / M; no rows: nothing kept."""
+
+    states: np.ndarray
+    residuals: np.ndarray
+    first_step: int
+
+
+class LayerMemory(NamedTuple):
+    """The absorbing layers' memory pass (kernels._layer_pass; specfwi.solver.absorbing_layers).
+
+    operator : the LayerOperator (no elements: no layers)
+    memory : (n_blocks, n_gll, 2, B) its state, updated in place
+    drive, force : the forward's drive and force; the adjoint's pass swaps them
+    """
+
+    operator: LayerOperator
+    memory: np.ndarray
+    drive: np.ndarray
+    force: np.ndarray
+
+
+class Sensitivities(NamedTuple):
+    """The adjoint's float64 accumulators (kernels.adjoint_steps): d/dM, d/dC and d/dE per node (kernels' node
+    order), the layout's sensitivity_buffer() of the kappa products, and the layers' memory products in
+    the blocked shape of the layers' drive."""
+
+    mass: np.ndarray
+    damping: np.ndarray
+    zero_order: np.ndarray
+    kappa: np.ndarray
+    layers: np.ndarray
 
 
 class KernelLayout(Protocol):

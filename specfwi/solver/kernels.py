@@ -540,13 +540,14 @@ def _aligned_layer_block(block, state, residual, weight_state, weight_residual, 
 
 
 @njit(parallel=True, cache=True, fastmath=False)
-def _layer_pass(state, residual, weights, carried, carried_next, out, out_factor, layers, memory, drive, force,
-                keep_old_memory, partner, sensitivity):
+def _layer_pass(state, residual, weights, carried, carried_next, out, out_factor, layer_memory, keep_old_memory,
+                partner, sensitivity):
     """The absorbing layers' memory (specfwi.solver.absorbing_layers). With v = weights[0] state + weights[1]
     residual (+ carried, if it has entries), at every GLL point of a layer element and axis:
     new = decay memory + drive dv/d(axis); out -= out_factor grad^T(force (new [+ old memory if
     keep_old_memory])); memory = new; carried_next = v less carried, at the layer nodes. If ``partner`` has entries,
     also sensitivity += new d(partner)/d(axis) (float64)."""
+    layers, memory, drive, force = layer_memory.operator, layer_memory.memory, layer_memory.drive, layer_memory.force
     element_nodes, jacobian, derivative, decay, local = (layers.element_nodes, layers.inverse_jacobian,
                                                           layers.derivative, layers.decay, layers.local)
     aligned = layers.aligned
@@ -583,69 +584,66 @@ def _layer_pass(state, residual, weights, carried, carried_next, out, out_factor
 
 
 @njit(cache=True, fastmath=True)
-def _step(previous, current, following, scaled_residual, local, step_coefficients, time_step, operator,
-          point_nodes, point_weights, force_row, direct_row, pairing, layers, memory, drive, force, carried,
-          carried_next, partner, sensitivity):
+def _step(previous, current, following, scaled_residual, stepping, injection, step, pairing, layer_memory, carried,
+          carried_next, partner, layer_sensitivity):
     """One Lax-Wendroff step: following = u^{n+1} from current = u^n, previous = u^{n-1}.
 
-    Afterwards scaled_residual holds y = (F^n - K u^n) / M (0 at Dirichlet nodes).
+    Afterwards scaled_residual holds y = (F^n - K u^n) / M (0 at Dirichlet nodes). ``stepping``: a Stepping;
+    ``injection``: a PointInjection, of which row ``step`` of each series is applied.
     ``pairing``: None, or the pairing of ``_product`` that the stiffness product of ``scaled_residual``
-    also accumulates (the adjoint's products). ``layers``, ``memory``, ``drive``, ``force``: the absorbing
-    layers' pass (see _layer_pass). Forward (``carried`` empty): driven by u^n, it forces y with the sum of the
+    also accumulates (the adjoint's products). ``layer_memory``: the absorbing layers' pass (a LayerMemory,
+    see _layer_pass). Forward (``carried`` empty): driven by u^n, it forces y with the sum of the
     old and new memory. Adjoint (``carried``: T^T mu^{n+1} at the layer nodes): driven by T^T mu^n + T^T mu^{n+1}
     (T^T mu = dt^2 mu + dt^4/12 y_mu), it forces the new state with the new memory, keeps T^T mu^n in
-    ``carried_next``, and adds the memory times grad ``partner`` to ``sensitivity`` where ``partner`` has entries.
-    ``step_coefficients``: a StepCoefficients (kernel_structures; its special factors are used in
-    _finish_range). ``operator``: a layout's operator(); ``local``: its result_buffer()
-    (:mod:`specfwi.solver.element_blocks`, :mod:`specfwi.solver.node_grid`).
+    ``carried_next``, and adds the memory times grad ``partner`` to ``layer_sensitivity`` where ``partner`` has
+    entries. The structures are those of :mod:`specfwi.solver.kernel_structures`.
     """
+    operator, local, time_step = stepping.operator, stepping.local, stepping.time_step
     dt2 = time_step * time_step
     dt4_12 = dt2 * dt2 / _typed(time_step, 12.0)
-    nodal, special = step_coefficients.nodal, step_coefficients.special
+    nodal, special = stepping.step_coefficients.nodal, stepping.step_coefficients.special
     inverse_mass, inverse_diagonal = nodal[0], nodal[1]  # indexed rows: C-contiguous
     unused = scaled_residual
     _product(current, local, operator, None,
              Finish(np.int64(RESIDUAL), unused, scaled_residual, inverse_mass, special.nodes, special.run_offsets,
                     special.factors, unused, unused, _typed(time_step, 0.0), _typed(time_step, 0.0)))
-    _inject(scaled_residual, point_nodes, point_weights, force_row, inverse_mass)
+    _inject(scaled_residual, injection.nodes, injection.weights, injection.force_series[step], inverse_mass)
     adjoint_layers = carried.shape[0] > 0
-    if layers.element_nodes.shape[0] > 0 and not adjoint_layers:
+    with_layers = layer_memory.operator.element_nodes.shape[0] > 0
+    if with_layers and not adjoint_layers:
         _layer_pass(current, current, (_typed(time_step, 1.0), _typed(time_step, 0.0)), carried, carried_next,
-                    scaled_residual, inverse_mass, layers, memory, drive, force, True, partner, sensitivity)
+                    scaled_residual, inverse_mass, layer_memory, True, partner, layer_sensitivity)
     _product(scaled_residual, local, operator, pairing,
              Finish(np.int64(UPDATE), following, scaled_residual, inverse_mass, special.nodes, special.run_offsets,
                     special.factors, current, previous, dt2, dt4_12))
-    _inject(following, point_nodes, point_weights, direct_row, inverse_diagonal)
-    if layers.element_nodes.shape[0] > 0 and adjoint_layers:
+    _inject(following, injection.nodes, injection.weights, injection.direct_series[step], inverse_diagonal)
+    if with_layers and adjoint_layers:
         _layer_pass(current, scaled_residual, (dt2, dt4_12), carried, carried_next, following, inverse_diagonal,
-                    layers, memory, drive, force, False, partner, sensitivity)
+                    layer_memory, False, partner, layer_sensitivity)
 
 
 @njit(cache=True, fastmath=True)
-def forward_steps(first_step, last_step, previous, current, following, work, local, step_coefficients, time_step,
-                  operator, source_nodes, source_weights, force_series, direct_series, receiver_nodes,
-                  receiver_weights, traces, stored_states, stored_residuals, first_stored_step, layers, memory, drive,
-                  force):
+def forward_steps(first_step, last_step, previous, current, following, work, stepping, sources, recording, store,
+                  layer_memory):
     """Steps n = first_step .. last_step - 1 (u^{n+1} from u^n, u^{n-1}); returns the rotated buffers.
 
-    traces (n_receivers, n_samples) gets column n + 1 when it has columns (column 0 is the initial state).
-    If stored_states has rows, each step writes straight into them (no copies):
-    stored_states[n + 2 - first_stored_step] = u^{n+1} and stored_residuals[n - first_stored_step] = y^n =
-    (F^n - K u^n) / M; the caller fills the rows of u^{first_step - 1} and u^first_step.
-    work: (1, n_nodes) scratch; local: the layout's result_buffer(). layers, memory, drive, force: the absorbing
-    layers' memory pass (memory: its state, updated).
+    ``stepping``: a Stepping; ``sources``: a PointInjection; ``recording``: a Recording, whose traces get
+    column n + 1 when they have columns (column 0 is the initial state); ``store``: a StateStore: if it has
+    rows, each step writes straight into them (no copies), states[n + 2 - store.first_step] = u^{n+1} and
+    residuals[n - store.first_step] = y^n, and the caller fills the rows of u^{first_step - 1} and u^first_step;
+    ``layer_memory``: a LayerMemory (its memory updated). work: (1, n_nodes) scratch.
     """
     nothing = np.zeros(0, previous.dtype)
     no_sensitivity = np.zeros((0, 1, 2, 1))
-    storing = stored_states.shape[0] > 0
+    storing = store.states.shape[0] > 0
+    traces, receiver_nodes, receiver_weights = recording.traces, recording.nodes, recording.weights
     for step in range(first_step, last_step):
         scaled_residual = work[0]
         if storing:
-            following = stored_states[step + 2 - first_stored_step]
-            scaled_residual = stored_residuals[step - first_stored_step]
-        _step(previous, current, following, scaled_residual, local, step_coefficients, time_step, operator,
-              source_nodes, source_weights, force_series[step], direct_series[step], None, layers, memory, drive, force,
-              nothing, nothing, nothing, no_sensitivity)
+            following = store.states[step + 2 - store.first_step]
+            scaled_residual = store.residuals[step - store.first_step]
+        _step(previous, current, following, scaled_residual, stepping, sources, step, None, layer_memory, nothing,
+              nothing, nothing, no_sensitivity)
         if traces.shape[1] > 0:
             for r in range(receiver_nodes.shape[0]):
                 total = 0.0
@@ -675,48 +673,44 @@ def _add_nodal_sensitivities(mass_sensitivity, damping_sensitivity, zero_order_s
 
 @njit(cache=True, fastmath=True)
 def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_adjoint, previous_adjoint, work,
-                  local, step_coefficients, time_step, operator, geometric, receiver_nodes, receiver_weights,
-                  zero_series, adjoint_series, stored_states, stored_residuals, first_stored_step,
-                  mass_sensitivity, damping_sensitivity, zero_order_sensitivity, kappa_sensitivity, layers, memory, drive,
-                  force, carried, carried_next, layer_sensitivity):
+                  stepping, receivers, store, geometric, sensitivities, layer_memory, carried, carried_next):
     """Adjoint steps k = last_step - 1 down to first_step, accumulating the material sensitivities.
 
     current_adjoint holds mu^k, following_adjoint mu^{k+1}; each step computes lambda^{k-1} into
-    previous_adjoint (the same update as forward with F = 0 and Q^k = -dJ/du^k = adjoint_series[k]) and,
-    for k < final_step, adds mu^k . dPhi^k/d(M, C, kappa) using the stored forward states
-    stored_states[k + 1 - first_stored_step] = u^k and stored_residuals[k - first_stored_step] = y^k
-    (d/dC at the special nodes only, see _step: the others have no damping).
-    kappa_sensitivity: the layout's sensitivity_buffer(); geometric: its product_weights(geometric tensor).
-    work: (1, n_nodes) scratch; local: the layout's result_buffer(). layers, memory, drive, force: the absorbing
-    layers' adjoint pass (the forward's drive and force swapped; memory: the adjoint memory), which adds its
-    memory times the gradient of u^k into layer_sensitivity (the blocked shape of drive); carried, carried_next:
-    two nodal vectors that hold T^T mu of the last step at the layer nodes (rotated here; zero at the start).
-    Returns the rotated buffers (following, current, previous).
+    previous_adjoint (the same update as forward with F = 0 and Q^k = -dJ/du^k, the ``direct_series`` of the
+    PointInjection ``receivers``) and, for k < final_step, adds mu^k . dPhi^k/d(M, C, kappa) to
+    ``sensitivities`` (a Sensitivities) using the stored forward states of ``store`` (a StateStore:
+    states[k + 1 - first_step] = u^k, residuals[k - first_step] = y^k; d/dC at the special nodes only, see
+    _step: the others have no damping). geometric: the layout's product_weights(geometric tensor).
+    ``layer_memory``: the layers' adjoint pass (a LayerMemory with the forward's drive and force swapped and the
+    adjoint memory), which adds its memory times the gradient of u^k into sensitivities.layers; carried,
+    carried_next: two nodal vectors that hold T^T mu of the last step at the layer nodes (rotated here; zero at
+    the start). work: (1, n_nodes) scratch. Returns the rotated buffers (following, current, previous,
+    carried, carried_next).
     """
     no_partner = np.zeros(0, following_adjoint.dtype)
+    time_step = stepping.time_step
     dt2 = time_step * time_step
     dt4_12 = dt2 * dt2 / _typed(time_step, 12.0)
     half_dt = _typed(time_step, 0.5) * time_step
     scaled_adjoint = work[0]
-    special_nodes = step_coefficients.special.nodes
+    special_nodes = stepping.step_coefficients.special.nodes
     for k in range(last_step - 1, first_step - 1, -1):
         if k >= final_step:
-            _step(following_adjoint, current_adjoint, previous_adjoint, scaled_adjoint, local, step_coefficients,
-                  time_step, operator, receiver_nodes, receiver_weights, zero_series[k], adjoint_series[k], None,
-                  layers, memory, drive, force, carried, carried_next, no_partner, layer_sensitivity)
+            _step(following_adjoint, current_adjoint, previous_adjoint, scaled_adjoint, stepping, receivers, k, None,
+                  layer_memory, carried, carried_next, no_partner, sensitivities.layers)
         else:
-            row = k + 1 - first_stored_step
-            u_now = stored_states[row]
-            y_now = stored_residuals[k - first_stored_step]
+            row = k + 1 - store.first_step
+            u_now = store.states[row]
+            y_now = store.residuals[k - store.first_step]
             # kappa products G(grad mu^k, grad (dt^2 u^k + dt^4/12 y^k)) + dt^4/12 G(grad y_mu^k, grad u^k),
             # with the gradients of y_mu^k (scaled_adjoint) of the step's second product
-            _step(following_adjoint, current_adjoint, previous_adjoint, scaled_adjoint, local, step_coefficients,
-                  time_step, operator, receiver_nodes, receiver_weights, zero_series[k], adjoint_series[k],
-                  ((current_adjoint, u_now, y_now), (dt2, dt4_12), kappa_sensitivity, geometric), layers, memory,
-                  drive, force, carried, carried_next, u_now, layer_sensitivity)
-            _add_nodal_sensitivities(mass_sensitivity, damping_sensitivity, zero_order_sensitivity, special_nodes,
-                                     current_adjoint, scaled_adjoint, stored_states[row - 1], u_now,
-                                     stored_states[row + 1], y_now, dt4_12, half_dt, _typed(time_step, 0.25) * dt2)
+            _step(following_adjoint, current_adjoint, previous_adjoint, scaled_adjoint, stepping, receivers, k,
+                  ((current_adjoint, u_now, y_now), (dt2, dt4_12), sensitivities.kappa, geometric), layer_memory,
+                  carried, carried_next, u_now, sensitivities.layers)
+            _add_nodal_sensitivities(sensitivities.mass, sensitivities.damping, sensitivities.zero_order,
+                                     special_nodes, current_adjoint, scaled_adjoint, store.states[row - 1], u_now,
+                                     store.states[row + 1], y_now, dt4_12, half_dt, _typed(time_step, 0.25) * dt2)
         following_adjoint, current_adjoint, previous_adjoint = current_adjoint, previous_adjoint, following_adjoint
         carried, carried_next = carried_next, carried
     return following_adjoint, current_adjoint, previous_adjoint, carried, carried_next

@@ -16,7 +16,8 @@ from ..physics import AcousticCoefficients
 from .absorbing_layers import LayerCoefficients, build_layer_coefficients
 from .kernel_modules import kernels_for_order
 from .element_blocks import ElementBlocks
-from .kernel_structures import BlockOperator, GridOperator, SpecialNodes, StepCoefficients, is_round_off
+from .kernel_structures import (BlockOperator, GridOperator, LayerMemory, PointInjection, Recording, SpecialNodes,
+                                StateStore, StepCoefficients, Stepping, is_round_off)
 from .node_grid import NodeGrid, NodeOrder
 from .point_operators import point_operator
 from .resources import check_run
@@ -351,19 +352,24 @@ class SimulationSetup:
         if len(stored_states):
             row = first_step + 1 - first_stored_step  # the row of u^first_step
             stored_states[row - 1], stored_states[row] = previous, current
-        layers = self.layers
+        stepping = self.stepping(local)
+        sources = PointInjection(self.source_nodes, self.source_weights, self.force_series, self.direct_series)
+        recording = Recording(self.receiver_nodes, self.receiver_weights, traces)
+        store = StateStore(stored_states, stored_residuals, first_stored_step)
+        layer_memory = LayerMemory(self.layers.operator, memory, self.layers.drive, self.layers.force)
         with self.progress_bar(last_step - first_step, description) as bar, kernel_threads() as threads:
             for start in range(first_step, last_step, STEPS_PER_CALL):
                 stop = min(start + STEPS_PER_CALL, last_step)
                 threads.recheck()
                 previous, current, following = self.kernels.forward_steps(
-                    start, stop, previous, current, following, work, local, self.step_coefficients,
-                    self.dtype.type(self.time_step_in_seconds), self.operator,
-                    self.source_nodes, self.source_weights, self.force_series, self.direct_series,
-                    self.receiver_nodes, self.receiver_weights, traces, stored_states, stored_residuals,
-                    first_stored_step, layers.operator, memory, layers.drive, layers.force)
+                    start, stop, previous, current, following, work, stepping, sources, recording, store,
+                    layer_memory)
                 bar.update(stop - start)
         return ForwardState(previous, current, memory)
+
+    def stepping(self, local: np.ndarray) -> Stepping:
+        """The kernels' Stepping, with ``local`` (the layout's result_buffer()) as the products' buffer."""
+        return Stepping(self.operator, local, self.step_coefficients, self.dtype.type(self.time_step_in_seconds))
 
     def record_traces(self) -> np.ndarray:
         """Run the whole forward simulation; receiver samples (n_receivers, n_steps + 1)."""

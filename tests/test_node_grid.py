@@ -29,7 +29,8 @@ def box_mesh(tensor_order: int, n_elements_x: int, n_elements_y: int, *, seed: i
 
 
 def box_setup(mesh: sf.UnstructuredMesh) -> SimulationSetup:
-    return SimulationSetup.build(mesh, EVENT, wavelet=WAVELET, end_time_in_seconds=0.05, progress=False)
+    return SimulationSetup.build(mesh, EVENT, wavelet=WAVELET, end_time_in_seconds=0.05,
+                                 options=sf.SolverOptions(progress=False))
 
 
 @pytest.fixture
@@ -82,7 +83,7 @@ def test_a_sheared_grid_keeps_the_element_blocks(grid_on_small_meshes):
     assert isinstance(SimulationSetup.build(mesh, sf.Event(
         event_name="sheared", sources=sf.ScalarPoint2D(x=250.0, y=-150.0, f=1.0),
         receivers=sf.ArrayPoint2D(x=[300.0], y=[-100.0], fields=["phi"])), wavelet=WAVELET, end_time_in_seconds=0.05,
-        progress=False).layout, ElementBlocks)
+        options=sf.SolverOptions(progress=False)).layout, ElementBlocks)
 
 
 def test_a_rectangle_whose_elements_run_xi_along_y_keeps_the_element_blocks(grid_on_small_meshes):

@@ -222,7 +222,8 @@ class WaveformsAccessor:
         def task(event: str) -> Task:
             return Task(key=keys[event], event_name=event, function=simulate_event,
                         make_arguments=lambda: (self._project.simulations.get_mesh(simulation_configuration),
-                                                self._project.events.get(event), configuration.solver_options()),
+                                                self._project.events.get(event), configuration.event_configuration,
+                                                configuration.solver_options()),
                         store=lambda traces: self.store(keys[event], simulation_configuration, event, traces),
                         is_cached=lambda: self._project.find_result("waveforms", keys[event]) is not None)
 

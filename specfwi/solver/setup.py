@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -21,7 +22,10 @@ from .node_grid import NodeGrid, NodeOrder
 from .point_operators import point_operator
 from .resources import check_run
 from .threads import kernel_threads
-from .time_step import check_time_step, largest_eigenvalue, stability_limit_in_seconds, time_axis
+from .time_step import largest_eigenvalue, stability_limit_in_seconds, time_axis
+
+if TYPE_CHECKING:  # options.py imports the adjoint, which imports this module
+    from .options import SolverOptions
 
 logger = logging.getLogger(__name__)
 
@@ -75,20 +79,6 @@ def _apply_stiffness(kernels, layout: Layout, operator: BlockOperator | GridOper
     out = np.empty(len(u), dtype)
     kernels.apply_stiffness(np.ascontiguousarray(u, dtype=dtype), out, layout.result_buffer(dtype), operator)
     return out
-
-
-DTYPES = ("float64", "float32")
-
-
-def check_dtype(dtype) -> np.dtype:
-    """The solver's floating-point type: float64 (default) or float32 (docs/solver.md, Precision)."""
-    try:
-        checked = np.dtype(dtype)
-    except TypeError:
-        checked = None
-    if checked is None or checked.name not in DTYPES:
-        raise invalid("dtype", dtype, f"one of {DTYPES} (or the numpy types)")
-    return checked
 
 
 def _in_precision(values, dtype: np.dtype):
@@ -215,10 +205,9 @@ class SimulationSetup:
 
     @classmethod
     def build(cls, mesh: UnstructuredMesh, event, *, wavelet, end_time_in_seconds: float,
-              start_time_in_seconds: float | None = None, time_step_in_seconds: float | None = None,
-              absorbing_boundaries=True, free_surface=False, progress: bool | None = None,
-              dtype="float64") -> "SimulationSetup":
-        dtype = check_dtype(dtype)
+              start_time_in_seconds: float | None = None, options: SolverOptions) -> "SimulationSetup":
+        """Check everything and build the arrays; ``options`` (checked on construction) says how to step."""
+        dtype, time_step_in_seconds = np.dtype(options.dtype), options.time_step_in_seconds
         if not isinstance(mesh, UnstructuredMesh):
             raise invalid("mesh", type(mesh).__name__, "an UnstructuredMesh")
         if not callable(wavelet) or not hasattr(wavelet, "second_derivative"):
@@ -232,8 +221,7 @@ class SimulationSetup:
                 raise invalid(name, value, "a finite time in s")
         if end_time_in_seconds <= start_time_in_seconds:
             raise invalid("end_time_in_seconds", end_time_in_seconds, f"a time > start_time_in_seconds = {start_time_in_seconds}")
-        check_time_step(time_step_in_seconds)
-        absorbing, free, with_layers = _side_sets(mesh, absorbing_boundaries, free_surface)
+        absorbing, free, with_layers = _side_sets(mesh, options.absorbing_boundaries, options.free_surface)
         source_points = np.array([[s.x, s.y] for s in event.sources], dtype=float)
         receiver_points = np.array([[r.x, r.y] for r in event.receivers], dtype=float)
         source_nodes, source_weights = point_operator(mesh, source_points, name="sources")
@@ -275,7 +263,7 @@ class SimulationSetup:
             (operator, step_coefficients, source_weights, force_series, direct_series, receiver_weights), dtype)
         return cls(mesh, event, coefficients, kernels, layout, operator, layers, dirichlet_mask,
                    step_coefficients, dt, limit, time, source_nodes, source_weights, force_series, direct_series,
-                   receiver_nodes, receiver_weights, node_order, dtype, progress)
+                   receiver_nodes, receiver_weights, node_order, dtype, options.progress)
 
     @property
     def n_steps(self) -> int:

@@ -73,8 +73,10 @@ class SolverOptions:
                                                                      WavefieldCompression):
             raise invalid("wavefield_compression", self.wavefield_compression,
                           "None or an sf.WavefieldCompression(forward_wavefield_sampling_interval=k)")
-        if self.progress is not None and not isinstance(self.progress, (bool, np.bool_)):
-            raise invalid("progress", self.progress, "None (a bar for runs over a second), True or False")
+        if self.progress is not None:
+            if not isinstance(self.progress, (bool, np.bool_)):
+                raise invalid("progress", self.progress, "None (a bar for runs over a second), True or False")
+            object.__setattr__(self, "progress", bool(self.progress))
         object.__setattr__(self, "absorbing_boundaries", check_absorbing_option(self.absorbing_boundaries))
         object.__setattr__(self, "free_surface", check_free_surface_option(self.free_surface))
         object.__setattr__(self, "dtype", check_dtype(self.dtype).name)

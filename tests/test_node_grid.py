@@ -157,7 +157,7 @@ def test_grid_and_blocks_give_the_same_traces_when_the_boundary_nodes_span_many_
     options = dict(wavelet=WAVELET, end_time_in_seconds=0.25, time_step_in_seconds=5e-4, free_surface=True,
                    progress=False)
     setup = box_setup(mesh)
-    n_element_columns, _, n_inner = setup.layout.x_shape
+    n_element_columns, _, n_inner = setup.layout.outer_shape
     assert isinstance(setup.layout, NodeGrid) and setup.kernels._n_chunks(n_element_columns, 4 * n_inner) > 2
     on_grid = sf.simulate(mesh, EVENT, **options)
     snapshot_on_grid = sf.solver.simulate_wavefield(mesh, EVENT, snapshot_times_in_seconds=[0.1], **options)

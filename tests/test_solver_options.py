@@ -69,8 +69,9 @@ def configurations() -> dict[str, sf.SimulationConfiguration]:
     common = dict(max_frequency_in_hertz=10.0, elements_per_wavelength=1.5, volume_models="m")
     return {
         "sim": sf.SimulationConfiguration("sim", **common, event_configuration=EVENTS_WITH_STEP),
-        "sim2": sf.SimulationConfiguration("sim2", **{**common, "volume_models": ["m", "n"]}, event_configuration=EVENTS,
-                                           tensor_order=3, absorbing_boundaries=PARAMETERS, free_surface=True),
+        "sim2": sf.SimulationConfiguration("sim2", **{**common, "volume_models": ["m", "n"]},
+                                           event_configuration=EVENTS, tensor_order=3,
+                                           absorbing_boundaries=PARAMETERS, free_surface=True),
         "sim3": sf.SimulationConfiguration("sim3", **common, event_configuration=EVENTS,
                                            absorbing_boundaries=("x0", "x1")),
         "sim4": sf.SimulationConfiguration("sim4", **common, event_configuration=EVENTS, absorbing_boundaries="stacey",

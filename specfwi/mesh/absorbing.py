@@ -127,7 +127,7 @@ class BoundaryChoice:
     parameters: AbsorbingBoundaryParameters | None
 
 
-#: The values of ``absorbing_boundaries`` (:func:`check_absorbing_option`; a str other than "stacey" is a side-set name).
+#: The values of ``absorbing_boundaries`` (:func:`check_absorbing_option`; a str other than "stacey" names a side).
 AbsorbingOption = bool | Literal["stacey"] | str | tuple[str, ...] | AbsorbingBoundaryParameters
 #: The values of ``free_surface`` (:func:`check_free_surface_option`): True is the top side, FREE_SURFACE_SIDE.
 FreeSurfaceOption = bool | str | tuple[str, ...]

@@ -397,13 +397,13 @@ def simulate_small(mesh, event=None, **options):
 
 BAD_SIMULATIONS = {
     "negative VP": (lambda mesh: simulate_small(with_field_value(mesh, "VP", -5.0)),
-                    ModelError, r"'VP' must be > 0.*got a minimum of -5\.0"),
+                    ModelError, r"'VP' must be > 0.*got 'a minimum of -5\.0'"),
     "zero RHO": (lambda mesh: simulate_small(with_field_value(mesh, "RHO", 0.0)),
-                 ModelError, r"'RHO' must be > 0.*got a minimum of 0\.0"),
+                 ModelError, r"'RHO' must be > 0.*got 'a minimum of 0\.0'"),
     "infinite VP": (lambda mesh: simulate_small(with_field_value(mesh, "VP", np.inf)),
-                    ModelError, r"'VP' must be finite.*got 1 non-finite"),
+                    ModelError, r"'VP' must be finite.*got '1 non-finite"),
     "nan RHO": (lambda mesh: simulate_small(with_field_value(mesh, "RHO", np.nan)),
-                ModelError, r"'RHO' must be finite.*got 1 non-finite"),
+                ModelError, r"'RHO' must be finite.*got '1 non-finite"),
     "source outside": (lambda mesh: simulate_small(mesh, small_event(source=(700.0, -100.0))),
                        OutsideMeshError, r"'sources\[0\]' must be a point inside the mesh.*got \(700\.0, -100\.0\)"),
     "receiver outside": (lambda mesh: simulate_small(mesh, small_event(receivers=((100.0, -50.0), (50.0, 10.0)))),

@@ -137,9 +137,11 @@ ABSORBING_OPTION_ALLOWED = ("True (layers sized automatically), an sf.AbsorbingB
 FREE_SURFACE_OPTION_ALLOWED = f"True (the top side, {FREE_SURFACE_SIDE!r}), False, or side-set names"
 
 
-def _side_names(parameter: str, option, allowed: str) -> tuple[str, ...]:
-    """One side-set name or a non-empty sequence of them as a tuple; else InvalidParameterError naming
-    ``parameter`` with ``allowed``."""
+def _flag_or_side_names(parameter: str, option, allowed: str) -> bool | tuple[str, ...]:
+    """True or False, or one side-set name or a non-empty sequence of them as a tuple; else InvalidParameterError
+    naming ``parameter`` with ``allowed``."""
+    if isinstance(option, (bool, np.bool_)):
+        return bool(option)
     names = (option,) if isinstance(option, str) else option
     try:
         names = tuple(names)
@@ -153,19 +155,15 @@ def _side_names(parameter: str, option, allowed: str) -> tuple[str, ...]:
 def check_absorbing_option(option) -> AbsorbingOption:
     """The ``absorbing_boundaries`` option checked for its form (sides are checked against a mesh later);
     side-set names come back as a tuple."""
-    if isinstance(option, (bool, np.bool_)):
-        return bool(option)
-    if isinstance(option, AbsorbingBoundaryParameters) or option == "stacey":
+    if isinstance(option, AbsorbingBoundaryParameters) or (isinstance(option, str) and option == "stacey"):
         return option
-    return _side_names("absorbing_boundaries", option, ABSORBING_OPTION_ALLOWED)
+    return _flag_or_side_names("absorbing_boundaries", option, ABSORBING_OPTION_ALLOWED)
 
 
 def check_free_surface_option(option) -> FreeSurfaceOption:
     """The ``free_surface`` option checked for its form (sides are checked against a mesh later);
     side-set names come back as a tuple."""
-    if isinstance(option, (bool, np.bool_)):
-        return bool(option)
-    return _side_names("free_surface", option, FREE_SURFACE_OPTION_ALLOWED)
+    return _flag_or_side_names("free_surface", option, FREE_SURFACE_OPTION_ALLOWED)
 
 
 def absorbing_option_to_json(option):
@@ -198,12 +196,8 @@ def resolve_absorbing_boundaries(option, *, available_sides, free_sides=()) -> B
     if isinstance(option, str) and option == "stacey":
         return BoundaryChoice((), sides, None)
     allowed = f"{ABSORBING_OPTION_ALLOWED} among {sorted(available_sides)}"
-    chosen = (option,) if isinstance(option, str) else option
-    try:
-        chosen = tuple(chosen)
-    except TypeError:
-        raise invalid("absorbing_boundaries", option, allowed) from None
-    if not chosen or any(not isinstance(s, str) or s not in available_sides for s in chosen):
+    chosen = _flag_or_side_names("absorbing_boundaries", option, allowed)
+    if isinstance(chosen, bool) or any(s not in available_sides for s in chosen):
         raise invalid("absorbing_boundaries", option, allowed)
     on_free = [s for s in chosen if s in free_sides]
     if on_free:

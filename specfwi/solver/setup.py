@@ -33,7 +33,8 @@ STEPS_PER_CALL = 64
 
 
 def _side_sets(mesh: UnstructuredMesh, absorbing_boundaries, free_surface) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
-    """(Stacey side sets, free-surface side sets, whether to damp in the mesh's layers) from the user's options.
+    """(Stacey side sets, free-surface side sets, whether to damp in the mesh's layers) from the user's options
+    (as SolverOptions keeps them: side-set names in a tuple).
 
     ``absorbing_boundaries`` (the values of specfwi.mesh.absorbing): True damps in the mesh's absorbing
     layers, with the Stacey condition on their outer sides, or, on a mesh without layers, applies the Stacey
@@ -43,10 +44,10 @@ def _side_sets(mesh: UnstructuredMesh, absorbing_boundaries, free_surface) -> tu
     """
     if free_surface is True:
         free = tuple(s for s in (FREE_SURFACE_SIDE,) if s in mesh.side_sets)
-    elif free_surface is False or free_surface is None:
+    elif free_surface is False:
         free = ()
     else:
-        free = (free_surface,) if isinstance(free_surface, str) else tuple(free_surface)
+        free = free_surface
         unknown = [s for s in free if s not in mesh.side_sets]
         if unknown:
             raise invalid("free_surface", free_surface, f"True, False or side-set names among {sorted(mesh.side_sets)}")
@@ -57,7 +58,7 @@ def _side_sets(mesh: UnstructuredMesh, absorbing_boundaries, free_surface) -> tu
                       "the mesh: build it with sf.mesh.from_volume_model(..., absorbing_boundaries=...))")
     if layers is not None:
         on_free = [side for side in layers.widths_in_meters if side in free]
-        if on_free and absorbing_boundaries not in (False, None, "stacey"):
+        if on_free and absorbing_boundaries not in (False, "stacey"):
             raise invalid("free_surface", free_surface, f"sides without absorbing layers (the mesh has layers on {on_free})")
     rectangle_sides = tuple(s for s in RECTANGLE_SIDES if s in mesh.side_sets and s not in free)
     if absorbing_boundaries is True or isinstance(absorbing_boundaries, AbsorbingBoundaryParameters):

@@ -32,18 +32,30 @@ class GridOperator(NamedTuple):
     entries: tuple
 
 
+class SpecialNodes(NamedTuple):
+    """The nodes with their own step factors: those with damping or held at 0 (built by
+    setup._step_coefficients).
+
+    nodes : (n_special,) int64, sorted
+    run_offsets : (n_runs + 1,) int64: run r is nodes[run_offsets[r]:run_offsets[r + 1]], consecutive node
+        numbers, so that the kernels update a run as one vectorisable loop
+    factors : (4, n_special) M mask/D, mask/D, (2 M - dt^2 E/2) mask/D, (M - dt C/2 + dt^2 E/4) mask/D
+    """
+
+    nodes: np.ndarray
+    run_offsets: np.ndarray
+    factors: np.ndarray
+
+
 class StepCoefficients(NamedTuple):
     """The factors of a time step (kernels._step; built by setup._step_coefficients).
 
     nodal : (2, n_nodes) mask / M and mask / D, D = M + dt C / 2 + dt^2 E / 4 (mask: 0 on a free surface)
-    special_nodes : (n_special,) int64, sorted: the nodes with damping or held at 0
-    special_factors : (n_special, 4) their factors M mask/D, mask/D, (2 M - dt^2 E/2) mask/D,
-        (M - dt C/2 + dt^2 E/4) mask/D (a node's four together)
+    special : the SpecialNodes and their factors
     """
 
     nodal: np.ndarray
-    special_nodes: np.ndarray
-    special_factors: np.ndarray
+    special: SpecialNodes
 
 
 class Finish(NamedTuple):
@@ -51,7 +63,8 @@ class Finish(NamedTuple):
 
     mode : STORE (out = K u), RESIDUAL (second = -coefficient K u) or UPDATE (out = the next state)
     out, second, coefficient, current, previous : nodal vectors (any of the right type where unused)
-    special_nodes, special_factors : the nodes with their own step factors (n_special, 4)
+    special_nodes, special_run_offsets, special_factors : the fields of SpecialNodes (flat: numba's
+        parallel regions take no tuple inside a tuple)
     dt2, dt4_12 : dt^2 and dt^4 / 12
     """
 
@@ -60,6 +73,7 @@ class Finish(NamedTuple):
     second: np.ndarray
     coefficient: np.ndarray
     special_nodes: np.ndarray
+    special_run_offsets: np.ndarray
     special_factors: np.ndarray
     current: np.ndarray
     previous: np.ndarray

@@ -222,9 +222,9 @@ def _slot_sum(local, node_slots, node):
 #   STORE     out = K u
 #   RESIDUAL  second = y = -coefficient K u  (coefficient: mask / M)
 #   UPDATE    out = u^{n+1} = dt2 second - dt4_12 coefficient K y + 2 current - previous  (K u is K y,
-#             second is y), except at special_nodes (sorted), where
-#             u^{n+1} = a dt2 second - dt4_12 b K y + c current - d previous with (a, b, c, d) the
-#             rows of special_factors (n_special, 4); |u^{n+1}| < FLUSH_BELOW is set to 0.
+#             second is y), except at the special nodes (SpecialNodes), where
+#             u^{n+1} = a dt2 second - dt4_12 b K y + c current - d previous with (a, b, c, d) their
+#             factors, one run of consecutive nodes at a time; |u^{n+1}| < FLUSH_BELOW is set to 0.
 # Arrays a mode does not use may be any array of the right type: one Finish type serves every mode,
 # so that each product kernel is compiled once.
 STORE, RESIDUAL, UPDATE = 0, 1, 2
@@ -243,11 +243,13 @@ def _finish_range(finish, first, values):
     call per work item (a call passes the whole tuple); each loop counts its indices from 0, so that
     LLVM vectorises it."""
     mode = finish.mode
-    special_nodes, special_factors = finish.special_nodes, finish.special_factors
+    special_nodes, run_offsets, factors = finish.special_nodes, finish.special_run_offsets, finish.special_factors
     dt2, dt4_12 = finish.dt2, finish.dt4_12
     n = values.shape[1]
     two, zero, flush_below = _typed(values, 2.0), _typed(values, 0.0), _flush_below(values)
-    next_special = np.searchsorted(special_nodes, first) if mode == UPDATE else 0
+    run = 0
+    if mode == UPDATE and special_nodes.shape[0] > 0:  # the first run that ends at or after ``first``
+        run = max(np.searchsorted(run_offsets, np.searchsorted(special_nodes, first), side="right") - 1, 0)
     for r in range(values.shape[0]):
         start = first + r * n
         stop = start + n
@@ -264,11 +266,21 @@ def _finish_range(finish, first, values):
             for i in range(n):
                 total = dt2 * second[i] - dt4_12 * coefficient[i] * value[i] + two * current[i] - previous[i]
                 out[i] = total if abs(total) >= flush_below else zero
-            while next_special < special_nodes.shape[0] and special_nodes[next_special] < stop:
-                i, (a, b, c, d) = special_nodes[next_special] - start, special_factors[next_special]
-                total = a * dt2 * second[i] - b * dt4_12 * value[i] + c * current[i] - d * previous[i]
-                out[i] = total if abs(total) >= flush_below else zero
-                next_special += 1
+            while run < run_offsets.shape[0] - 1 and special_nodes[run_offsets[run]] < stop:
+                run_first = special_nodes[run_offsets[run]]
+                run_stop = run_first + run_offsets[run + 1] - run_offsets[run]
+                low, high = max(run_first, start), min(run_stop, stop)
+                offset = run_offsets[run] + low - run_first
+                a, b = factors[0, offset:offset + high - low], factors[1, offset:offset + high - low]
+                c, d = factors[2, offset:offset + high - low], factors[3, offset:offset + high - low]
+                shift = low - start
+                for i in range(high - low):
+                    total = a[i] * dt2 * second[shift + i] - b[i] * dt4_12 * value[shift + i] \
+                        + c[i] * current[shift + i] - d[i] * previous[shift + i]
+                    out[shift + i] = total if abs(total) >= flush_below else zero
+                if run_stop > stop:
+                    break
+                run += 1
 
 
 @njit(parallel=True, cache=True, fastmath=True)
@@ -430,8 +442,8 @@ def _product_of_layout(u, local, operator, pairing, finish):
 def apply_stiffness(u, out, local, operator):
     """out = K u (``local``: the layout's result_buffer())."""
     _product(u, local, operator, None,
-             Finish(np.int64(STORE), out, out, out, np.zeros(0, np.int64), np.zeros((0, 4), out.dtype), out, out,
-                    _typed(out, 0.0), _typed(out, 0.0)))
+             Finish(np.int64(STORE), out, out, out, np.zeros(0, np.int64), np.zeros(1, np.int64),
+                    np.zeros((4, 0), out.dtype), out, out, _typed(out, 0.0), _typed(out, 0.0)))
 
 
 @njit(cache=True, fastmath=False)
@@ -540,21 +552,20 @@ def _step(previous, current, following, scaled_residual, local, step_coefficient
     """
     dt2 = time_step * time_step
     dt4_12 = dt2 * dt2 / _typed(time_step, 12.0)
-    nodal, special_nodes, special_factors = step_coefficients.nodal, step_coefficients.special_nodes, \
-        step_coefficients.special_factors
+    nodal, special = step_coefficients.nodal, step_coefficients.special
     inverse_mass, inverse_diagonal = nodal[0], nodal[1]  # indexed rows: C-contiguous
     unused = scaled_residual
     _product(current, local, operator, None,
-             Finish(np.int64(RESIDUAL), unused, scaled_residual, inverse_mass, special_nodes, special_factors, unused,
-                    unused, _typed(time_step, 0.0), _typed(time_step, 0.0)))
+             Finish(np.int64(RESIDUAL), unused, scaled_residual, inverse_mass, special.nodes, special.run_offsets,
+                    special.factors, unused, unused, _typed(time_step, 0.0), _typed(time_step, 0.0)))
     _inject(scaled_residual, point_nodes, point_weights, force_row, inverse_mass)
     adjoint_layers = carried.shape[0] > 0
     if layers.element_nodes.shape[0] > 0 and not adjoint_layers:
         _layer_pass(current, current, (_typed(time_step, 1.0), _typed(time_step, 0.0)), carried, carried_next,
                     scaled_residual, inverse_mass, layers, memory, drive, force, True, partner, sensitivity)
     _product(scaled_residual, local, operator, pairing,
-             Finish(np.int64(UPDATE), following, scaled_residual, inverse_mass, special_nodes, special_factors,
-                    current, previous, dt2, dt4_12))
+             Finish(np.int64(UPDATE), following, scaled_residual, inverse_mass, special.nodes, special.run_offsets,
+                    special.factors, current, previous, dt2, dt4_12))
     _inject(following, point_nodes, point_weights, direct_row, inverse_diagonal)
     if layers.element_nodes.shape[0] > 0 and adjoint_layers:
         _layer_pass(current, scaled_residual, (dt2, dt4_12), carried, carried_next, following, inverse_diagonal,
@@ -638,7 +649,7 @@ def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_
     dt4_12 = dt2 * dt2 / _typed(time_step, 12.0)
     half_dt = _typed(time_step, 0.5) * time_step
     scaled_adjoint = work[0]
-    special_nodes = step_coefficients.special_nodes
+    special_nodes = step_coefficients.special.nodes
     for k in range(last_step - 1, first_step - 1, -1):
         if k >= final_step:
             _step(following_adjoint, current_adjoint, previous_adjoint, scaled_adjoint, local, step_coefficients,

@@ -17,7 +17,7 @@ from ..physics import AcousticCoefficients
 from .absorbing_layers import LayerCoefficients, build_layer_coefficients
 from .kernel_modules import kernels_for_order
 from .element_blocks import ElementBlocks
-from .kernel_structures import BlockOperator, GridOperator, StepCoefficients
+from .kernel_structures import BlockOperator, GridOperator, SpecialNodes, StepCoefficients
 from .node_grid import NodeGrid, NodeOrder
 from .point_operators import point_operator
 from .resources import check_run
@@ -137,9 +137,11 @@ def _step_coefficients(mass, damping, zero_order, dirichlet_mask, time_step_in_s
     masked_inverse = dirichlet_mask / diagonal
     nodal = np.ascontiguousarray(np.stack([dirichlet_mask / mass, masked_inverse]))
     special = np.flatnonzero((damping != 0.0) | (dirichlet_mask == 0.0)).astype(np.int64)
+    run_starts = np.flatnonzero(np.diff(special, prepend=-2) != 1)
     factors = np.stack([mass * masked_inverse, masked_inverse, (2.0 * mass - 0.5 * dt**2 * zero_order) * masked_inverse,
                         (mass - 0.5 * dt * damping + 0.25 * dt**2 * zero_order) * masked_inverse])
-    return StepCoefficients(nodal, special, np.ascontiguousarray(factors[:, special].T))
+    run_offsets = np.append(run_starts, len(special)).astype(np.int64)
+    return StepCoefficients(nodal, SpecialNodes(special, run_offsets, np.ascontiguousarray(factors[:, special])))
 
 
 # Where the node grid is used (a step against element blocks, one process, 2 threads, docs/solver.md):

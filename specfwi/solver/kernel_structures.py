@@ -11,6 +11,15 @@ from typing import NamedTuple, Protocol
 import numpy as np
 
 
+CROSS_TERM_ROUND_OFF = 1e-12  # relative size below which cross terms are round-off of axis-aligned elements
+
+
+def is_round_off(cross_terms: np.ndarray, scale: np.ndarray) -> bool:
+    """Whether ``cross_terms`` (of a tensor or inverse Jacobian) are round-off of axis-aligned elements:
+    at most CROSS_TERM_ROUND_OFF times the largest entry of ``scale``, so that the kernels may drop them."""
+    return bool(np.abs(cross_terms).max(initial=0.0) <= CROSS_TERM_ROUND_OFF * np.abs(scale).max(initial=0.0))
+
+
 class BlockOperator(NamedTuple):
     """The stiffness on element blocks (:class:`specfwi.solver.element_blocks.ElementBlocks`)."""
 

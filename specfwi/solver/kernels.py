@@ -455,12 +455,10 @@ def _inject(vector, nodes, weights, amplitudes, nodal_factor):
             vector[node] += nodal_factor[node] * weights[p, q] * amplitudes[p]
 
 @njit(inline="always", fastmath=False)
-def _layer_block(block, state, residual, weight_state, weight_residual, carried, with_carried, partner,
-                 with_partner, element_nodes, jacobian, derivative, decay, memory, drive, force, keep, sensitivity,
-                 local, values, partner_values, flux):
-    """The memory pass of one block of layer elements, one per lane (see _layer_pass); values, partner_values:
-    (NN, B) scratch, flux: (2, NN, B) scratch."""
-    zero, flush_below = _typed(values, 0.0), _flush_below(values)
+def _gather_layer_values(block, state, residual, weight_state, weight_residual, carried, with_carried, partner,
+                         with_partner, element_nodes, values, partner_values):
+    """values[q, lane] = v at GLL point q of the block's lane (v: see _layer_pass), and partner_values the
+    partner's values if ``with_partner``."""
     for q in range(NN):
         for lane in range(B):
             node = element_nodes[block, q, lane]
@@ -469,6 +467,17 @@ def _layer_block(block, state, residual, weight_state, weight_residual, carried,
                 values[q, lane] += carried[node]
             if with_partner:
                 partner_values[q, lane] = partner[node]
+
+
+@njit(inline="always", fastmath=False)
+def _layer_block(block, state, residual, weight_state, weight_residual, carried, with_carried, partner,
+                 with_partner, element_nodes, jacobian, derivative, decay, memory, drive, force, keep, sensitivity,
+                 local, values, partner_values, flux):
+    """The memory pass of one block of layer elements, one per lane (see _layer_pass); values, partner_values:
+    (NN, B) scratch, flux: (2, NN, B) scratch."""
+    zero, flush_below = _typed(values, 0.0), _flush_below(values)
+    _gather_layer_values(block, state, residual, weight_state, weight_residual, carried, with_carried, partner,
+                         with_partner, element_nodes, values, partner_values)
     for j in range(N):
         for i in range(N):
             q = j * N + i
@@ -497,6 +506,36 @@ def _layer_block(block, state, residual, weight_state, weight_residual, carried,
     _block_divergence(flux, derivative, local, block * NN * B)
 
 
+@njit(inline="always", fastmath=False)
+def _aligned_layer_block(block, state, residual, weight_state, weight_residual, carried, with_carried, partner,
+                         with_partner, element_nodes, jacobian, derivative, decay, memory, drive, force, keep,
+                         sensitivity, local, values, partner_values, flux):
+    """_layer_block for axis-aligned elements: dxi/dy = deta/dx = 0, and drive and force hold the factors
+    dxi/dx and deta/dy already (LayerOperator.aligned), so that x needs only d/dxi and y only d/deta."""
+    zero, flush_below = _typed(values, 0.0), _flush_below(values)
+    _gather_layer_values(block, state, residual, weight_state, weight_residual, carried, with_carried, partner,
+                         with_partner, element_nodes, values, partner_values)
+    for j in range(N):
+        for i in range(N):
+            q = j * N + i
+            for lane in range(B):
+                d_xi, d_eta = _exact_reference_gradient(values, derivative, j, i, lane)
+                old_x, old_y = memory[block, q, 0, lane], memory[block, q, 1, lane]
+                m_x = decay[block, q, 0, lane] * old_x + drive[block, q, 0, lane] * d_xi
+                m_y = decay[block, q, 1, lane] * old_y + drive[block, q, 1, lane] * d_eta
+                m_x = m_x if abs(m_x) >= flush_below else zero  # a decaying memory would turn subnormal
+                m_y = m_y if abs(m_y) >= flush_below else zero
+                memory[block, q, 0, lane] = m_x
+                memory[block, q, 1, lane] = m_y
+                if with_partner:
+                    p_xi, p_eta = _exact_reference_gradient(partner_values, derivative, j, i, lane)
+                    sensitivity[block, q, 0, lane] += np.float64(m_x) * np.float64(jacobian[block, q, 0, lane] * p_xi)
+                    sensitivity[block, q, 1, lane] += np.float64(m_y) * np.float64(jacobian[block, q, 3, lane] * p_eta)
+                flux[0, q, lane] = force[block, q, 0, lane] * (m_x + keep * old_x)
+                flux[1, q, lane] = force[block, q, 1, lane] * (m_y + keep * old_y)
+    _block_divergence(flux, derivative, local, block * NN * B)
+
+
 @njit(parallel=True, cache=True, fastmath=False)
 def _layer_pass(state, residual, weights, carried, carried_next, out, out_factor, layers, memory, drive, force,
                 keep_old_memory, partner, sensitivity):
@@ -507,6 +546,7 @@ def _layer_pass(state, residual, weights, carried, carried_next, out, out_factor
     also sensitivity += new d(partner)/d(axis) (float64)."""
     element_nodes, jacobian, derivative, decay, local = (layers.element_nodes, layers.inverse_jacobian,
                                                           layers.derivative, layers.decay, layers.local)
+    aligned = layers.aligned
     n_blocks = element_nodes.shape[0]
     with_partner = partner.shape[0] > 0
     with_carried = carried.shape[0] > 0
@@ -519,9 +559,14 @@ def _layer_pass(state, residual, weights, carried, carried_next, out, out_factor
         flux = np.empty((2, NN, B), state.dtype)
         first, last = _chunk_bounds(n_blocks, chunk, n_chunks)
         for block in range(first, last):
-            _layer_block(block, state, residual, weight_state, weight_residual, carried, with_carried, partner,
-                         with_partner, element_nodes, jacobian, derivative, decay, memory, drive, force, keep,
-                         sensitivity, local, values, partner_values, flux)
+            if aligned:
+                _aligned_layer_block(block, state, residual, weight_state, weight_residual, carried, with_carried,
+                                     partner, with_partner, element_nodes, jacobian, derivative, decay, memory, drive,
+                                     force, keep, sensitivity, local, values, partner_values, flux)
+            else:
+                _layer_block(block, state, residual, weight_state, weight_residual, carried, with_carried, partner,
+                             with_partner, element_nodes, jacobian, derivative, decay, memory, drive, force, keep,
+                             sensitivity, local, values, partner_values, flux)
     nodes, slot_offsets, slots = layers.nodes, layers.slot_offsets, layers.slots
     for position in prange(nodes.shape[0]):
         total = _typed(state, 0.0)

@@ -17,7 +17,7 @@ from ..physics import AcousticCoefficients
 from .absorbing_layers import LayerCoefficients, build_layer_coefficients
 from .kernel_modules import kernels_for_order
 from .element_blocks import ElementBlocks
-from .kernel_structures import BlockOperator, GridOperator, SpecialNodes, StepCoefficients
+from .kernel_structures import BlockOperator, GridOperator, SpecialNodes, StepCoefficients, is_round_off
 from .node_grid import NodeGrid, NodeOrder
 from .point_operators import point_operator
 from .resources import check_run
@@ -95,14 +95,10 @@ def _in_precision(values, dtype: np.dtype):
     return values
 
 
-CROSS_TERM_ROUND_OFF = 1e-12  # relative size below which cross terms are round-off of axis-aligned elements
-
-
 def _tensor_components(tensor: np.ndarray) -> list[int]:
     """Components of an (n_elements, n_gll, 3) (xi-xi, xi-eta, eta-eta) tensor that the kernels take:
     (xi-xi, eta-eta[, xi-eta]), the cross one dropped where it is round-off only (axis-aligned elements)."""
-    axis_aligned = np.abs(tensor[:, :, 1]).max() <= CROSS_TERM_ROUND_OFF * np.abs(tensor).max()
-    return [0, 2] if axis_aligned else [0, 2, 1]
+    return [0, 2] if is_round_off(tensor[:, :, 1], tensor) else [0, 2, 1]
 
 
 _EIGENVALUES: dict[bytes, float] = {}  # content digest of (numbering, stiffness tensor, mass) -> lambda_max

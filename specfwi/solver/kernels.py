@@ -509,17 +509,20 @@ def _layer_block(block, state, residual, weight_state, weight_residual, carried,
 @njit(inline="always", fastmath=False)
 def _aligned_layer_block(block, state, residual, weight_state, weight_residual, carried, with_carried, partner,
                          with_partner, element_nodes, jacobian, derivative, decay, memory, drive, force, keep,
-                         sensitivity, local, values, partner_values, flux):
+                         sensitivity, local, values, partner_values, flux, gradient):
     """_layer_block for axis-aligned elements: dxi/dy = deta/dx = 0, and drive and force hold the factors
-    dxi/dx and deta/dy already (LayerOperator.aligned), so that x needs only d/dxi and y only d/deta."""
+    dxi/dx and deta/dy already (LayerOperator.aligned), so that x needs only d/dxi and y only d/deta;
+    gradient: (2, B) scratch."""
     zero, flush_below = _typed(values, 0.0), _flush_below(values)
     _gather_layer_values(block, state, residual, weight_state, weight_residual, carried, with_carried, partner,
                          with_partner, element_nodes, values, partner_values)
     for j in range(N):
         for i in range(N):
             q = j * N + i
+            for lane in range(B):  # apart from the update below: 1.2 times faster (LLVM vectorises both)
+                gradient[0, lane], gradient[1, lane] = _exact_reference_gradient(values, derivative, j, i, lane)
             for lane in range(B):
-                d_xi, d_eta = _exact_reference_gradient(values, derivative, j, i, lane)
+                d_xi, d_eta = gradient[0, lane], gradient[1, lane]
                 old_x, old_y = memory[block, q, 0, lane], memory[block, q, 1, lane]
                 m_x = decay[block, q, 0, lane] * old_x + drive[block, q, 0, lane] * d_xi
                 m_y = decay[block, q, 1, lane] * old_y + drive[block, q, 1, lane] * d_eta
@@ -557,12 +560,13 @@ def _layer_pass(state, residual, weights, carried, carried_next, out, out_factor
         values = np.empty((NN, B), state.dtype)
         partner_values = np.empty((NN, B), state.dtype)
         flux = np.empty((2, NN, B), state.dtype)
+        gradient = np.empty((2, B), state.dtype)
         first, last = _chunk_bounds(n_blocks, chunk, n_chunks)
         for block in range(first, last):
             if aligned:
                 _aligned_layer_block(block, state, residual, weight_state, weight_residual, carried, with_carried,
                                      partner, with_partner, element_nodes, jacobian, derivative, decay, memory, drive,
-                                     force, keep, sensitivity, local, values, partner_values, flux)
+                                     force, keep, sensitivity, local, values, partner_values, flux, gradient)
             else:
                 _layer_block(block, state, residual, weight_state, weight_residual, carried, with_carried, partner,
                              with_partner, element_nodes, jacobian, derivative, decay, memory, drive, force, keep,

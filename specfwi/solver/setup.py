@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -22,7 +23,10 @@ from .node_grid import NodeGrid, NodeOrder
 from .point_operators import point_operator
 from .resources import check_run
 from .threads import kernel_threads
-from .time_step import check_time_step, largest_eigenvalue, stability_limit_in_seconds, time_axis
+from .time_step import largest_eigenvalue, stability_limit_in_seconds, time_axis
+
+if TYPE_CHECKING:  # options.py imports the adjoint, which imports this module
+    from .options import SolverOptions
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +34,8 @@ STEPS_PER_CALL = 64
 
 
 def _side_sets(mesh: UnstructuredMesh, absorbing_boundaries, free_surface) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
-    """(Stacey side sets, free-surface side sets, whether to damp in the mesh's layers) from the user's options.
+    """(Stacey side sets, free-surface side sets, whether to damp in the mesh's layers) from the user's options
+    (as SolverOptions keeps them: side-set names in a tuple).
 
     ``absorbing_boundaries`` (the values of specfwi.mesh.absorbing): True damps in the mesh's absorbing
     layers, with the Stacey condition on their outer sides, or, on a mesh without layers, applies the Stacey
@@ -40,10 +45,10 @@ def _side_sets(mesh: UnstructuredMesh, absorbing_boundaries, free_surface) -> tu
     """
     if free_surface is True:
         free = tuple(s for s in (FREE_SURFACE_SIDE,) if s in mesh.side_sets)
-    elif free_surface is False or free_surface is None:
+    elif free_surface is False:
         free = ()
     else:
-        free = (free_surface,) if isinstance(free_surface, str) else tuple(free_surface)
+        free = free_surface
         unknown = [s for s in free if s not in mesh.side_sets]
         if unknown:
             raise invalid("free_surface", free_surface, f"True, False or side-set names among {sorted(mesh.side_sets)}")
@@ -54,7 +59,7 @@ def _side_sets(mesh: UnstructuredMesh, absorbing_boundaries, free_surface) -> tu
                       "the mesh: build it with sf.mesh.from_volume_model(..., absorbing_boundaries=...))")
     if layers is not None:
         on_free = [side for side in layers.widths_in_meters if side in free]
-        if on_free and absorbing_boundaries not in (False, None, "stacey"):
+        if on_free and absorbing_boundaries not in (False, "stacey"):
             raise invalid("free_surface", free_surface, f"sides without absorbing layers (the mesh has layers on {on_free})")
     rectangle_sides = tuple(s for s in RECTANGLE_SIDES if s in mesh.side_sets and s not in free)
     if absorbing_boundaries is True or isinstance(absorbing_boundaries, AbsorbingBoundaryParameters):
@@ -76,20 +81,6 @@ def _apply_stiffness(kernels, layout: Layout, operator: BlockOperator | GridOper
     out = np.empty(len(u), dtype)
     kernels.apply_stiffness(np.ascontiguousarray(u, dtype=dtype), out, layout.result_buffer(dtype), operator)
     return out
-
-
-DTYPES = ("float64", "float32")
-
-
-def check_dtype(dtype) -> np.dtype:
-    """The solver's floating-point type: float64 (default) or float32 (docs/solver.md, Precision)."""
-    try:
-        checked = np.dtype(dtype)
-    except TypeError:
-        checked = None
-    if checked is None or checked.name not in DTYPES:
-        raise invalid("dtype", dtype, f"one of {DTYPES} (or the numpy types)")
-    return checked
 
 
 def _in_precision(values, dtype: np.dtype):
@@ -214,10 +205,9 @@ class SimulationSetup:
 
     @classmethod
     def build(cls, mesh: UnstructuredMesh, event, *, wavelet, end_time_in_seconds: float,
-              start_time_in_seconds: float | None = None, time_step_in_seconds: float | None = None,
-              absorbing_boundaries=True, free_surface=False, progress: bool | None = None,
-              dtype="float64") -> "SimulationSetup":
-        dtype = check_dtype(dtype)
+              start_time_in_seconds: float | None = None, options: SolverOptions) -> "SimulationSetup":
+        """Check everything and build the arrays; ``options`` (checked on construction) says how to step."""
+        dtype, time_step_in_seconds = np.dtype(options.dtype), options.time_step_in_seconds
         if not isinstance(mesh, UnstructuredMesh):
             raise invalid("mesh", type(mesh).__name__, "an UnstructuredMesh")
         if not callable(wavelet) or not hasattr(wavelet, "second_derivative"):
@@ -231,8 +221,7 @@ class SimulationSetup:
                 raise invalid(name, value, "a finite time in s")
         if end_time_in_seconds <= start_time_in_seconds:
             raise invalid("end_time_in_seconds", end_time_in_seconds, f"a time > start_time_in_seconds = {start_time_in_seconds}")
-        check_time_step(time_step_in_seconds)
-        absorbing, free, with_layers = _side_sets(mesh, absorbing_boundaries, free_surface)
+        absorbing, free, with_layers = _side_sets(mesh, options.absorbing_boundaries, options.free_surface)
         source_points = np.array([[s.x, s.y] for s in event.sources], dtype=float)
         receiver_points = np.array([[r.x, r.y] for r in event.receivers], dtype=float)
         source_nodes, source_weights = point_operator(mesh, source_points, name="sources")
@@ -274,7 +263,7 @@ class SimulationSetup:
             (operator, step_coefficients, source_weights, force_series, direct_series, receiver_weights), dtype)
         return cls(mesh, event, coefficients, kernels, layout, operator, layers, dirichlet_mask,
                    step_coefficients, dt, limit, time, source_nodes, source_weights, force_series, direct_series,
-                   receiver_nodes, receiver_weights, node_order, dtype, progress)
+                   receiver_nodes, receiver_weights, node_order, dtype, options.progress)
 
     @property
     def n_steps(self) -> int:

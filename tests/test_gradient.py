@@ -208,9 +208,10 @@ def test_a_reused_state_store_gives_the_same_gradient_whatever_it_held(model_mes
     plan = plan_checkpoints(first.traces.sizes["time"] - 1, model_mesh.n_global_nodes,
                             options.get("checkpoint_memory_in_megabytes", adjoint.DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES))
     assert plan.stores_everything == everything_stored
-    states, residuals = adjoint._STATE_STORE._idle
+    states, residuals, forcings = adjoint._STATE_STORE._idle
     states.fill(np.nan)
     residuals.fill(np.nan)
+    forcings.fill(np.nan)
     second = sf.compute_gradient(model_mesh, event, **options)
     assert adjoint._STATE_STORE._idle[0] is states  # reused, not reallocated
     assert second.misfit == first.misfit

@@ -2,7 +2,7 @@
 
 The adjoint of the Lax-Wendroff recursion (see :mod:`specfwi.solver.kernels`) runs
 backwards from the last step; at step k it needs the forward states u^{k-1}, u^k,
-u^{k+1} and y^k = (F^k - K u^k)/M. If they all fit in the memory budget they are
+u^{k+1} and y^k = (F^k - K u^k)/M (a^k at the Stacey nodes of the gyro step, and its forcing there). If they all fit in the memory budget they are
 stored during the forward run; otherwise the forward run keeps (u^{a-1}, u^a) at the
 start a of every segment of ``segment_length`` steps but the last, whose states it stores,
 and each other segment is recomputed from its checkpoint just before the adjoint crosses it
@@ -94,14 +94,16 @@ class _StateStore:
         self._idle: tuple[np.ndarray, np.ndarray] | None = None
 
     @contextmanager
-    def borrowed(self, n_states: int, n_residuals: int, n_nodes: int, dtype=np.float64):
-        """(states (n_states, n_nodes), residuals (n_residuals, n_nodes)) of ``dtype``, contents undefined."""
+    def borrowed(self, n_states: int, n_residuals: int, n_nodes: int, dtype=np.float64, n_stacey: int = 0):
+        """(states (n_states, n_nodes), residuals (n_residuals, n_nodes), forcings (n_residuals, n_stacey)) of
+        ``dtype``, contents undefined."""
         with self._lock:
             idle, self._idle = self._idle, None
         if idle is None or idle[0].shape != (n_states, n_nodes) or idle[1].shape != (n_residuals, n_nodes) or (
-                idle[0].dtype != dtype):
+                idle[0].dtype != dtype) or idle[2].shape != (n_residuals, n_stacey):
             idle = None  # freed before the new store is allocated
-            idle = (np.empty((n_states, n_nodes), dtype), np.empty((n_residuals, n_nodes), dtype))
+            idle = (np.empty((n_states, n_nodes), dtype), np.empty((n_residuals, n_nodes), dtype),
+                    np.empty((n_residuals, n_stacey), dtype))
         yield idle
         with self._lock:
             self._idle = idle
@@ -154,39 +156,44 @@ def forward_then_adjoint(setup: SimulationSetup, adjoint_source, *, plan: Checkp
     else:
         logger.info("adjoint: %d steps, segments of %d steps, %.1f MB of stored states", n_steps,
                     plan.segment_length, plan.memory_in_bytes / 1024**2)
-    with _STATE_STORE.borrowed(plan.segment_length + 2, plan.segment_length, n_nodes, setup.dtype) as (states,
-                                                                                                       residuals), \
+    with _STATE_STORE.borrowed(plan.segment_length + 2, plan.segment_length, n_nodes, setup.dtype,
+                               len(setup.stacey.nodes)) as (states, residuals, forcings), \
             kernel_threads() as threads:
-        return _forward_then_adjoint(setup, adjoint_source, plan, states, residuals, threads,
+        return _forward_then_adjoint(setup, adjoint_source, plan, states, residuals, forcings, threads,
                                      compressed=compression is not None)
 
 
 def _sampled_forward(setup: SimulationSetup, traces: np.ndarray, interval: int) -> SampledForwardStates:
-    """The forward run, keeping u^s and y^s at every ``interval``-th step s (and u at the last step, y at the
-    one before): each run ends one step after a sample, so that its state holds u^s and its work row y^s."""
+    """The forward run, keeping u^s, y^s (and the Stacey nodes' forcing) at every ``interval``-th step s (and u
+    at the last step, y at the one before): each run ends one step after a sample, so that its state holds u^s
+    and its work rows y^s and the forcing."""
     n_steps = setup.n_steps
     samples = list(range(0, n_steps, interval))
     work = np.zeros((1, setup.n_global_nodes), setup.dtype)
-    states, residuals = [], []
+    work_forcing = np.zeros(len(setup.stacey.nodes), setup.dtype)
+    states, residuals, forcings = [], [], []
     state, reached = None, 0
     for sample in samples:
         state = setup.run_forward_in_solver_order(traces=traces, first_step=reached, last_step=sample + 1,
-                                                  state=state, work=work)
+                                                  state=state, work=work, work_forcing=work_forcing)
         reached = sample + 1
         states.append(np.array(state.previous))
         residuals.append(work[0].copy())
+        forcings.append(work_forcing.copy())
     state = setup.run_forward_in_solver_order(traces=traces, first_step=reached, last_step=n_steps, state=state,
-                                              work=work)
+                                              work=work, work_forcing=work_forcing)
     state_steps, residual_steps = samples + [n_steps], list(samples)
     states.append(np.array(state.current))
     if n_steps - 1 > samples[-1]:
         residual_steps.append(n_steps - 1)
         residuals.append(work[0].copy())
-    return SampledForwardStates(state_steps, np.array(states), residual_steps, np.array(residuals))
+        forcings.append(work_forcing.copy())
+    return SampledForwardStates(state_steps, np.array(states), residual_steps, np.array(residuals),
+                                np.array(forcings))
 
 
 def _forward_then_adjoint(setup: SimulationSetup, adjoint_source, plan: CheckpointPlan, states: np.ndarray,
-                          residuals: np.ndarray, threads: KernelThreads, *, compressed: bool):
+                          residuals: np.ndarray, forcings: np.ndarray, threads: KernelThreads, *, compressed: bool):
     """forward_then_adjoint with the store of forward states given (any contents) and the run's thread count
     (re-checked between kernel calls of at most STEPS_PER_CALL steps); ``compressed``: segments of
     plan.segment_length steps filled from every such step's state (wavefield compression)."""
@@ -202,7 +209,7 @@ def _forward_then_adjoint(setup: SimulationSetup, adjoint_source, plan: Checkpoi
         if start == segment_starts[-1]:  # the states of the last segment are kept, not recomputed
             setup.run_forward_in_solver_order(traces=traces, first_step=start, last_step=stop, state=state,
                                               stored_states=states, stored_residuals=residuals,
-                                              first_stored_step=start)
+                                              stored_forcings=forcings, first_stored_step=start)
         else:
             checkpoints[start] = state  # the kernels' node order; never written (the next run copies it)
             state = setup.run_forward_in_solver_order(traces=traces, first_step=start, last_step=stop, state=state)
@@ -223,7 +230,8 @@ def _forward_then_adjoint(setup: SimulationSetup, adjoint_source, plan: Checkpoi
     carried, carried_next = np.zeros(n_nodes, dtype), np.zeros(n_nodes, dtype)  # T^T mu at the layer nodes
     following, current, spare = np.zeros(n_nodes, dtype), np.zeros(n_nodes, dtype), np.zeros(n_nodes, dtype)
     work = np.zeros((1, n_nodes), dtype)
-    stepping = setup.stepping(setup.layout.result_buffer(dtype))
+    stepping = setup.stepping(setup.layout.result_buffer(dtype), adjoint=True)
+    stacey = setup.stacey_correction()  # the adjoint's scratch, its stiffness zero at the start
     receivers = PointInjection(setup.receiver_nodes, setup.receiver_weights, zero_series, adjoint_series)
     geometric = setup.kernel_components(setup.coefficients.geometric_tensor)
     product_weights = np.ascontiguousarray(setup.layout.product_weights(geometric), dtype=dtype)
@@ -231,19 +239,20 @@ def _forward_then_adjoint(setup: SimulationSetup, adjoint_source, plan: Checkpoi
         for start in reversed(segment_starts):
             stop = min(start + plan.segment_length, n_steps)
             if sampled is not None:
-                sampled.fill(start, stop, states, residuals)
+                sampled.fill(start, stop, states, residuals, forcings)
             elif start in checkpoints:
                 setup.run_forward_in_solver_order(first_step=start, last_step=stop, state=checkpoints.pop(start),
                                                   stored_states=states, stored_residuals=residuals,
-                                                  first_stored_step=start, description="recompute")
+                                                  stored_forcings=forcings, first_stored_step=start,
+                                                  description="recompute")
             last = n_steps + 1 if stop == n_steps else stop
             for call_last in range(last, start, -STEPS_PER_CALL):
                 call_first = max(start, call_last - STEPS_PER_CALL)
                 threads.recheck()
                 following, current, spare, carried, carried_next = setup.kernels.adjoint_steps(
                     call_first, call_last, n_steps, following, current, spare, work, stepping, receivers,
-                    StateStore(states, residuals, start), product_weights, sensitivities, layer_memory, carried,
-                    carried_next)
+                    StateStore(states, residuals, forcings, start), product_weights, sensitivities, layer_memory,
+                    carried, carried_next, stacey)
                 bar.update(call_last - call_first)
     kappa = setup.layout.kappa(sensitivities.kappa, geometric)
     kappa[layers.layer_elements] += np.sum(layers.drive_per_kappa * layers.per_element(sensitivities.layers), axis=-1)

@@ -46,12 +46,13 @@ class SampledForwardStates:
     """Forward states and scaled residuals at sample steps, interpolated at any step in between.
 
     state_steps, residual_steps : sorted sample steps of each; states, residuals : (n_samples, n_nodes) at them,
-    in the kernels' node order
+    in the kernels' node order; forcings : (n_residual_samples, n_stacey) the Stacey nodes' forcing at the
+    residuals' steps (kernel_structures.StateStore)
     """
 
-    def __init__(self, state_steps, states, residual_steps, residuals):
+    def __init__(self, state_steps, states, residual_steps, residuals, forcings):
         self.state_steps, self.states = np.asarray(state_steps), states
-        self.residual_steps, self.residuals = np.asarray(residual_steps), residuals
+        self.residual_steps, self.residuals, self.forcings = np.asarray(residual_steps), residuals, forcings
 
     def state(self, step: int, out: np.ndarray) -> None:
         """out = u^step (0 before the first step: the state at rest)."""
@@ -61,15 +62,16 @@ class SampledForwardStates:
         rows, weights = _lagrange(self.state_steps, step)
         np.dot(weights.astype(self.states.dtype), self.states[rows], out=out)
 
-    def residual(self, step: int, out: np.ndarray) -> None:
-        """out = y^step."""
+    def residual(self, step: int, out: np.ndarray, forcing_out: np.ndarray) -> None:
+        """out = y^step, forcing_out = the Stacey nodes' forcing at step."""
         rows, weights = _lagrange(self.residual_steps, step)
         np.dot(weights.astype(self.residuals.dtype), self.residuals[rows], out=out)
+        np.dot(weights.astype(self.forcings.dtype), self.forcings[rows], out=forcing_out)
 
-    def fill(self, start: int, stop: int, states: np.ndarray, residuals: np.ndarray) -> None:
+    def fill(self, start: int, stop: int, states: np.ndarray, residuals: np.ndarray, forcings: np.ndarray) -> None:
         """The rows of a segment as the kernels' adjoint_steps reads them: states[n + 1 - start] = u^n for n in
-        start - 1 .. stop, residuals[n - start] = y^n for n in start .. stop - 1."""
+        start - 1 .. stop, residuals[n - start] = y^n and forcings[n - start] for n in start .. stop - 1."""
         for step in range(start - 1, stop + 1):
             self.state(step, states[step + 1 - start])
         for step in range(start, stop):
-            self.residual(step, residuals[step - start])
+            self.residual(step, residuals[step - start], forcings[step - start])

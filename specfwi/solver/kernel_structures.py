@@ -77,7 +77,9 @@ class Finish(NamedTuple):
     out, second, coefficient, current, previous : nodal vectors (any of the right type where unused)
     special_nodes, special_run_offsets, special_factors : the fields of SpecialNodes (flat: numba's
         parallel regions take no tuple inside a tuple)
+    current, previous : nodal vectors (UPDATE)
     dt2, dt4_12 : dt^2 and dt^4 / 12
+    special_values : (n_special,) UPDATE keeps (K u) of the special nodes there (any array where unused)
     """
 
     mode: int
@@ -91,6 +93,7 @@ class Finish(NamedTuple):
     previous: np.ndarray
     dt2: float
     dt4_12: float
+    special_values: np.ndarray
 
 
 class Stepping(NamedTuple):
@@ -132,12 +135,41 @@ class Recording(NamedTuple):
 
 
 class StateStore(NamedTuple):
-    """The forward states kept for the adjoint: states[n + 1 - first_step] = u^n and
-    residuals[n - first_step] = y^n = (F^n - K u^n) / M; no rows: nothing kept."""
+    """The forward states kept for the adjoint: states[n + 1 - first_step] = u^n,
+    residuals[n - first_step] = y^n = (F^n - K u^n) / M (a^n at the Stacey nodes of a StaceyCorrection)
+    and forcings[n - first_step] = F_t^n - (K v^n) at those nodes (see StaceyCorrection); no rows: nothing kept."""
 
     states: np.ndarray
     residuals: np.ndarray
+    forcings: np.ndarray
     first_step: int
+
+
+class StaceyCorrection(NamedTuple):
+    """The fourth-order correction of the step at the Stacey nodes (kernels._step, docs/solver.md "Time
+    integrator"), built by setup.SimulationSetup; no nodes: today's step everywhere.
+
+    nodes : (n_stacey,) int64, sorted: the damped nodes not held at 0 (kernels' node order)
+    special_positions : (n_stacey,) int64, their positions in SpecialNodes.nodes
+    factors : (4, n_stacey) M, C / M, 1 / D and 1 / D' there (D = M + dt C/2, D' = D + dt^2 C^2 / (12 M))
+    source_positions : (n_touched,) int64, the positions in ``nodes`` that the sources touch
+    source_rates : (n_steps + 1, n_touched) F_t (the sources' time derivative) there
+    stiffness : (2, n_stacey) the run's state: row 0 (K u^{n-1}) (forward) or the last adjoint step's product
+        (adjoint), row 1 the current step's
+    forcing : (n_stacey,) F_t^n - (K v^n) of the last forward step (when nothing is stored)
+    saved : (n_stacey,) scratch of the adjoint step (its state at those nodes)
+    special_values : (n_special,) scratch (Finish.special_values)
+    """
+
+    nodes: np.ndarray
+    special_positions: np.ndarray
+    factors: np.ndarray
+    source_positions: np.ndarray
+    source_rates: np.ndarray
+    stiffness: np.ndarray
+    forcing: np.ndarray
+    saved: np.ndarray
+    special_values: np.ndarray
 
 
 class LayerMemory(NamedTuple):

@@ -224,7 +224,8 @@ def _slot_sum(local, node_slots, node):
 #   UPDATE    out = u^{n+1} = dt2 second - dt4_12 coefficient K y + 2 current - previous  (K u is K y,
 #             second is y), except at the special nodes (SpecialNodes), where
 #             u^{n+1} = a dt2 second - dt4_12 b K y + c current - d previous with (a, b, c, d) their
-#             factors, one run of consecutive nodes at a time; |u^{n+1}| < FLUSH_BELOW is set to 0.
+#             factors, one run of consecutive nodes at a time, whose K y it keeps in special_values;
+#             |u^{n+1}| < FLUSH_BELOW is set to 0.
 # Arrays a mode does not use may be any array of the right type: one Finish type serves every mode,
 # so that each product kernel is compiled once.
 STORE, RESIDUAL, UPDATE = 0, 1, 2
@@ -273,11 +274,13 @@ def _finish_range(finish, first, values):
                 offset = run_offsets[run] + low - run_first
                 a, b = factors[0, offset:offset + high - low], factors[1, offset:offset + high - low]
                 c, d = factors[2, offset:offset + high - low], factors[3, offset:offset + high - low]
+                kept = finish.special_values[offset:offset + high - low]
                 shift = low - start
                 for i in range(high - low):
                     total = a[i] * dt2 * second[shift + i] - b[i] * dt4_12 * value[shift + i] \
                         + c[i] * current[shift + i] - d[i] * previous[shift + i]
                     out[shift + i] = total if abs(total) >= flush_below else zero
+                    kept[i] = value[shift + i]
                 if run_stop > stop:
                     break
                 run += 1
@@ -443,7 +446,7 @@ def apply_stiffness(u, out, local, operator):
     """out = K u (``local``: the layout's result_buffer())."""
     _product(u, local, operator, None,
              Finish(np.int64(STORE), out, out, out, np.zeros(0, np.int64), np.zeros(1, np.int64),
-                    np.zeros((4, 0), out.dtype), out, out, _typed(out, 0.0), _typed(out, 0.0)))
+                    np.zeros((4, 0), out.dtype), out, out, _typed(out, 0.0), _typed(out, 0.0), out))
 
 
 @njit(cache=True, fastmath=False)
@@ -583,9 +586,86 @@ def _layer_pass(state, residual, weights, carried, carried_next, out, out_factor
         out[node] -= out_factor[node] * total
 
 
+# ---------------------------------------------------------------- the Stacey nodes' fourth-order terms
+# At the nodes of a StaceyCorrection (kernel_structures) the step is the "gyro" step of docs/solver.md
+# ("Time integrator"); their factors in SpecialNodes are set for it (setup._step_coefficients). Forward
+# (beta = C/M, D = M + dt C/2, D' = D + dt^2 C^2/(12 M), q = K u^n, k = K u^{n-1}, h = K a):
+#   a = (r - C (u^n - u^{n-1})/dt) / D in place of y;   g = (q - k)/dt + dt/2 h  (= K v, v ~ u_t^n)
+#   u^{n+1} = [2 M' u^n - (M' - dt C/2) u^{n-1} + dt^2 r - dt^4/12 h + dt^4/12 (F_tt + beta (F_t - g))] / D'
+# The exact adjoint (sigma = (D/M) mu, p = K sigma, p' the last adjoint step's):
+#   y* = -p/D + beta (mu^{k+1} - mu^{k+2})/dt - 6 beta mu^{k+1}/dt, h* = K y*
+#   mu^k = [e + 2 M' mu^{k+1} - (M' - dt C/2) mu^{k+2} - dt^2 p - dt^4/12 h* + dt^3/12 (C/D)(p - p')] / D'
+
+
+@njit(cache=True, fastmath=False)
+def _stacey_scale_adjoint(stacey, current, time_step):
+    """Adjoint, before the first product: saves mu at the Stacey nodes and scales it to sigma = (D/M) mu there."""
+    half_dt = _typed(time_step, 0.5) * time_step
+    for j in range(stacey.nodes.shape[0]):
+        node = stacey.nodes[j]
+        stacey.saved[j] = current[node]
+        current[node] = current[node] * (_typed(time_step, 1.0) + half_dt * stacey.factors[1, j])
+
+
+@njit(cache=True, fastmath=False)
+def _stacey_keep_product(stacey, scaled_residual):
+    """After the first product, before the sources: keeps (K u)_S = -M y (y = -K u / M there) in stiffness[1]."""
+    for j in range(stacey.nodes.shape[0]):
+        stacey.stiffness[1, j] = -stacey.factors[0, j] * scaled_residual[stacey.nodes[j]]
+
+
+@njit(cache=True, fastmath=False)
+def _stacey_residual(stacey, scaled_residual, current, previous, time_step, backward):
+    """After the sources: the input of the second product at the Stacey nodes, a (forward) or y* (adjoint)."""
+    six = _typed(time_step, 6.0)
+    for j in range(stacey.nodes.shape[0]):
+        node = stacey.nodes[j]
+        mass, beta, inverse_d = stacey.factors[0, j], stacey.factors[1, j], stacey.factors[2, j]
+        if backward:
+            now = stacey.saved[j]
+            scaled_residual[node] = -stacey.stiffness[1, j] * inverse_d + beta * (now - previous[node]) / time_step \
+                - six * beta * now / time_step
+        else:
+            scaled_residual[node] = (mass * scaled_residual[node]
+                                     - beta * mass * (current[node] - previous[node]) / time_step) * inverse_d
+
+
+@njit(cache=True, fastmath=False)
+def _stacey_update(stacey, following, current, scaled_residual, step, time_step, forcing, backward):
+    """After the second product and the direct sources: the update's last terms at the Stacey nodes, then the
+    rotation of ``stiffness``. Forward: also forcing = F_t - g. Adjoint: restores mu at the Stacey nodes and sets
+    scaled_residual there to -p/D (what the mass sensitivity pairs with a^n)."""
+    dt = time_step
+    dt3_12 = dt * dt * dt / _typed(time_step, 12.0)
+    dt4_12 = dt3_12 * dt
+    half_dt = _typed(time_step, 0.5) * dt
+    zero, flush_below = _typed(time_step, 0.0), _flush_below(following)
+    n = stacey.nodes.shape[0]
+    if not backward:
+        for j in range(n):
+            forcing[j] = zero
+        for t in range(stacey.source_positions.shape[0]):
+            forcing[stacey.source_positions[t]] += stacey.source_rates[step, t]
+    for j in range(n):
+        node = stacey.nodes[j]
+        mass, beta, inverse_d, inverse_d_prime = stacey.factors[0, j], stacey.factors[1, j], stacey.factors[2, j], \
+            stacey.factors[3, j]
+        now, before = stacey.stiffness[1, j], stacey.stiffness[0, j]
+        if backward:
+            total = following[node] + inverse_d_prime * dt3_12 * beta * mass * inverse_d * (now - before)
+            current[node] = stacey.saved[j]
+            scaled_residual[node] = -now * inverse_d
+        else:
+            rate = forcing[j]
+            total = following[node] + inverse_d_prime * beta * (dt4_12 * rate - dt3_12 * (now - before))
+            forcing[j] = rate - ((now - before) / dt + half_dt * stacey.special_values[stacey.special_positions[j]])
+        following[node] = total if abs(total) >= flush_below else zero
+        stacey.stiffness[0, j] = now
+
+
 @njit(cache=True, fastmath=True)
 def _step(previous, current, following, scaled_residual, stepping, injection, step, pairing, layer_memory, carried,
-          carried_next, partner, layer_sensitivity):
+          carried_next, partner, layer_sensitivity, stacey, forcing, backward):
     """One Lax-Wendroff step: following = u^{n+1} from current = u^n, previous = u^{n-1}.
 
     Afterwards scaled_residual holds y = (F^n - K u^n) / M (0 at Dirichlet nodes). ``stepping``: a Stepping;
@@ -596,7 +676,9 @@ def _step(previous, current, following, scaled_residual, stepping, injection, st
     old and new memory. Adjoint (``carried``: T^T mu^{n+1} at the layer nodes): driven by T^T mu^n + T^T mu^{n+1}
     (T^T mu = dt^2 mu + dt^4/12 y_mu), it forces the new state with the new memory, keeps T^T mu^n in
     ``carried_next``, and adds the memory times grad ``partner`` to ``layer_sensitivity`` where ``partner`` has
-    entries. The structures are those of :mod:`specfwi.solver.kernel_structures`.
+    entries. ``stacey``: a StaceyCorrection, whose nodes take the gyro step (see above; ``backward``: its
+    adjoint, with the adjoint's factors in ``stepping``); forward, scaled_residual holds a at its nodes and
+    ``forcing`` receives F_t - g there. The structures are those of :mod:`specfwi.solver.kernel_structures`.
     """
     operator, local, time_step = stepping.operator, stepping.local, stepping.time_step
     dt2 = time_step * time_step
@@ -604,10 +686,17 @@ def _step(previous, current, following, scaled_residual, stepping, injection, st
     nodal, special = stepping.step_coefficients.nodal, stepping.step_coefficients.special
     inverse_mass, inverse_diagonal = nodal[0], nodal[1]  # indexed rows: C-contiguous
     unused = scaled_residual
+    with_stacey = stacey.nodes.shape[0] > 0
+    if with_stacey and backward:
+        _stacey_scale_adjoint(stacey, current, time_step)
     _product(current, local, operator, None,
              Finish(np.int64(RESIDUAL), unused, scaled_residual, inverse_mass, special.nodes, special.run_offsets,
-                    special.factors, unused, unused, _typed(time_step, 0.0), _typed(time_step, 0.0)))
+                    special.factors, unused, unused, _typed(time_step, 0.0), _typed(time_step, 0.0), unused))
+    if with_stacey:
+        _stacey_keep_product(stacey, scaled_residual)
     _inject(scaled_residual, injection.nodes, injection.weights, injection.force_series[step], inverse_mass)
+    if with_stacey:
+        _stacey_residual(stacey, scaled_residual, current, previous, time_step, backward)
     adjoint_layers = carried.shape[0] > 0
     with_layers = layer_memory.operator.element_nodes.shape[0] > 0
     if with_layers and not adjoint_layers:
@@ -615,8 +704,10 @@ def _step(previous, current, following, scaled_residual, stepping, injection, st
                     scaled_residual, inverse_mass, layer_memory, True, partner, layer_sensitivity)
     _product(scaled_residual, local, operator, pairing,
              Finish(np.int64(UPDATE), following, scaled_residual, inverse_mass, special.nodes, special.run_offsets,
-                    special.factors, current, previous, dt2, dt4_12))
+                    special.factors, current, previous, dt2, dt4_12, stacey.special_values))
     _inject(following, injection.nodes, injection.weights, injection.direct_series[step], inverse_diagonal)
+    if with_stacey:
+        _stacey_update(stacey, following, current, scaled_residual, step, time_step, forcing, backward)
     if with_layers and adjoint_layers:
         _layer_pass(current, scaled_residual, (dt2, dt4_12), carried, carried_next, following, inverse_diagonal,
                     layer_memory, False, partner, layer_sensitivity)
@@ -624,26 +715,28 @@ def _step(previous, current, following, scaled_residual, stepping, injection, st
 
 @njit(cache=True, fastmath=True)
 def forward_steps(first_step, last_step, previous, current, following, work, stepping, sources, recording, store,
-                  layer_memory):
+                  layer_memory, stacey):
     """Steps n = first_step .. last_step - 1 (u^{n+1} from u^n, u^{n-1}); returns the rotated buffers.
 
     ``stepping``: a Stepping; ``sources``: a PointInjection; ``recording``: a Recording, whose traces get
     column n + 1 when they have columns (column 0 is the initial state); ``store``: a StateStore: if it has
     rows, each step writes straight into them (no copies), states[n + 2 - store.first_step] = u^{n+1} and
-    residuals[n - store.first_step] = y^n, and the caller fills the rows of u^{first_step - 1} and u^first_step;
-    ``layer_memory``: a LayerMemory (its memory updated). work: (1, n_nodes) scratch.
+    residuals[n - store.first_step] = y^n (a^n at the Stacey nodes), forcings[n - store.first_step] = F_t - g
+    there, and the caller fills the rows of u^{first_step - 1} and u^first_step; ``layer_memory``: a LayerMemory
+    (its memory updated); ``stacey``: a StaceyCorrection (its stiffness updated). work: (1, n_nodes) scratch.
     """
     nothing = np.zeros(0, previous.dtype)
     no_sensitivity = np.zeros((0, 1, 2, 1))
     storing = store.states.shape[0] > 0
     traces, receiver_nodes, receiver_weights = recording.traces, recording.nodes, recording.weights
     for step in range(first_step, last_step):
-        scaled_residual = work[0]
+        scaled_residual, forcing = work[0], stacey.forcing
         if storing:
             following = store.states[step + 2 - store.first_step]
             scaled_residual = store.residuals[step - store.first_step]
+            forcing = store.forcings[step - store.first_step]
         _step(previous, current, following, scaled_residual, stepping, sources, step, None, layer_memory, nothing,
-              nothing, nothing, no_sensitivity)
+              nothing, nothing, no_sensitivity, stacey, forcing, False)
         if traces.shape[1] > 0:
             for r in range(receiver_nodes.shape[0]):
                 total = 0.0
@@ -671,9 +764,34 @@ def _add_nodal_sensitivities(mass_sensitivity, damping_sensitivity, zero_order_s
                                                                         + u_before[node])
 
 
+@njit(cache=True, fastmath=False)  # fastmath: see the pointwise work above
+def _add_stacey_sensitivities(mass_sensitivity, damping_sensitivity, stacey, adjoint, u_before, u_now, u_after, a_now,
+                              forcing_now, time_step):
+    """The gyro step's terms of an adjoint step's sensitivities at the Stacey nodes, beyond those of
+    _add_nodal_sensitivities (which pairs -p/D with a^n there): with D2u = u_after - 2 u_now + u_before,
+    delta = (u_now - u_before)/dt, w = F_t - g (``forcing_now``) and p (stiffness[1]),
+    mass += -dt^2/12 beta^2 mu D2u + dt^4/12 (beta/M) mu w and
+    damping += dt^2/6 beta mu D2u - dt^4/12 mu w / M - dt^4/12 p (delta + dt/2 a^n) / D (float64)."""
+    dt = np.float64(time_step)
+    dt2_12 = dt * dt / 12.0
+    dt4_12 = dt2_12 * dt * dt
+    for j in range(stacey.nodes.shape[0]):
+        node = stacey.nodes[j]
+        mass, beta, inverse_d = np.float64(stacey.factors[0, j]), np.float64(stacey.factors[1, j]), np.float64(
+            stacey.factors[2, j])
+        mu, p, w, a = np.float64(adjoint[node]), np.float64(stacey.stiffness[1, j]), np.float64(forcing_now[j]), \
+            np.float64(a_now[node])
+        before, now, after = np.float64(u_before[node]), np.float64(u_now[node]), np.float64(u_after[node])
+        second_difference = after - 2.0 * now + before
+        delta = (now - before) / dt
+        mass_sensitivity[node] += -dt2_12 * beta * beta * mu * second_difference + dt4_12 * beta / mass * mu * w
+        damping_sensitivity[node] += 2.0 * dt2_12 * beta * mu * second_difference - dt4_12 * mu * w / mass \
+            - dt4_12 * p * (delta + 0.5 * dt * a) * inverse_d
+
+
 @njit(cache=True, fastmath=True)
 def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_adjoint, previous_adjoint, work,
-                  stepping, receivers, store, geometric, sensitivities, layer_memory, carried, carried_next):
+                  stepping, receivers, store, geometric, sensitivities, layer_memory, carried, carried_next, stacey):
     """Adjoint steps k = last_step - 1 down to first_step, accumulating the material sensitivities.
 
     current_adjoint holds mu^k, following_adjoint mu^{k+1}; each step computes lambda^{k-1} into
@@ -685,8 +803,9 @@ def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_
     ``layer_memory``: the layers' adjoint pass (a LayerMemory with the forward's drive and force swapped and the
     adjoint memory), which adds its memory times the gradient of u^k into sensitivities.layers; carried,
     carried_next: two nodal vectors that hold T^T mu of the last step at the layer nodes (rotated here; zero at
-    the start). work: (1, n_nodes) scratch. Returns the rotated buffers (following, current, previous,
-    carried, carried_next).
+    the start). ``stacey``: the adjoint's StaceyCorrection (its stiffness zero at the start; ``stepping`` with the
+    adjoint's factors), whose sensitivities use store.forcings. work: (1, n_nodes) scratch. Returns the rotated
+    buffers (following, current, previous, carried, carried_next).
     """
     no_partner = np.zeros(0, following_adjoint.dtype)
     time_step = stepping.time_step
@@ -698,7 +817,7 @@ def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_
     for k in range(last_step - 1, first_step - 1, -1):
         if k >= final_step:
             _step(following_adjoint, current_adjoint, previous_adjoint, scaled_adjoint, stepping, receivers, k, None,
-                  layer_memory, carried, carried_next, no_partner, sensitivities.layers)
+                  layer_memory, carried, carried_next, no_partner, sensitivities.layers, stacey, stacey.forcing, True)
         else:
             row = k + 1 - store.first_step
             u_now = store.states[row]
@@ -707,10 +826,14 @@ def adjoint_steps(first_step, last_step, final_step, following_adjoint, current_
             # with the gradients of y_mu^k (scaled_adjoint) of the step's second product
             _step(following_adjoint, current_adjoint, previous_adjoint, scaled_adjoint, stepping, receivers, k,
                   ((current_adjoint, u_now, y_now), (dt2, dt4_12), sensitivities.kappa, geometric), layer_memory,
-                  carried, carried_next, u_now, sensitivities.layers)
+                  carried, carried_next, u_now, sensitivities.layers, stacey, stacey.forcing, True)
             _add_nodal_sensitivities(sensitivities.mass, sensitivities.damping, sensitivities.zero_order,
                                      special_nodes, current_adjoint, scaled_adjoint, store.states[row - 1], u_now,
                                      store.states[row + 1], y_now, dt4_12, half_dt, _typed(time_step, 0.25) * dt2)
+            if stacey.nodes.shape[0] > 0:
+                _add_stacey_sensitivities(sensitivities.mass, sensitivities.damping, stacey, current_adjoint,
+                                          store.states[row - 1], u_now, store.states[row + 1], y_now,
+                                          store.forcings[k - store.first_step], time_step)
         following_adjoint, current_adjoint, previous_adjoint = current_adjoint, previous_adjoint, following_adjoint
         carried, carried_next = carried_next, carried
     return following_adjoint, current_adjoint, previous_adjoint, carried, carried_next

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -18,7 +18,7 @@ from .absorbing_layers import LayerCoefficients, build_layer_coefficients
 from .kernel_modules import kernels_for_order
 from .element_blocks import ElementBlocks
 from .kernel_structures import (BlockOperator, GridOperator, LayerMemory, PointInjection, Recording, SpecialNodes,
-                                StateStore, StepCoefficients, Stepping, is_round_off)
+                                StaceyCorrection, StateStore, StepCoefficients, Stepping, is_round_off)
 from .node_grid import NodeGrid, NodeOrder
 from .point_operators import point_operator
 from .resources import check_run
@@ -124,10 +124,25 @@ def _largest_eigenvalue_once(kernels, layout: Layout, operator: BlockOperator | 
     return _EIGENVALUES[key]
 
 
-def _step_coefficients(mass, damping, zero_order, dirichlet_mask, time_step_in_seconds) -> StepCoefficients:
+class StepFactors(NamedTuple):
+    """The step's factors forward and for its adjoint (they differ at the Stacey nodes only), and the Stacey
+    nodes' own (StaceyCorrection.factors)."""
+
+    forward: StepCoefficients
+    adjoint: StepCoefficients
+    stacey_nodes: np.ndarray
+    stacey_special_positions: np.ndarray
+    stacey_factors: np.ndarray
+
+
+def _step_coefficients(mass, damping, zero_order, dirichlet_mask, time_step_in_seconds, *,
+                       fourth_order_damping: bool) -> StepFactors:
     """The factors of a time step (see kernels._step and StepCoefficients); the special nodes are those where
     C > 0 or mask = 0. E (the layers' zero-order term, None without layers; non-zero only where C is) enters
-    averaged, E (u^{n+1} + 2 u^n + u^{n-1}) / 4: stable for any E >= 0."""
+    averaged, E (u^{n+1} + 2 u^n + u^{n-1}) / 4: stable for any E >= 0. ``fourth_order_damping``: the damped
+    nodes not held at 0 take the gyro step (StaceyCorrection; E must be None), whose factors forward at them are
+    (D/D', D/(M D'), 2, 1) and for the adjoint (D/D', 1/D', (2 M' M/D + 5 dt C)/D', (M' - dt C/2 - dt C D/M)/D'),
+    with D = M + dt C/2, M' = M + dt^2 C^2/(12 M), D' = M' + dt C/2."""
     dt = time_step_in_seconds
     zero_order = np.zeros_like(mass) if zero_order is None else zero_order
     diagonal = mass + 0.5 * dt * damping + 0.25 * dt**2 * zero_order
@@ -136,9 +151,39 @@ def _step_coefficients(mass, damping, zero_order, dirichlet_mask, time_step_in_s
     special = np.flatnonzero((damping != 0.0) | (dirichlet_mask == 0.0)).astype(np.int64)
     run_starts = np.flatnonzero(np.diff(special, prepend=-2) != 1)
     factors = np.stack([mass * masked_inverse, masked_inverse, (2.0 * mass - 0.5 * dt**2 * zero_order) * masked_inverse,
-                        (mass - 0.5 * dt * damping + 0.25 * dt**2 * zero_order) * masked_inverse])
+                        (mass - 0.5 * dt * damping + 0.25 * dt**2 * zero_order) * masked_inverse])[:, special]
     run_offsets = np.append(run_starts, len(special)).astype(np.int64)
-    return StepCoefficients(nodal, SpecialNodes(special, run_offsets, np.ascontiguousarray(factors[:, special])))
+    adjoint_factors = factors.copy()
+    positions = np.zeros(0, np.int64)
+    if fourth_order_damping:
+        positions = np.flatnonzero((damping[special] != 0.0) & (dirichlet_mask[special] != 0.0)).astype(np.int64)
+    nodes = special[positions]
+    m, c = mass[nodes], damping[nodes]
+    d = m + 0.5 * dt * c
+    m_prime = m + dt**2 / 12.0 * c**2 / m
+    d_prime = m_prime + 0.5 * dt * c
+    nodal[1, nodes] = 1.0 / d_prime
+    factors[:, positions] = np.stack([d / d_prime, d / (m * d_prime), np.full_like(m, 2.0), np.ones_like(m)])
+    adjoint_factors[:, positions] = np.stack([d / d_prime, 1.0 / d_prime, (2.0 * m_prime * m / d + 5.0 * dt * c) / d_prime,
+                                              (m_prime - 0.5 * dt * c - dt * c * d / m) / d_prime])
+    return StepFactors(StepCoefficients(nodal, SpecialNodes(special, run_offsets, np.ascontiguousarray(factors))),
+                       StepCoefficients(nodal, SpecialNodes(special, run_offsets, np.ascontiguousarray(adjoint_factors))),
+                       nodes, positions, np.ascontiguousarray(np.stack([m, c / m, 1.0 / d, 1.0 / d_prime])))
+
+
+def _source_rates_at(nodes: np.ndarray, source_nodes: np.ndarray, source_weights: np.ndarray,
+                     rate_series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(positions in ``nodes`` that the sources touch, F_t there (n_steps + 1, n_touched)) from the sources'
+    nodes and weights and their rate series (n_steps + 1, n_sources)."""
+    position_of = {int(node): j for j, node in enumerate(nodes)}
+    touched = sorted({position_of[int(node)] for node in source_nodes.ravel() if int(node) in position_of})
+    column_of = {position: t for t, position in enumerate(touched)}
+    rates = np.zeros((len(rate_series), len(touched)))
+    for p, q in np.ndindex(source_nodes.shape):
+        position = position_of.get(int(source_nodes[p, q]))
+        if position is not None:
+            rates[:, column_of[position]] += source_weights[p, q] * rate_series[:, p]
+    return np.array(touched, np.int64), rates
 
 
 # Where the node grid is used (a step against element blocks, one process, 2 threads, docs/solver.md):
@@ -157,12 +202,14 @@ def kernel_layout(mesh: UnstructuredMesh, n_tensor_components: int) -> Layout:
 
 @dataclass
 class ForwardState:
-    """The state of the time stepping after a step n: u^{n-1}, u^n (nodal vectors) and the absorbing layers'
-    memory (specfwi.solver.absorbing_layers; shape (0, n_gll, 2) without layers)."""
+    """The state of the time stepping after a step n: u^{n-1}, u^n (nodal vectors), the absorbing layers'
+    memory (specfwi.solver.absorbing_layers; shape (0, n_gll, 2) without layers) and (K u^{n-1}) at the nodes of
+    the Stacey correction (StaceyCorrection.nodes' order; empty without it)."""
 
     previous: np.ndarray
     current: np.ndarray
     layer_memory: np.ndarray
+    stacey_stiffness: np.ndarray
 
 
 @dataclass
@@ -173,6 +220,10 @@ class SimulationSetup:
     stability_limit_in_seconds : the largest stable time step of this mesh and model
     source_nodes, source_weights : (n_sources, n_gll) injection of each source (weights include f)
     receiver_nodes, receiver_weights : (n_receivers, n_gll) interpolation at each receiver
+    force_series, direct_series, rate_series : (n_steps + 1, n_sources) the wavelet F, dt^4/12 F_tt and F_t (a
+        centred difference) at the sample times
+    adjoint_step_coefficients : the adjoint's factors (those of the gyro step's adjoint at the Stacey nodes)
+    stacey : the StaceyCorrection's constants (its scratch arrays empty; :meth:`stacey_correction`)
     layers : the absorbing layers' memory coefficients (empty without layers)
     dtype : the floating-point type of the time stepping, float64 or float32
     node_order : the order of the nodal vectors of the kernels (None: the mesh's numbering), which
@@ -190,6 +241,8 @@ class SimulationSetup:
     layers: LayerCoefficients
     dirichlet_mask: np.ndarray
     step_coefficients: StepCoefficients
+    adjoint_step_coefficients: StepCoefficients
+    stacey: StaceyCorrection
     time_step_in_seconds: float
     stability_limit_in_seconds: float
     time: np.ndarray
@@ -197,6 +250,7 @@ class SimulationSetup:
     source_weights: np.ndarray
     force_series: np.ndarray
     direct_series: np.ndarray
+    rate_series: np.ndarray
     receiver_nodes: np.ndarray
     receiver_weights: np.ndarray
     node_order: NodeOrder | None
@@ -253,17 +307,29 @@ class SimulationSetup:
         force_series = np.repeat(np.asarray(wavelet(time), dtype=float)[:, None], n_sources, axis=1)
         direct_series = (dt**4 / 12.0) * np.repeat(np.asarray(wavelet.second_derivative(time), dtype=float)[:, None],
                                                     n_sources, axis=1)
+        rate_series = np.repeat(((np.asarray(wavelet(time + dt), dtype=float) - np.asarray(wavelet(time - dt), dtype=float))
+                                 / (2.0 * dt))[:, None], n_sources, axis=1)
         logger.info("simulation: %d elements (%d in absorbing layers), %d nodes (%s layout), dt = %.4g s (limit %.4g s), "
                     "%d steps", mesh.n_elements, layers.n_elements, mesh.n_global_nodes,
                     "node-grid" if isinstance(layout, NodeGrid) else "element-block", dt, limit, n_steps)
         zero_order = None if coefficients.zero_order is None else solver_order(coefficients.zero_order)
-        step_coefficients = _step_coefficients(mass, solver_order(coefficients.damping), zero_order,
-                                               solver_order(dirichlet_mask), dt)
-        operator, step_coefficients, source_weights, force_series, direct_series, receiver_weights = _in_precision(
-            (operator, step_coefficients, source_weights, force_series, direct_series, receiver_weights), dtype)
+        # the gyro step where the damping is Stacey's only (docs/solver.md, "Time integrator")
+        step_factors = _step_coefficients(mass, solver_order(coefficients.damping), zero_order,
+                                          solver_order(dirichlet_mask), dt, fourth_order_damping=not with_layers)
+        source_positions, source_rates = _source_rates_at(step_factors.stacey_nodes, source_nodes, source_weights,
+                                                          rate_series)
+        empty = np.zeros(0)
+        stacey = StaceyCorrection(step_factors.stacey_nodes, step_factors.stacey_special_positions,
+                                  step_factors.stacey_factors, source_positions, source_rates, np.zeros((2, 0)), empty,
+                                  empty, empty)
+        (operator, step_coefficients, adjoint_step_coefficients, stacey, source_weights, force_series, direct_series,
+         rate_series, receiver_weights) = _in_precision(
+            (operator, step_factors.forward, step_factors.adjoint, stacey, source_weights, force_series, direct_series,
+             rate_series, receiver_weights), dtype)
         return cls(mesh, event, coefficients, kernels, layout, operator, layers, dirichlet_mask,
-                   step_coefficients, dt, limit, time, source_nodes, source_weights, force_series, direct_series,
-                   receiver_nodes, receiver_weights, node_order, dtype, options.progress)
+                   step_coefficients, adjoint_step_coefficients, stacey, dt, limit, time, source_nodes, source_weights,
+                   force_series, direct_series, rate_series, receiver_nodes, receiver_weights, node_order, dtype,
+                   options.progress)
 
     @property
     def n_steps(self) -> int:
@@ -302,35 +368,39 @@ class SimulationSetup:
         state after them in that numbering. Options as :meth:`run_forward_in_solver_order`."""
         if state is not None:
             state = ForwardState(self.to_solver_order(state.previous), self.to_solver_order(state.current),
-                                 state.layer_memory)
+                                 state.layer_memory, state.stacey_stiffness)
         reached = self.run_forward_in_solver_order(state=state, **options)
         return ForwardState(self.to_mesh_order(reached.previous), self.to_mesh_order(reached.current),
-                            reached.layer_memory)
+                            reached.layer_memory, reached.stacey_stiffness)
 
     def run_forward_in_solver_order(self, *, traces: np.ndarray | None = None, first_step: int = 0,
                                     last_step: int | None = None, state: "ForwardState | None" = None,
-                                    stored_states=None, stored_residuals=None, first_stored_step: int = 0,
-                                    description: str = "forward", work: np.ndarray | None = None
+                                    stored_states=None, stored_residuals=None, stored_forcings=None,
+                                    first_stored_step: int = 0, description: str = "forward",
+                                    work: np.ndarray | None = None, work_forcing: np.ndarray | None = None
                                     ) -> "ForwardState":
         """:meth:`run_forward` with the states in and out in the kernels' node order (no permutation: the
         adjoint's checkpoints stay in that order). ``state`` is copied, never written.
 
         ``traces`` (n_receivers, n_steps + 1), if given, receives the receiver samples of the new
         states. ``stored_states`` / ``stored_residuals`` follow the layout of the kernels'
-        ``forward_steps``; the rows of u^{first-1} and u^first are filled here. The returned arrays may
-        be rows of ``stored_states``. ``work`` ((1, n_nodes), optional) receives the scaled residual y^{last-1} of
-        the last step when nothing is stored.
+        ``forward_steps``, and so do ``stored_forcings`` (n_rows, n_stacey) (with stored states); the rows of
+        u^{first-1} and u^first are filled here. The returned arrays may be rows of ``stored_states``. ``work``
+        ((1, n_nodes), optional) receives the scaled residual y^{last-1} of the last step when nothing is stored,
+        and ``work_forcing`` ((n_stacey,), optional) its F_t - g at the Stacey nodes.
         """
         last_step = self.n_steps if last_step is None else last_step
         if not 0 <= first_step <= last_step <= self.n_steps:  # the kernels do not check their indices
             raise invalid("(first_step, last_step)", (first_step, last_step),
                           f"0 <= first_step <= last_step <= n_steps = {self.n_steps}")
         n = self.n_global_nodes
+        stacey = self.stacey_correction(work_forcing)
         if state is None:
             previous, current, memory = np.zeros(n, self.dtype), np.zeros(n, self.dtype), self.layers.zero_memory()
         else:
             previous, current = np.array(state.previous, self.dtype), np.array(state.current, self.dtype)
             memory = np.array(state.layer_memory, self.dtype)
+            stacey.stiffness[0] = state.stacey_stiffness
         following = np.zeros(n, self.dtype)
         work = np.zeros((1, n), self.dtype) if work is None else work
         local = self.layout.result_buffer(self.dtype)
@@ -338,13 +408,14 @@ class SimulationSetup:
         empty = np.zeros((0, 0), self.dtype)
         stored_states = empty if stored_states is None else stored_states
         stored_residuals = empty if stored_residuals is None else stored_residuals
+        stored_forcings = empty if stored_forcings is None else stored_forcings
         if len(stored_states):
             row = first_step + 1 - first_stored_step  # the row of u^first_step
             stored_states[row - 1], stored_states[row] = previous, current
         stepping = self.stepping(local)
         sources = PointInjection(self.source_nodes, self.source_weights, self.force_series, self.direct_series)
         recording = Recording(self.receiver_nodes, self.receiver_weights, traces)
-        store = StateStore(stored_states, stored_residuals, first_stored_step)
+        store = StateStore(stored_states, stored_residuals, stored_forcings, first_stored_step)
         layer_memory = LayerMemory(self.layers.operator, memory, self.layers.drive, self.layers.force)
         with self.progress_bar(last_step - first_step, description) as bar, kernel_threads() as threads:
             for start in range(first_step, last_step, STEPS_PER_CALL):
@@ -352,13 +423,24 @@ class SimulationSetup:
                 threads.recheck()
                 previous, current, following = self.kernels.forward_steps(
                     start, stop, previous, current, following, work, stepping, sources, recording, store,
-                    layer_memory)
+                    layer_memory, stacey)
                 bar.update(stop - start)
-        return ForwardState(previous, current, memory)
+        return ForwardState(previous, current, memory, stacey.stiffness[0].copy())
 
-    def stepping(self, local: np.ndarray) -> Stepping:
-        """The kernels' Stepping, with ``local`` (the layout's result_buffer()) as the products' buffer."""
-        return Stepping(self.operator, local, self.step_coefficients, self.dtype.type(self.time_step_in_seconds))
+    def stepping(self, local: np.ndarray, *, adjoint: bool = False) -> Stepping:
+        """The kernels' Stepping, with ``local`` (the layout's result_buffer()) as the products' buffer; with the
+        adjoint's factors if ``adjoint``."""
+        coefficients = self.adjoint_step_coefficients if adjoint else self.step_coefficients
+        return Stepping(self.operator, local, coefficients, self.dtype.type(self.time_step_in_seconds))
+
+    def stacey_correction(self, forcing: np.ndarray | None = None) -> StaceyCorrection:
+        """The kernels' StaceyCorrection of one run: the constants with fresh scratch (stiffness zero: at rest)
+        and ``forcing`` ((n_stacey,), optional) as the forcing of the last step."""
+        n_stacey, n_special = len(self.stacey.nodes), len(self.step_coefficients.special.nodes)
+        forcing = np.zeros(n_stacey, self.dtype) if forcing is None else forcing
+        return self.stacey._replace(stiffness=np.zeros((2, n_stacey), self.dtype), forcing=forcing,
+                                    saved=np.zeros(n_stacey, self.dtype),
+                                    special_values=np.zeros(n_special, self.dtype))
 
     def record_traces(self) -> np.ndarray:
         """Run the whole forward simulation; receiver samples (n_receivers, n_steps + 1)."""

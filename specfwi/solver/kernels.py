@@ -29,6 +29,8 @@ With D = M + dt C / 2 and r = M y the update reads u^{n+1} = dt^2 (M/D) y - dt^4
 + (2 M/D) u^n - ((M - dt C/2)/D) u^{n-1} + Q^n / D: at the nodes without damping (C = 0)
 and not held at 0 (free surface) that is dt^2 y - dt^4/12 h / M + 2 u^n - u^{n-1}, which
 streams 4 nodal vectors instead of 7; the other nodes (``special``) keep their factors.
+Where the damping is the Stacey condition's only, its nodes take the fourth-order "gyro" step instead (see
+"the Stacey nodes' fourth-order terms" below and docs/solver.md), whose adjoint has its own factors.
 
 ``N`` (GLL points per axis) and ``B`` are module constants so that LLVM unrolls the
 small loops and vectorises the lane loops. The solver never compiles this file itself:

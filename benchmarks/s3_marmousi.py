@@ -2,7 +2,7 @@
 
     python benchmarks/s3_marmousi.py [--iterations 20] [--quick] [--output DIR] [--figure s3_marmousi.png]
                                      [--name s3] [--smoothing-meters 50] [--high-pass-meters 150]
-                                     [--depth-exponent 1] [--bound-handling project]
+                                     [--depth-exponent 1] [--bound-handling stop]
 
 Prints per iteration and per misfit+gradient evaluation: misfit / initial, the model error
 e = |vp - vp_true| / |vp_prior - vp_true| on the grid x = 0, 40, ..., 9200 m, depth = 100, 140, ..., 2900 m,
@@ -16,7 +16,7 @@ data from a finer mesh (2 elements per wavelength); relative scaling; source cut
 60 m frozen by a region of interest (rising to 1 by 100 m depth); preconditioner
 ConstantSmoothing({"VP": 50 m}) with high_pass_lengths_in_meters={"VP": 150 m} and depth_exponent=1
 (directions without the scales the 300 m-smoothed prior already holds, growing with depth);
-TrustRegion(initial_trust_region_linf=0.05, bound_handling="project"); bounds 1400-5600 m/s.
+TrustRegion(initial_trust_region_linf=0.05) (bound_handling "stop"); bounds 1400-5600 m/s.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class Settings:
     smoothing_in_meters: float = 50.0
     high_pass_in_meters: float | None = 150.0
     depth_exponent: float = 1.0
-    bound_handling: str = "project"
+    bound_handling: str = "stop"
     deep_frozen: bool = False
 
     def preconditioner(self) -> sf.ConstantSmoothing:

@@ -60,7 +60,7 @@ def stability_limit(scenario: Scenario) -> float:
     """The solver's stability limit (s) for the scenario's mesh (same estimate as the automatic time step)."""
     return SimulationSetup.build(scenario.mesh, scenario.events[0], wavelet=scenario.wavelet,
                                  end_time_in_seconds=scenario.end_time_in_seconds,
-                                 progress=False).stability_limit_in_seconds
+                                 options=sf.SolverOptions(progress=False)).stability_limit_in_seconds
 
 
 def run_configuration(tensor_order: int, elements_per_wavelength: float, courant_fraction: float | None, *,

@@ -18,7 +18,7 @@ import numpy as np
 from common import s1_scenario, s2_scenario, time_repeats
 from measurement import benchmark_parser
 
-from specfwi.solver import SimulationSetup, unrolled
+from specfwi.solver import SimulationSetup, SolverOptions, unrolled
 
 
 @numba.njit
@@ -34,7 +34,7 @@ def _all_columns(column_part, fields, values, coefficients, entries, partners, p
 
 def measure(scenario, dtype: str, repeats: int) -> None:
     setup = SimulationSetup.build(scenario.mesh, scenario.events[0], wavelet=scenario.wavelet,
-                                  end_time_in_seconds=0.01, dtype=dtype, progress=False)
+                                  end_time_in_seconds=0.01, options=SolverOptions(dtype=dtype, progress=False))
     coefficient_x, coefficient_y, entries = setup.operator
     n_points = scenario.mesh.tensor_order + 1
     grid_shape = (coefficient_y.shape[0], coefficient_x.shape[2])

@@ -149,16 +149,17 @@ def measure_forward(build_scenario, scenario_options: dict, *, repeats: int, dty
     scenario = build_scenario(**scenario_options)
     event = scenario.events[0]
 
-    options = dict(wavelet=scenario.wavelet, end_time_in_seconds=scenario.end_time_in_seconds, progress=False,
-                   dtype=dtype)
+    time_window = dict(wavelet=scenario.wavelet, end_time_in_seconds=scenario.end_time_in_seconds)
+    options = sf.SolverOptions(progress=False, dtype=dtype)
 
     def run():
-        return sf.simulate(scenario.mesh, event, **options)
+        return sf.simulate(scenario.mesh, event, **time_window, progress=False, dtype=dtype)
 
     measurement = _measure(scenario, "forward (one source)", run, n_simulations=1, repeats=repeats, warm_up=True,
                            notes=[f"event {event.event_name}: {len(event.receivers)} receivers"], dtype=dtype)
-    setup_timing, _ = time_repeats(lambda: SimulationSetup.build(scenario.mesh, event, **options), repeats)
-    setup = SimulationSetup.build(scenario.mesh, event, **options)
+    setup_timing, _ = time_repeats(lambda: SimulationSetup.build(scenario.mesh, event, **time_window, options=options),
+                                   repeats)
+    setup = SimulationSetup.build(scenario.mesh, event, **time_window, options=options)
     stepping_timing, _ = time_repeats(setup.record_traces, repeats)
     updates = measurement.n_global_nodes * measurement.n_steps
     measurement.notes += [f"setup alone (SimulationSetup.build, with the stability-limit eigenvalue estimate): median "

@@ -29,6 +29,7 @@ _PUBLIC_NAMES = {
     "Window": "specfwi.misfit",
     "get_misfit": "specfwi.misfit",
     "simulate": "specfwi.solver",
+    "SolverOptions": "specfwi.solver",
     "WavefieldCompression": "specfwi.solver",
     "compute_misfit": "specfwi.gradient",
     "compute_gradient": "specfwi.gradient",

@@ -115,12 +115,13 @@ def test_layers_on_a_free_surface_and_parameters_for_a_mesh_without_layers_are_r
     event = sf.Event(event_name="e", sources=sf.ScalarPoint2D(x=500.0, y=-250.0, f=1.0),
                      receivers=sf.ArrayPoint2D(x=np.array([800.0]), y=0.0, fields=["phi"]))
     with pytest.raises(InvalidParameterError, match="free_surface"):
-        SimulationSetup.build(layered, event, wavelet=WAVELET, end_time_in_seconds=0.2, free_surface=True)
+        SimulationSetup.build(layered, event, wavelet=WAVELET, end_time_in_seconds=0.2,
+                              options=sf.SolverOptions(free_surface=True))
     parameters = sf.AbsorbingBoundaryParameters(reference_velocity=2000.0, number_of_wavelengths=1.0,
                                                 reference_frequency=5.0)
     with pytest.raises(InvalidParameterError, match="layers belong to the mesh"):
         SimulationSetup.build(model_mesh, small_event(), wavelet=WAVELET, end_time_in_seconds=0.2,
-                              absorbing_boundaries=parameters)
+                              options=sf.SolverOptions(absorbing_boundaries=parameters))
 
 
 # ---------------------------------------------------------------- the physics
@@ -157,7 +158,8 @@ def test_the_layers_are_stable_long_after_the_wave_has_left():
                                      elements_per_wavelength=2.0)
     event = sf.Event(event_name="e", sources=sf.ScalarPoint2D(x=200.0, y=-200.0, f=1.0),
                      receivers=sf.ArrayPoint2D(x=np.array([300.0]), y=-100.0, fields=["phi"]))
-    setup = SimulationSetup.build(mesh, event, wavelet=WAVELET, end_time_in_seconds=8.0, progress=False)
+    setup = SimulationSetup.build(mesh, event, wavelet=WAVELET, end_time_in_seconds=8.0,
+                                  options=sf.SolverOptions(progress=False))
     peak = np.abs(setup.run_forward(last_step=setup.n_steps // 16).current).max()
     state = setup.run_forward(last_step=setup.n_steps // 2)
     halfway = np.abs(state.current).max()

@@ -1,4 +1,5 @@
-"""The documentation runs: every python block of docs/tutorial.md, in order, in one namespace."""
+"""The documentation runs: every python block of docs/tutorial.md, in order, in one namespace; those of
+docs/inversion.md and docs/solver.md each on its own."""
 
 import re
 from pathlib import Path
@@ -30,3 +31,10 @@ def test_inversion_guide_runs(tmp_path, monkeypatch):
     assert len(blocks) == 2
     for block in blocks:
         exec(compile(block, str(DOCS / "inversion.md"), "exec"), {})
+
+
+def test_solver_guide_runs():
+    blocks = python_blocks(DOCS / "solver.md")
+    assert len(blocks) == 1
+    for block in blocks:
+        exec(compile(block, str(DOCS / "solver.md"), "exec"), {})

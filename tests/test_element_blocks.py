@@ -33,7 +33,8 @@ def fan_setup(tensor_order: int) -> SimulationSetup:
     event = sf.Event(event_name="fan", sources=sf.ScalarPoint2D(x=40.0, y=-30.0, f=1.0),
                      receivers=sf.ArrayPoint2D(x=[-120.0], y=[200.0], fields=["phi"]))
     return SimulationSetup.build(hexagon_fan_mesh(tensor_order), event, wavelet=sf.Ricker(center_frequency=10.0),
-                                 end_time_in_seconds=0.05, absorbing_boundaries=False, progress=False)
+                                 end_time_in_seconds=0.05,
+                                 options=sf.SolverOptions(absorbing_boundaries=False, progress=False))
 
 
 def numpy_stiffness(mesh: sf.UnstructuredMesh, stiffness_tensor: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -120,7 +121,7 @@ def test_axis_aligned_elements_run_without_cross_terms_and_give_the_same_stiffne
                      receivers=sf.ArrayPoint2D(x=[510.0], y=[-40.0], fields=["phi"]))
     monkeypatch.setattr(solver_setup, "kernel_layout", lambda mesh, n: ElementBlocks.build(mesh.global_node_index))
     setup = SimulationSetup.build(mesh, event, wavelet=sf.Ricker(center_frequency=10.0), end_time_in_seconds=0.05,
-                                  progress=False)
+                                  options=sf.SolverOptions(progress=False))
     assert setup.operator[1].shape[1] == 2  # a rectangle takes the node grid unless told otherwise
     u = np.random.default_rng(5).normal(size=setup.n_global_nodes)
     expected = numpy_stiffness(mesh, setup.coefficients.stiffness_tensor, u)

@@ -29,7 +29,8 @@ def box_mesh(tensor_order: int, n_elements_x: int, n_elements_y: int, *, seed: i
 
 
 def box_setup(mesh: sf.UnstructuredMesh) -> SimulationSetup:
-    return SimulationSetup.build(mesh, EVENT, wavelet=WAVELET, end_time_in_seconds=0.05, progress=False)
+    return SimulationSetup.build(mesh, EVENT, wavelet=WAVELET, end_time_in_seconds=0.05,
+                                 options=sf.SolverOptions(progress=False))
 
 
 @pytest.fixture
@@ -82,7 +83,7 @@ def test_a_sheared_grid_keeps_the_element_blocks(grid_on_small_meshes):
     assert isinstance(SimulationSetup.build(mesh, sf.Event(
         event_name="sheared", sources=sf.ScalarPoint2D(x=250.0, y=-150.0, f=1.0),
         receivers=sf.ArrayPoint2D(x=[300.0], y=[-100.0], fields=["phi"])), wavelet=WAVELET, end_time_in_seconds=0.05,
-        progress=False).layout, ElementBlocks)
+        options=sf.SolverOptions(progress=False)).layout, ElementBlocks)
 
 
 def test_a_rectangle_whose_elements_run_xi_along_y_keeps_the_element_blocks(grid_on_small_meshes):
@@ -156,7 +157,7 @@ def test_grid_and_blocks_give_the_same_traces_when_the_boundary_nodes_span_many_
     options = dict(wavelet=WAVELET, end_time_in_seconds=0.25, time_step_in_seconds=5e-4, free_surface=True,
                    progress=False)
     setup = box_setup(mesh)
-    n_element_columns, _, n_inner = setup.layout.x_shape
+    n_element_columns, _, n_inner = setup.layout.outer_shape
     assert isinstance(setup.layout, NodeGrid) and setup.kernels._n_chunks(n_element_columns, 4 * n_inner) > 2
     on_grid = sf.simulate(mesh, EVENT, **options)
     snapshot_on_grid = sf.solver.simulate_wavefield(mesh, EVENT, snapshot_times_in_seconds=[0.1], **options)

@@ -34,12 +34,14 @@ def test_float32_traces_and_snapshots_agree_with_float64_on_both_layouts(grid_on
     mesh = box_mesh(4, 8, 4, seed=2)
     if layout is ElementBlocks:
         monkeypatch.setattr(solver_setup, "kernel_layout", lambda mesh, n: ElementBlocks.build(mesh.global_node_index))
-    options = dict(wavelet=WAVELET, end_time_in_seconds=0.25, time_step_in_seconds=5e-4, free_surface=True,
-                   progress=False)
-    setup = SimulationSetup.build(mesh, EVENT, dtype="float32", **options)
+    time_window, solver_options = dict(wavelet=WAVELET, end_time_in_seconds=0.25), dict(
+        time_step_in_seconds=5e-4, free_surface=True, progress=False)
+    options = {**time_window, **solver_options}
+    setup = SimulationSetup.build(mesh, EVENT, **time_window,
+                                  options=sf.SolverOptions(dtype="float32", **solver_options))
     assert isinstance(setup.layout, layout) and setup.dtype == np.float32
-    assert all(array.dtype == np.float32 for array in (setup.operator[1], setup.step_coefficients[0],
-                                                        setup.step_coefficients[2], setup.force_series))
+    assert all(array.dtype == np.float32 for array in (setup.operator[1], setup.step_coefficients.nodal,
+                                                        setup.step_coefficients.special.factors, setup.force_series))
     assert setup.run_forward(last_step=3).current.dtype == np.float32
     double = sf.simulate(mesh, EVENT, **options)
     single = sf.simulate(mesh, EVENT, dtype=np.float32, **options)

@@ -61,6 +61,15 @@ def tiny_simulation(name: str = "sim", **overrides) -> sf.SimulationConfiguratio
     return sf.SimulationConfiguration(name, **{**options, **overrides})
 
 
+def direct_keywords(configuration) -> dict:
+    """The keywords with which sf.simulate / sf.compute_gradient run what the project runs for ``configuration``:
+    the wavelet and simulated time of its event configuration, the time step and boundaries of its solver options."""
+    events, options = configuration.event_configuration, configuration.solver_options()
+    return dict(wavelet=events.wavelet, end_time_in_seconds=events.end_time_in_seconds,
+                start_time_in_seconds=events.start_time_in_seconds, time_step_in_seconds=options.time_step_in_seconds,
+                absorbing_boundaries=options.absorbing_boundaries, free_surface=options.free_surface)
+
+
 def tiny_project(path, *, n_events: int = 1) -> sf.Project:
     """A project with a model, ``n_events`` events, simulation "sim" and misfit "energy"."""
     project = sf.Project.from_volume_model(path, tiny_model(), load_if_exists=True)
@@ -80,7 +89,7 @@ def refuse(*arguments, **options):
 
 def forbid_computation(monkeypatch) -> None:
     """Make every computation fail (meshing, simulations, gradients): results must come from the cache."""
-    for target in ("specfwi.project.jobs.simulate", "specfwi.project.jobs.compute_gradient",
+    for target in ("specfwi.project.jobs.simulate_with_options", "specfwi.project.jobs.compute_gradient_with_options",
                    "specfwi.project.accessors.build_simulation_mesh"):
         monkeypatch.setattr(target, refuse)
 
@@ -310,7 +319,7 @@ def test_waveforms_equal_a_direct_simulation_and_are_reused(tmp_path, monkeypatc
     traces = project.waveforms.get("sim", "event_0")
     configuration = tiny_simulation()
     direct = sf.simulate(project.simulations.get_mesh("sim"), tiny_event("event_0", 150.0),
-                         **configuration.solver_options())
+                         **direct_keywords(configuration))
     xr.testing.assert_identical(traces, direct)
     forbid_computation(monkeypatch)
     with caplog.at_level(logging.INFO, logger="specfwi"):
@@ -331,7 +340,7 @@ def test_user_mesh_configuration_simulates_on_that_mesh(tmp_path):
     reopened = sf.Project(tmp_path / "p")
     assert reopened.simulations.get("own") == configuration
     assert hash_mesh(reopened.simulations.get_mesh("own")) == hash_mesh(mesh)
-    direct = sf.simulate(mesh, tiny_event("event_0", 150.0), **configuration.solver_options())
+    direct = sf.simulate(mesh, tiny_event("event_0", 150.0), **direct_keywords(configuration))
     xr.testing.assert_identical(reopened.waveforms.get("own", "event_0"), direct)
 
 
@@ -363,7 +372,7 @@ def test_observed_data_import_checks_receivers_and_round_trips(tmp_path):
 def direct_gradient(project: sf.Project, event_name: str, misfit="L2_energy_no_observed_data", observed=None):
     """The gradient computed without the project, from the same mesh and configuration."""
     return sf.compute_gradient(project.simulations.get_mesh("sim"), project.events.get(event_name), misfit=misfit,
-                               observed=observed, **tiny_simulation().solver_options())
+                               observed=observed, **direct_keywords(tiny_simulation()))
 
 
 def assert_gradient_file_equals(path: str, expected) -> None:
@@ -395,7 +404,7 @@ def test_misfits_from_waveforms_match_the_solver(tmp_path):
     energy = project.actions.inversion.compute_misfits("sim", "energy", "event_0")
     assert energy["event_0"] == pytest.approx(sf.compute_misfit(
         project.simulations.get_mesh("sim"), project.events.get("event_0"), misfit="L2_energy_no_observed_data",
-        **tiny_simulation().solver_options()), rel=1e-12)
+        **direct_keywords(tiny_simulation())), rel=1e-12)
 
 
 def test_observed_data_from_another_simulation_configuration(tmp_path):
@@ -413,7 +422,7 @@ def test_observed_data_from_another_simulation_configuration(tmp_path):
     assert misfits["event_0"] > 0.0
     assert misfits["event_0"] == pytest.approx(sf.compute_misfit(
         project.simulations.get_mesh("sim"), project.events.get("event_0"), misfit="L2", observed=observed,
-        **fixed_step.solver_options()), rel=1e-12)
+        **direct_keywords(tiny_simulation(event_configuration=fixed_step))), rel=1e-12)
     assert project.actions.inversion.compute_misfits("true_fixed_step", "l2_fixed_step", "event_0") == \
         {"event_0": 0.0}
     # automatic time steps differ between the models: observed data are resampled onto the synthetic axis
@@ -444,7 +453,7 @@ def test_bandpassed_misfit_configurations_filter_synthetic_and_observed_traces_a
     mesh, event = project.simulations.get_mesh("sim_fixed_step"), project.events.get("event_0")
     observed = project.waveforms.get("true_fixed_step", "event_0")
     expected = sf.compute_gradient(mesh, event, misfit="L2", observed=observed, bandpass=(5.0, 20.0),
-                                   **fixed_step.solver_options())
+                                   **direct_keywords(tiny_simulation(event_configuration=fixed_step)))
     raw = sf.UnstructuredMesh.from_h5(gradients["event_0"])
     for parameter in ("VP", "RHO"):
         np.testing.assert_allclose(raw.element_nodal_fields[parameter],

@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import h5py
@@ -213,7 +214,7 @@ def test_a_read_only_project_reads_its_cache_and_refuses_new_work_at_once(projec
         sf.plot.traces(p.waveforms.get("sim", "event_0"))
         print("misfit", p.actions.inversion.compute_misfits("sim", "energy")["event_0"])
         import specfwi.project.jobs as jobs
-        jobs.simulate = jobs.compute_gradient = None  # a forward run would fail with a TypeError
+        jobs.simulate_with_options = jobs.compute_gradient_with_options = None  # a run would fail: TypeError
         p += sf.MisfitConfiguration("energy", "L2_energy_no_observed_data")  # identical: nothing to write
         try:
             p += sf.MisfitConfiguration("new", "L2_energy_no_observed_data")
@@ -248,7 +249,7 @@ def test_read_only_results_folder_is_refused_before_any_forward_run(project_copy
         import specfwi.project.jobs as jobs
         def forbidden(*arguments, **options):
             raise AssertionError("a forward run started")
-        jobs.compute_gradient = forbidden
+        jobs.compute_gradient_with_options = forbidden
         p = sf.Project({str(project_copy)!r})
         try:
             p.actions.inversion.compute_gradients("sim", "energy")
@@ -332,9 +333,11 @@ def test_step_estimate_is_close_to_the_solvers_time_axis(tmp_path):
 
     project = tiny_project(tmp_path / "proj")
     mesh, event = project.simulations.get_mesh("sim"), project.events.get("event_0")
-    options = project.simulations.get("sim").solver_options()
-    setup = SimulationSetup.build(mesh, event, progress=False, **{key: options[key] for key in (
-        "wavelet", "end_time_in_seconds", "start_time_in_seconds", "time_step_in_seconds")})
+    configuration = project.simulations.get("sim")
+    events = configuration.event_configuration
+    setup = SimulationSetup.build(mesh, event, wavelet=events.wavelet, end_time_in_seconds=events.end_time_in_seconds,
+                                  start_time_in_seconds=events.start_time_in_seconds,
+                                  options=replace(configuration.solver_options(), progress=False))
     for estimate in (project.simulations.estimate("sim"),
                      sf.resources.estimate_from_mesh(mesh, duration_in_seconds=setup.time[-1] - setup.time[0])):
         assert (estimate.n_elements, estimate.n_nodes) == (mesh.n_elements, mesh.n_global_nodes)

@@ -178,7 +178,7 @@ def small_event(source=(230.0, -170.0), receivers=((410.0, -95.0),)) -> sf.Event
 
 def build_setup(mesh, *, end_time_in_seconds=0.3, **options) -> SimulationSetup:
     return SimulationSetup.build(mesh, small_event(), wavelet=WAVELET, end_time_in_seconds=end_time_in_seconds,
-                                 progress=False, **options)
+                                 options=sf.SolverOptions(progress=False, **options))
 
 
 def stiffness_operator(setup: SimulationSetup):
@@ -397,13 +397,13 @@ def simulate_small(mesh, event=None, **options):
 
 BAD_SIMULATIONS = {
     "negative VP": (lambda mesh: simulate_small(with_field_value(mesh, "VP", -5.0)),
-                    ModelError, r"'VP' must be > 0.*got a minimum of -5\.0"),
+                    ModelError, r"'VP' must be > 0.*got 'a minimum of -5\.0'"),
     "zero RHO": (lambda mesh: simulate_small(with_field_value(mesh, "RHO", 0.0)),
-                 ModelError, r"'RHO' must be > 0.*got a minimum of 0\.0"),
+                 ModelError, r"'RHO' must be > 0.*got 'a minimum of 0\.0'"),
     "infinite VP": (lambda mesh: simulate_small(with_field_value(mesh, "VP", np.inf)),
-                    ModelError, r"'VP' must be finite.*got 1 non-finite"),
+                    ModelError, r"'VP' must be finite.*got '1 non-finite"),
     "nan RHO": (lambda mesh: simulate_small(with_field_value(mesh, "RHO", np.nan)),
-                ModelError, r"'RHO' must be finite.*got 1 non-finite"),
+                ModelError, r"'RHO' must be finite.*got '1 non-finite"),
     "source outside": (lambda mesh: simulate_small(mesh, small_event(source=(700.0, -100.0))),
                        OutsideMeshError, r"'sources\[0\]' must be a point inside the mesh.*got \(700\.0, -100\.0\)"),
     "receiver outside": (lambda mesh: simulate_small(mesh, small_event(receivers=((100.0, -50.0), (50.0, 10.0)))),
@@ -491,7 +491,7 @@ def test_the_stability_estimate_is_made_once_per_mesh_and_model(model_mesh, monk
     monkeypatch.setattr(setup_module, "_EIGENVALUES", {})
     first = build_setup(model_mesh)
     second = SimulationSetup.build(model_mesh, small_event(source=(300.0, -150.0)), wavelet=WAVELET,
-                                   end_time_in_seconds=0.2, progress=False)
+                                   end_time_in_seconds=0.2, options=sf.SolverOptions(progress=False))
     assert len(calls) == 1 and second.stability_limit_in_seconds == first.stability_limit_in_seconds
     changed = model_mesh.copy()
     changed.element_nodal_fields["VP"] = 1.5 * changed.element_nodal_fields["VP"]
@@ -512,7 +512,7 @@ def test_the_tail_ahead_of_a_wave_front_is_flushed_before_it_turns_subnormal():
     event = sf.Event(event_name="strip", sources=sf.ScalarPoint2D(x=500.0, y=-100.0, f=1.0),
                      receivers=sf.ArrayPoint2D(x=[900.0], y=[-100.0], fields=["phi"]))
     setup = SimulationSetup.build(mesh, event, wavelet=sf.Ricker(center_frequency=5.0), end_time_in_seconds=1.5,
-                                  progress=False)
+                                  options=sf.SolverOptions(progress=False))
     state = setup.run_forward(last_step=100).current
     magnitudes = np.abs(state[state != 0.0])
     assert magnitudes.size > 0.3 * state.size  # the front has spread over a third of the strip
@@ -524,6 +524,6 @@ def test_forward_steps_outside_the_time_axis_are_refused(model_mesh, steps):
     event = sf.Event(event_name="e", sources=sf.ScalarPoint2D(x=210.0, y=-255.0, f=1.0),
                      receivers=sf.ArrayPoint2D(x=[350.0], y=[-62.0], fields=["phi"]))
     setup = SimulationSetup.build(model_mesh, event, wavelet=sf.Ricker(center_frequency=8.0), end_time_in_seconds=0.1,
-                                  progress=False)
+                                  options=sf.SolverOptions(progress=False))
     with pytest.raises(InvalidParameterError, match="last_step"):
         setup.run_forward(first_step=steps[0], last_step=steps[1])

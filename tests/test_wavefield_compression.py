@@ -70,7 +70,7 @@ def test_a_project_caches_compressed_gradients_under_their_own_keys(tmp_path):
     assert compressed_path != exact_path
     direct = sf.compute_gradient(project.simulations.get_mesh("sim"), project.events.get("event_0"),
                                  misfit="L2_energy_no_observed_data", wavefield_compression=compression,
-                                 **tp.tiny_simulation().solver_options())
+                                 **tp.direct_keywords(tp.tiny_simulation()))
     tp.assert_gradient_file_equals(compressed_path, direct)
     configuration = sf.InverseProblemConfiguration(
         "inv", "sim", ["event_0"], "energy", sf.Mapping(["VP"], "relative_deviation_from_prior"),

@@ -7,16 +7,17 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from ..mesh import UnstructuredMesh
 from ..errors import invalid
+from ..mesh import UnstructuredMesh
+from ..mesh.absorbing import AbsorbingOption, FreeSurfaceOption
 from ..misfit import get_misfit
 from ..misfit.traces import match_observed
 from ..misfit.window import window_weights
 from ..physics import PARAMETERS
-from ..solver import SimulationSetup, traces_to_dataarray
+from ..solver import SimulationSetup, SolverOptions, WavefieldCompression, traces_to_dataarray
+from ..solver.adjoint import DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES, forward_then_adjoint, plan_checkpoints
+from ..solver.options import Precision
 from ..solver.resources import check_run
-from ..solver.compression import WavefieldCompression
-from ..solver.adjoint import DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES, check_memory_budget, forward_then_adjoint, plan_checkpoints
 
 
 @dataclass
@@ -37,14 +38,16 @@ class GradientResult:
     adjoint_source: xr.DataArray
 
 
-def _prepare(mesh, event, wavelet, misfit, observed, window, bandpass, options) -> tuple[SimulationSetup, object]:
+def _prepare(mesh, event, *, wavelet, misfit, end_time_in_seconds, start_time_in_seconds, observed, window, bandpass,
+             options: SolverOptions) -> tuple[SimulationSetup, object]:
     """Validate everything (misfit, band-pass, observed data and their time axis) before any time stepping."""
     misfit_function = get_misfit(misfit, window=window, bandpass=bandpass)
     if observed is None and misfit_function.requires_observed_data:
         raise invalid("observed", None, f"traces (the misfit {misfit_function.name!r} compares with observed data)")
     if observed is not None and misfit_function.requires_observed_data is False:
         raise invalid("observed", "traces", f"None (the misfit {misfit_function.name!r} uses no observed data)")
-    setup = SimulationSetup.build(mesh, event, wavelet=wavelet, **options)
+    setup = SimulationSetup.build(mesh, event, wavelet=wavelet, end_time_in_seconds=end_time_in_seconds,
+                                  start_time_in_seconds=start_time_in_seconds, options=options)
     template = traces_to_dataarray(setup, np.zeros((len(setup.receiver_nodes), setup.n_steps + 1)))
     misfit_function.check_time_axis(template["time"].values)
     if observed is not None:
@@ -56,7 +59,9 @@ def _prepare(mesh, event, wavelet, misfit, observed, window, bandpass, options) 
 
 def compute_misfit(mesh: UnstructuredMesh, event, *, wavelet, misfit, end_time_in_seconds: float,
                    time_step_in_seconds: float | None = None, observed: xr.DataArray | None = None, window=None,
-                   bandpass=None, **simulate_options) -> float:
+                   bandpass=None, start_time_in_seconds: float | None = None,
+                   absorbing_boundaries: AbsorbingOption = True, free_surface: FreeSurfaceOption = False,
+                   progress: bool | None = None, dtype: Precision = "float64") -> float:
     """Misfit of one event's synthetic traces (see :func:`specfwi.simulate` for the simulation options).
 
     ``misfit``: a name ("L2_energy_no_observed_data", "L2", "cross_correlation_time_shift") or a callable
@@ -65,9 +70,12 @@ def compute_misfit(mesh: UnstructuredMesh, event, *, wavelet, misfit, end_time_i
     ``bandpass``: None or (f_min, f_max) in Hz, a zero-phase Butterworth band-pass of synthetic and observed
     traces before the misfit (see specfwi.misfit.Bandpass; f_max below the Nyquist frequency of the time step).
     """
-    setup, misfit_function = _prepare(mesh, event, wavelet, misfit, observed, window, bandpass,
-                                      dict(end_time_in_seconds=end_time_in_seconds,
-                                           time_step_in_seconds=time_step_in_seconds, **simulate_options))
+    options = SolverOptions(time_step_in_seconds=time_step_in_seconds, absorbing_boundaries=absorbing_boundaries,
+                            free_surface=free_surface, progress=progress, dtype=dtype)
+    setup, misfit_function = _prepare(mesh, event, wavelet=wavelet, misfit=misfit,
+                                      end_time_in_seconds=end_time_in_seconds,
+                                      start_time_in_seconds=start_time_in_seconds, observed=observed, window=window,
+                                      bandpass=bandpass, options=options)
     return misfit_function(traces_to_dataarray(setup, setup.record_traces()), observed).value
 
 
@@ -75,7 +83,9 @@ def compute_gradient(mesh: UnstructuredMesh, event, *, wavelet, misfit, end_time
                      time_step_in_seconds: float | None = None, observed: xr.DataArray | None = None, window=None,
                      bandpass=None, checkpoint_memory_in_megabytes: float = DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES,
                      wavefield_compression: WavefieldCompression | None = None,
-                     **simulate_options) -> GradientResult:
+                     start_time_in_seconds: float | None = None, absorbing_boundaries: AbsorbingOption = True,
+                     free_surface: FreeSurfaceOption = False, progress: bool | None = None,
+                     dtype: Precision = "float64") -> GradientResult:
     """Misfit and its exact gradient w.r.t. the element-nodal VP and RHO (one forward + one adjoint run).
 
     Arguments as :func:`compute_misfit`; ``checkpoint_memory_in_megabytes`` bounds the memory for stored
@@ -84,17 +94,29 @@ def compute_gradient(mesh: UnstructuredMesh, event, *, wavelet, misfit, end_time
     keeps every k-th forward state and interpolates between them: an approximate gradient, without
     recomputation (docs/solver.md, Wavefield compression).
     """
-    check_memory_budget(checkpoint_memory_in_megabytes)
-    if wavefield_compression is not None and not isinstance(wavefield_compression, WavefieldCompression):
-        raise invalid("wavefield_compression", wavefield_compression,
-                      "None or an sf.WavefieldCompression(forward_wavefield_sampling_interval=k)")
-    setup, misfit_function = _prepare(mesh, event, wavelet, misfit, observed, window, bandpass,
-                                      dict(end_time_in_seconds=end_time_in_seconds,
-                                           time_step_in_seconds=time_step_in_seconds, **simulate_options))
+    options = SolverOptions(time_step_in_seconds=time_step_in_seconds, absorbing_boundaries=absorbing_boundaries,
+                            free_surface=free_surface, dtype=dtype,
+                            checkpoint_memory_in_megabytes=checkpoint_memory_in_megabytes,
+                            wavefield_compression=wavefield_compression, progress=progress)
+    return compute_gradient_with_options(mesh, event, wavelet=wavelet, misfit=misfit,
+                                         end_time_in_seconds=end_time_in_seconds,
+                                         start_time_in_seconds=start_time_in_seconds, observed=observed,
+                                         window=window, bandpass=bandpass, options=options)
+
+
+def compute_gradient_with_options(mesh: UnstructuredMesh, event, *, wavelet, misfit, end_time_in_seconds: float,
+                                  start_time_in_seconds: float | None = None, observed: xr.DataArray | None = None,
+                                  window=None, bandpass=None, options: SolverOptions) -> GradientResult:
+    """:func:`compute_gradient` with its solver options as one :class:`~specfwi.solver.SolverOptions` (what the
+    project's jobs pass on)."""
+    setup, misfit_function = _prepare(mesh, event, wavelet=wavelet, misfit=misfit,
+                                      end_time_in_seconds=end_time_in_seconds,
+                                      start_time_in_seconds=start_time_in_seconds, observed=observed, window=window,
+                                      bandpass=bandpass, options=options)
     check_run(mesh, event, setup.time[-1] - setup.time[0], setup.time_step_in_seconds, gradient=True,
-              checkpoint_memory_in_bytes=checkpoint_memory_in_megabytes * 1024**2)
-    plan = None if wavefield_compression is not None else plan_checkpoints(
-        setup.n_steps, setup.n_global_nodes, checkpoint_memory_in_megabytes, setup.dtype.itemsize)
+              checkpoint_memory_in_bytes=options.checkpoint_memory_in_megabytes * 1024**2)
+    plan = None if options.wavefield_compression is not None else plan_checkpoints(
+        setup.n_steps, setup.n_global_nodes, options.checkpoint_memory_in_megabytes, setup.dtype.itemsize)
     evaluated = {}  # the synthetic traces and their misfit result, once the forward run is done
 
     def adjoint_source(values):
@@ -102,7 +124,8 @@ def compute_gradient(mesh: UnstructuredMesh, event, *, wavelet, misfit, end_time
         evaluated["misfit"] = result = misfit_function(evaluated["synthetic"], observed)
         return result.value, result.adjoint_source.transpose("receiver", "time").values
 
-    _, value, sensitivities = forward_then_adjoint(setup, adjoint_source, plan=plan, compression=wavefield_compression)
+    _, value, sensitivities = forward_then_adjoint(setup, adjoint_source, plan=plan,
+                                                   compression=options.wavefield_compression)
     derivatives = setup.coefficients.material_gradient(sensitivities.mass, sensitivities.damping, sensitivities.kappa,
                                                        sensitivities.zero_order)
     gradient = mesh.geometry_copy()

@@ -33,8 +33,6 @@ THEORETICAL_REFLECTION = 1e-3
 #: (a Ricker wavelet's centre frequency is about 1/2.5 of its highest resolved frequency).
 REFERENCE_FREQUENCY_FRACTION = 0.4
 
-AbsorbingOption = Literal["stacey"] | bool | str | tuple
-
 
 @dataclass(frozen=True)
 class AbsorbingBoundaryParameters:
@@ -129,25 +127,43 @@ class BoundaryChoice:
     parameters: AbsorbingBoundaryParameters | None
 
 
+#: The values of ``absorbing_boundaries`` (:func:`check_absorbing_option`; a str other than "stacey" names a side).
+AbsorbingOption = bool | Literal["stacey"] | str | tuple[str, ...] | AbsorbingBoundaryParameters
+#: The values of ``free_surface`` (:func:`check_free_surface_option`): True is the top side, FREE_SURFACE_SIDE.
+FreeSurfaceOption = bool | str | tuple[str, ...]
+
 ABSORBING_OPTION_ALLOWED = ("True (layers sized automatically), an sf.AbsorbingBoundaryParameters, 'stacey', False, "
                             "or side-set names")
+FREE_SURFACE_OPTION_ALLOWED = f"True (the top side, {FREE_SURFACE_SIDE!r}), False, or side-set names"
 
 
-def check_absorbing_option(option) -> bool | str | tuple[str, ...] | AbsorbingBoundaryParameters:
-    """The ``absorbing_boundaries`` option checked for its form (sides are checked against a mesh later);
-    side-set names come back as a tuple."""
+def _flag_or_side_names(parameter: str, option, allowed: str) -> bool | tuple[str, ...]:
+    """True or False, or one side-set name or a non-empty sequence of them as a tuple; else InvalidParameterError
+    naming ``parameter`` with ``allowed``."""
     if isinstance(option, (bool, np.bool_)):
         return bool(option)
-    if isinstance(option, AbsorbingBoundaryParameters) or option == "stacey":
-        return option
     names = (option,) if isinstance(option, str) else option
     try:
         names = tuple(names)
     except TypeError:
-        raise invalid("absorbing_boundaries", option, ABSORBING_OPTION_ALLOWED) from None
+        raise invalid(parameter, option, allowed) from None
     if not names or not all(isinstance(name, str) and name for name in names):
-        raise invalid("absorbing_boundaries", option, ABSORBING_OPTION_ALLOWED)
+        raise invalid(parameter, option, allowed)
     return names
+
+
+def check_absorbing_option(option) -> AbsorbingOption:
+    """The ``absorbing_boundaries`` option checked for its form (sides are checked against a mesh later);
+    side-set names come back as a tuple."""
+    if isinstance(option, AbsorbingBoundaryParameters) or (isinstance(option, str) and option == "stacey"):
+        return option
+    return _flag_or_side_names("absorbing_boundaries", option, ABSORBING_OPTION_ALLOWED)
+
+
+def check_free_surface_option(option) -> FreeSurfaceOption:
+    """The ``free_surface`` option checked for its form (sides are checked against a mesh later);
+    side-set names come back as a tuple."""
+    return _flag_or_side_names("free_surface", option, FREE_SURFACE_OPTION_ALLOWED)
 
 
 def absorbing_option_to_json(option):
@@ -180,12 +196,8 @@ def resolve_absorbing_boundaries(option, *, available_sides, free_sides=()) -> B
     if isinstance(option, str) and option == "stacey":
         return BoundaryChoice((), sides, None)
     allowed = f"{ABSORBING_OPTION_ALLOWED} among {sorted(available_sides)}"
-    chosen = (option,) if isinstance(option, str) else option
-    try:
-        chosen = tuple(chosen)
-    except TypeError:
-        raise invalid("absorbing_boundaries", option, allowed) from None
-    if not chosen or any(not isinstance(s, str) or s not in available_sides for s in chosen):
+    chosen = _flag_or_side_names("absorbing_boundaries", option, allowed)
+    if isinstance(chosen, bool) or any(s not in available_sides for s in chosen):
         raise invalid("absorbing_boundaries", option, allowed)
     on_free = [s for s in chosen if s in free_sides]
     if on_free:

@@ -32,23 +32,17 @@ from numpy.typing import NDArray
 
 from ..errors import ModelError
 from ..mesh import UnstructuredMesh
-from ..parameters import PARAMETERS
+from ..parameters import PARAMETERS, check_finite_values
 
 
 def check_material(mesh: UnstructuredMesh) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Return (VP, RHO) element-nodal arrays after checking they exist, are finite and positive."""
+    """Return (VP, RHO) element-nodal arrays after checking they exist, are finite and positive (ModelError
+    naming the parameter: the shared check of :mod:`specfwi.parameters`)."""
     fields = mesh.element_nodal_fields
-    values = []
-    for name in PARAMETERS:
-        if name not in fields:
-            raise ModelError(f"mesh.element_nodal_fields must hold {list(PARAMETERS)}, got {sorted(fields)}")
-        field = fields[name]
-        if not np.all(np.isfinite(field)):
-            raise ModelError(f"{name!r} must be finite everywhere, got {int(np.sum(~np.isfinite(field)))} non-finite values")
-        if np.any(field <= 0.0):
-            raise ModelError(f"{name!r} must be > 0 everywhere, got a minimum of {float(field.min())!r}")
-        values.append(field)
-    return values[0], values[1]
+    if any(name not in fields for name in PARAMETERS):
+        raise ModelError(f"mesh.element_nodal_fields must hold {list(PARAMETERS)}, got {sorted(fields)}")
+    vp, rho = (check_finite_values(name, fields[name], positive=True) for name in PARAMETERS)
+    return vp, rho
 
 
 def geometric_stiffness_tensor(mesh: UnstructuredMesh) -> NDArray[np.float64]:

@@ -23,7 +23,6 @@ from ..mesh import UnstructuredMesh
 from ..mesh.absorbing import (DEFAULT_NUMBER_OF_WAVELENGTHS, FREE_SURFACE_SIDE, RECTANGLE_SIDES,
                               REFERENCE_FREQUENCY_FRACTION, AbsorbingBoundaryParameters, absorbing_option_to_json,
                               resolve_absorbing_boundaries)
-from ..solver.adjoint import DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES
 from .configurations import (
     MisfitConfiguration,
     SimulationConfiguration,
@@ -119,9 +118,10 @@ class SimulationsAccessor:
         configuration = self.get(simulation_configuration)
         events = [self._project.events.get(name) for name in self._project.events.list()]
         start, end = configuration.event_configuration.simulated_time_range_in_seconds
+        solver = configuration.solver_options()
         options = {"duration_in_seconds": end - start, "gradient": gradient,
-                   "checkpoint_memory_in_bytes": DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES * 1024**2,
-                   "time_step_in_seconds": configuration.event_configuration.time_step_in_seconds,
+                   "checkpoint_memory_in_bytes": solver.checkpoint_memory_in_megabytes * 1024**2,
+                   "time_step_in_seconds": solver.time_step_in_seconds,
                    "n_sources": max((len(event.sources) for event in events), default=1),
                    "n_receivers": max((len(event.receivers) for event in events), default=1)}
         if isinstance(configuration, UnstructuredMeshSimulationConfiguration):
@@ -222,7 +222,8 @@ class WaveformsAccessor:
         def task(event: str) -> Task:
             return Task(key=keys[event], event_name=event, function=simulate_event,
                         make_arguments=lambda: (self._project.simulations.get_mesh(simulation_configuration),
-                                                self._project.events.get(event), configuration.solver_options()),
+                                                self._project.events.get(event), configuration.event_configuration,
+                                                configuration.solver_options()),
                         store=lambda traces: self.store(keys[event], simulation_configuration, event, traces),
                         is_cached=lambda: self._project.find_result("waveforms", keys[event]) is not None)
 

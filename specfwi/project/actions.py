@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .accessors import event_names
@@ -124,18 +125,19 @@ class InversionActions:
         events = event_names(events, self._project.events.list())
         ready = self._observed_ready(simulation_configuration, configuration, events, executor, wait)
         keys = {event: self.result_key("gradient", simulation_configuration, configuration, event) for event in ready}
-        solver_options = self._project.simulations.get(simulation_configuration).solver_options()
+        simulation = self._project.simulations.get(simulation_configuration)
+        solver_options = simulation.solver_options()
         if wavefield_compression is not None:
             interval = wavefield_compression.forward_wavefield_sampling_interval
             keys = {event: combine(key, {"forward_wavefield_sampling_interval": interval})
                     for event, key in keys.items()}
-            solver_options = {**solver_options, "wavefield_compression": wavefield_compression}
+            solver_options = replace(solver_options, wavefield_compression=wavefield_compression)
 
         def task(event: str) -> Task:
             return Task(key=keys[event], event_name=event, function=compute_event_gradient,
                         make_arguments=lambda: (self._project.simulations.get_mesh(simulation_configuration),
                                                 self._project.events.get(event),
-                                                solver_options,
+                                                simulation.event_configuration, solver_options,
                                                 configuration.misfit_function,
                                                 self._observed(configuration, event),
                                                 configuration.bandpass),

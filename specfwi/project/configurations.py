@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import numbers
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -24,6 +25,7 @@ from ..mesh.structured import check_resolution
 from ..misfit import MISFIT_NAMES, Bandpass
 from ..misfit.bandpass import check_bandpass
 from ..parameters import PARAMETERS, RECEIVER_FIELDS, check_positive_number
+from ..solver import SolverOptions
 from .hashing import describe_callable, hash_mesh
 
 NO_OBSERVED_DATA_MISFIT = "L2_energy_no_observed_data"
@@ -93,11 +95,9 @@ class EventConfiguration(_Configuration):
         start = self.start_time_in_seconds
         return (float(self.wavelet.start_time_in_seconds) if start is None else start), self.end_time_in_seconds
 
-    def solver_options(self) -> dict:
-        """Keyword arguments of ``sf.simulate`` / ``sf.compute_gradient`` for this configuration."""
-        return {"wavelet": self.wavelet, "end_time_in_seconds": self.end_time_in_seconds,
-                "start_time_in_seconds": self.start_time_in_seconds,
-                "time_step_in_seconds": self.time_step_in_seconds}
+    def solver_options(self) -> SolverOptions:
+        """The solver options this configuration sets: the time step (the others at their defaults)."""
+        return SolverOptions(time_step_in_seconds=self.time_step_in_seconds)
 
     def to_dict(self) -> dict:
         return {"type": "EventConfiguration", "wavelet": self.wavelet.to_dict(),
@@ -124,10 +124,12 @@ class _SimulationConfigurationBase(_Configuration):
         self.absorbing_boundaries = check_absorbing_option(absorbing_boundaries)
         self.free_surface = _flag(free_surface, "free_surface")
 
-    def solver_options(self) -> dict:
-        """Keyword arguments of ``sf.simulate`` / ``sf.compute_gradient``."""
-        return {**self.event_configuration.solver_options(), "absorbing_boundaries": self.absorbing_boundaries,
-                "free_surface": self.free_surface}
+    def solver_options(self) -> SolverOptions:
+        """The solver options of this configuration: the event configuration's time step and the boundaries.
+        With ``event_configuration``'s wavelet and simulated time, they give ``sf.simulate`` what the project
+        runs."""
+        return replace(self.event_configuration.solver_options(), absorbing_boundaries=self.absorbing_boundaries,
+                       free_surface=self.free_surface)
 
     def _common_dict(self) -> dict:
         return {"name": self.name, "event_configuration": self.event_configuration.to_dict(),
@@ -171,12 +173,12 @@ class SimulationConfiguration(_SimulationConfigurationBase):
         resolve_absorbing_boundaries(self.absorbing_boundaries, available_sides=RECTANGLE_SIDES,
                                      free_sides=(FREE_SURFACE_SIDE,) if self.free_surface else ())
 
-    def solver_options(self) -> dict:
+    def solver_options(self) -> SolverOptions:
         """As for every configuration, except that layers built on chosen sides or with chosen parameters are
         simply the mesh's layers for the solver (True)."""
         options = super().solver_options()
         if isinstance(self.absorbing_boundaries, (tuple, AbsorbingBoundaryParameters)):
-            options["absorbing_boundaries"] = True
+            return replace(options, absorbing_boundaries=True)
         return options
 
     def mesh_options(self) -> dict:

@@ -14,10 +14,11 @@ import numba
 import numpy as np
 import xarray as xr
 
-from ..gradient import compute_gradient
+from ..gradient import compute_gradient_with_options
 from ..mesh import UnstructuredMesh
 from ..misfit import Bandpass
-from ..solver import simulate
+from ..solver import SolverOptions, simulate_with_options
+from .configurations import EventConfiguration
 from .observed import misfit_against
 
 
@@ -48,21 +49,31 @@ def _limit_threads_on_dask_worker() -> None:
     numba.set_num_threads(min(numba.config.NUMBA_NUM_THREADS, int(os.environ.get(WORKER_THREADS_VARIABLE, "1"))))
 
 
-def simulate_event(mesh: UnstructuredMesh, event, solver_options: dict) -> xr.DataArray:
-    """Receiver traces of one event (``sf.simulate``)."""
+def simulate_event(mesh: UnstructuredMesh, event, event_configuration: EventConfiguration,
+                   solver_options: SolverOptions) -> xr.DataArray:
+    """Receiver traces of one event (``sf.simulate``): the wavelet and simulated time of ``event_configuration``,
+    the time step and boundaries of ``solver_options`` (a configuration's ``solver_options()``)."""
     _limit_threads_on_dask_worker()
-    return simulate(mesh, event, **solver_options)
+    return simulate_with_options(mesh, event, wavelet=event_configuration.wavelet,
+                                 end_time_in_seconds=event_configuration.end_time_in_seconds,
+                                 start_time_in_seconds=event_configuration.start_time_in_seconds,
+                                 options=solver_options)
 
 
-def compute_event_gradient(mesh: UnstructuredMesh, event, solver_options: dict, misfit: str | Callable,
-                           observed: xr.DataArray | None, bandpass: Bandpass | None = None) -> GradientOutput:
-    """Misfit, raw gradient and traces of one event (``sf.compute_gradient``).
+def compute_event_gradient(mesh: UnstructuredMesh, event, event_configuration: EventConfiguration,
+                           solver_options: SolverOptions, misfit: str | Callable, observed: xr.DataArray | None,
+                           bandpass: Bandpass | None = None) -> GradientOutput:
+    """Misfit, raw gradient and traces of one event (``sf.compute_gradient``), simulated as by
+    :func:`simulate_event`.
 
     Observed data (or None) are compared on the synthetic time axis, band-passed alike with
     ``bandpass`` (see :mod:`specfwi.project.observed`).
     """
     _limit_threads_on_dask_worker()
-    result = compute_gradient(mesh, event, misfit=misfit_against(misfit, observed, bandpass=bandpass),
-                              **solver_options)
+    result = compute_gradient_with_options(mesh, event, wavelet=event_configuration.wavelet,
+                                           misfit=misfit_against(misfit, observed, bandpass=bandpass),
+                                           end_time_in_seconds=event_configuration.end_time_in_seconds,
+                                           start_time_in_seconds=event_configuration.start_time_in_seconds,
+                                           options=solver_options)
     return GradientOutput(misfit=float(result.misfit), gradient_fields=dict(result.gradient.element_nodal_fields),
                           traces=result.traces)

@@ -35,6 +35,7 @@ import numpy as np
 
 from ..mesh import UnstructuredMesh
 from .element_blocks import BLOCK_SIZE
+from .kernel_structures import is_round_off
 
 
 class LayerOperator(NamedTuple):
@@ -50,6 +51,9 @@ class LayerOperator(NamedTuple):
     decay : (n_blocks, n_gll, 2, B) a = exp(-d dt) for the x and y memory
     local : (n_blocks * n_gll * B,) scratch of the element results, slot (block * n_gll + q) * B + lane
     nodes, slot_offsets, slots : the nodes of the layer elements and, CSR, the slots of ``local`` they sum
+    aligned : every layer element is axis-aligned (dxi/dy and deta/dx round-off only, see
+        kernel_structures.is_round_off): the drive and force of x then include the factor dxi/dx, those of y
+        deta/dy, and the kernels skip the cross terms
     """
 
     element_nodes: np.ndarray
@@ -60,13 +64,15 @@ class LayerOperator(NamedTuple):
     nodes: np.ndarray
     slot_offsets: np.ndarray
     slots: np.ndarray
+    aligned: bool
 
 
 class LayerCoefficients(NamedTuple):
     """The time-discrete coefficients of the layers for one time step (see the module docstring).
 
     operator : the kernels' LayerOperator
-    drive, force : (n_blocks, n_gll, 2, B) of the forward pass (the adjoint swaps them)
+    drive, force : (n_blocks, n_gll, 2, B) of the forward pass (the adjoint swaps them), times dxi/dx (x) and
+        deta/dy (y) where ``operator.aligned``
     drive_per_kappa : (n_layer_elements, n_gll, 2) d(drive)/d(1/RHO) = c w
     layer_elements : (n_layer_elements,) their element numbers in the mesh
     """
@@ -137,13 +143,18 @@ def build_layer_coefficients(mesh: UnstructuredMesh, layer_damping: np.ndarray |
     order = np.argsort(inverse, kind="stable")
     slot_offsets = np.searchsorted(inverse[order], np.arange(len(nodes) + 1)).astype(np.int64)
     inverse_jacobian = mesh.inverse_jacobian[elements].reshape(len(elements), n_gll, 4)
+    aligned = is_round_off(inverse_jacobian[..., 1:3], inverse_jacobian)
+    drive = drive_per_kappa * kappa[..., None]
+    if aligned:
+        own_axis = inverse_jacobian[..., [0, 3]]  # dxi/dx, deta/dy
+        drive, force = drive * own_axis, force * own_axis
     operator = LayerOperator(np.ascontiguousarray(blocked_nodes, dtype=np.int64),
                              _blocked(inverse_jacobian, n_blocks).astype(dtype),
                              np.ascontiguousarray(derivative, dtype=dtype),
                              _blocked(decay, n_blocks).astype(dtype), np.zeros(blocked_nodes.size, dtype),
-                             nodes.astype(np.int64), slot_offsets, slots[order].astype(np.int64))
-    return LayerCoefficients(operator, _blocked(drive_per_kappa * kappa[..., None], n_blocks).astype(dtype),
-                             _blocked(force, n_blocks).astype(dtype), drive_per_kappa, elements)
+                             nodes.astype(np.int64), slot_offsets, slots[order].astype(np.int64), bool(aligned))
+    return LayerCoefficients(operator, _blocked(drive, n_blocks).astype(dtype), _blocked(force, n_blocks).astype(dtype),
+                             drive_per_kappa, elements)
 
 
 __all__ = ["LayerCoefficients", "LayerOperator", "build_layer_coefficients", "memory_coefficients"]

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import invalid
 from .compression import SampledForwardStates, WavefieldCompression
+from .kernel_structures import LayerMemory, PointInjection, Sensitivities, StateStore
 from .setup import STEPS_PER_CALL, SimulationSetup
 from .threads import KernelThreads, kernel_threads
 
@@ -215,14 +216,15 @@ def _forward_then_adjoint(setup: SimulationSetup, adjoint_source, plan: Checkpoi
     zero_series = np.zeros_like(adjoint_series)
 
     # the sensitivities add up products of every step: float64 accumulators whatever the dtype of the stepping
-    mass_sensitivity, damping_sensitivity, zero_order_sensitivity = np.zeros(n_nodes), np.zeros(n_nodes), np.zeros(n_nodes)
     layers = setup.layers
-    adjoint_memory, layer_sensitivity = layers.zero_memory(), np.zeros(layers.drive.shape)  # (blocked layout)
+    sensitivities = Sensitivities(np.zeros(n_nodes), np.zeros(n_nodes), np.zeros(n_nodes),
+                                  setup.layout.sensitivity_buffer(), np.zeros(layers.drive.shape))  # (blocked layout)
+    layer_memory = LayerMemory(layers.operator, layers.zero_memory(), layers.force, layers.drive)  # swapped
     carried, carried_next = np.zeros(n_nodes, dtype), np.zeros(n_nodes, dtype)  # T^T mu at the layer nodes
-    kappa_buffer = setup.layout.sensitivity_buffer()
     following, current, spare = np.zeros(n_nodes, dtype), np.zeros(n_nodes, dtype), np.zeros(n_nodes, dtype)
     work = np.zeros((1, n_nodes), dtype)
-    local = setup.layout.result_buffer(dtype)
+    stepping = setup.stepping(setup.layout.result_buffer(dtype))
+    receivers = PointInjection(setup.receiver_nodes, setup.receiver_weights, zero_series, adjoint_series)
     geometric = setup.kernel_components(setup.coefficients.geometric_tensor)
     product_weights = np.ascontiguousarray(setup.layout.product_weights(geometric), dtype=dtype)
     with setup.progress_bar(n_steps + 1, "adjoint") as bar:
@@ -239,14 +241,12 @@ def _forward_then_adjoint(setup: SimulationSetup, adjoint_source, plan: Checkpoi
                 call_first = max(start, call_last - STEPS_PER_CALL)
                 threads.recheck()
                 following, current, spare, carried, carried_next = setup.kernels.adjoint_steps(
-                    call_first, call_last, n_steps, following, current, spare, work, local, setup.step_coefficients,
-                    dtype.type(time_step), setup.operator, product_weights, setup.receiver_nodes,
-                    setup.receiver_weights, zero_series, adjoint_series, states, residuals, start, mass_sensitivity,
-                    damping_sensitivity, zero_order_sensitivity, kappa_buffer, layers.operator, adjoint_memory,
-                    layers.force, layers.drive, carried, carried_next, layer_sensitivity)
+                    call_first, call_last, n_steps, following, current, spare, work, stepping, receivers,
+                    StateStore(states, residuals, start), product_weights, sensitivities, layer_memory, carried,
+                    carried_next)
                 bar.update(call_last - call_first)
-    kappa = setup.layout.kappa(kappa_buffer, geometric)
-    kappa[layers.layer_elements] += np.sum(layers.drive_per_kappa * layers.per_element(layer_sensitivity), axis=-1)
-    sensitivities = MaterialSensitivities(setup.to_mesh_order(mass_sensitivity), setup.to_mesh_order(damping_sensitivity),
-                                          kappa, setup.to_mesh_order(zero_order_sensitivity))
-    return traces, value, sensitivities
+    kappa = setup.layout.kappa(sensitivities.kappa, geometric)
+    kappa[layers.layer_elements] += np.sum(layers.drive_per_kappa * layers.per_element(sensitivities.layers), axis=-1)
+    return traces, value, MaterialSensitivities(setup.to_mesh_order(sensitivities.mass),
+                                                setup.to_mesh_order(sensitivities.damping), kappa,
+                                                setup.to_mesh_order(sensitivities.zero_order))

@@ -6,9 +6,21 @@ that module per tensor order: a structure defined in it would be another class i
 
 from __future__ import annotations
 
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .absorbing_layers import LayerOperator
+
+
+CROSS_TERM_ROUND_OFF = 1e-12  # relative size below which cross terms are round-off of axis-aligned elements
+
+
+def is_round_off(cross_terms: np.ndarray, scale: np.ndarray) -> bool:
+    """Whether ``cross_terms`` (of a tensor or inverse Jacobian) are round-off of axis-aligned elements:
+    at most CROSS_TERM_ROUND_OFF times the largest entry of ``scale``, so that the kernels may drop them."""
+    return bool(np.abs(cross_terms).max(initial=0.0) <= CROSS_TERM_ROUND_OFF * np.abs(scale).max(initial=0.0))
 
 
 class BlockOperator(NamedTuple):
@@ -32,18 +44,30 @@ class GridOperator(NamedTuple):
     entries: tuple
 
 
+class SpecialNodes(NamedTuple):
+    """The nodes with their own step factors: those with damping or held at 0 (built by
+    setup._step_coefficients).
+
+    nodes : (n_special,) int64, sorted
+    run_offsets : (n_runs + 1,) int64: run r is nodes[run_offsets[r]:run_offsets[r + 1]], consecutive node
+        numbers, so that the kernels update a run as one vectorisable loop
+    factors : (4, n_special) M mask/D, mask/D, (2 M - dt^2 E/2) mask/D, (M - dt C/2 + dt^2 E/4) mask/D
+    """
+
+    nodes: np.ndarray
+    run_offsets: np.ndarray
+    factors: np.ndarray
+
+
 class StepCoefficients(NamedTuple):
     """The factors of a time step (kernels._step; built by setup._step_coefficients).
 
     nodal : (2, n_nodes) mask / M and mask / D, D = M + dt C / 2 + dt^2 E / 4 (mask: 0 on a free surface)
-    special_nodes : (n_special,) int64, sorted: the nodes with damping or held at 0
-    special_factors : (n_special, 4) their factors M mask/D, mask/D, (2 M - dt^2 E/2) mask/D,
-        (M - dt C/2 + dt^2 E/4) mask/D (a node's four together)
+    special : the SpecialNodes and their factors
     """
 
     nodal: np.ndarray
-    special_nodes: np.ndarray
-    special_factors: np.ndarray
+    special: SpecialNodes
 
 
 class Finish(NamedTuple):
@@ -51,7 +75,8 @@ class Finish(NamedTuple):
 
     mode : STORE (out = K u), RESIDUAL (second = -coefficient K u) or UPDATE (out = the next state)
     out, second, coefficient, current, previous : nodal vectors (any of the right type where unused)
-    special_nodes, special_factors : the nodes with their own step factors (n_special, 4)
+    special_nodes, special_run_offsets, special_factors : the fields of SpecialNodes (flat: numba's
+        parallel regions take no tuple inside a tuple)
     dt2, dt4_12 : dt^2 and dt^4 / 12
     """
 
@@ -60,11 +85,85 @@ class Finish(NamedTuple):
     second: np.ndarray
     coefficient: np.ndarray
     special_nodes: np.ndarray
+    special_run_offsets: np.ndarray
     special_factors: np.ndarray
     current: np.ndarray
     previous: np.ndarray
     dt2: float
     dt4_12: float
+
+
+class Stepping(NamedTuple):
+    """What every time step applies (kernels._step).
+
+    operator : the layout's operator() (BlockOperator or GridOperator)
+    local : the layout's result_buffer()
+    step_coefficients : StepCoefficients
+    time_step : dt in seconds, of the stepping's type
+    """
+
+    operator: BlockOperator | GridOperator
+    local: np.ndarray
+    step_coefficients: StepCoefficients
+    time_step: float
+
+
+class PointInjection(NamedTuple):
+    """Point forces of the steps: the sources forward, the adjoint sources at the receivers backward.
+
+    nodes, weights : (n_points, n_gll) each point's nodes and interpolation weights
+    force_series : (n_steps + 1, n_points) added to y = M^-1 r (scaled by mask / M)
+    direct_series : (n_steps + 1, n_points) added to the new state (scaled by mask / D)
+    """
+
+    nodes: np.ndarray
+    weights: np.ndarray
+    force_series: np.ndarray
+    direct_series: np.ndarray
+
+
+class Recording(NamedTuple):
+    """Receiver samples of the forward steps: traces[r, n + 1] = sum_q weights[r, q] u^{n+1}[nodes[r, q]]
+    when ``traces`` (n_receivers, n_steps + 1) has columns."""
+
+    nodes: np.ndarray
+    weights: np.ndarray
+    traces: np.ndarray
+
+
+class StateStore(NamedTuple):
+    """The forward states kept for the adjoint: states[n + 1 - first_step] = u^n and
+    residuals[n - first_step] = y^n = (F^n - K u^n) / M; no rows: nothing kept."""
+
+    states: np.ndarray
+    residuals: np.ndarray
+    first_step: int
+
+
+class LayerMemory(NamedTuple):
+    """The absorbing layers' memory pass (kernels._layer_pass; specfwi.solver.absorbing_layers).
+
+    operator : the LayerOperator (no elements: no layers)
+    memory : (n_blocks, n_gll, 2, B) its state, updated in place
+    drive, force : the forward's drive and force; the adjoint's pass swaps them
+    """
+
+    operator: LayerOperator
+    memory: np.ndarray
+    drive: np.ndarray
+    force: np.ndarray
+
+
+class Sensitivities(NamedTuple):
+    """The adjoint's float64 accumulators (kernels.adjoint_steps): d/dM, d/dC and d/dE per node (kernels' node
+    order), the layout's sensitivity_buffer() of the kappa products, and the layers' memory products in
+    the blocked shape of the layers' drive."""
+
+    mass: np.ndarray
+    damping: np.ndarray
+    zero_order: np.ndarray
+    kappa: np.ndarray
+    layers: np.ndarray
 
 
 class KernelLayout(Protocol):

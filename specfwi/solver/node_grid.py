@@ -74,9 +74,9 @@ class NodeGrid:
     """The grid of a mesh's global nodes and where each element node sits on it, in memory order.
 
     n_x, n_y : the mesh's nodes along x and y; ``transposed``: the inner (contiguous) axis is x
-    x_slots : (n_elements, n_gll) flat position of each element node in the outer-axis coefficients
+    outer_slots : (n_elements, n_gll) flat position of each element node in the outer-axis coefficients
         (n_elements_outer, n_gll_1d, n_inner) [element column, local index along the outer axis, inner line]
-    y_slots : (n_elements, n_gll) flat position in the inner-axis coefficients
+    inner_slots : (n_elements, n_gll) flat position in the inner-axis coefficients
         (n_outer, n_gll_1d, n_elements_inner) [outer line, local index along the inner axis, element row]
     """
 
@@ -84,8 +84,8 @@ class NodeGrid:
     n_y: int
     tensor_order: int
     transposed: bool
-    x_slots: np.ndarray
-    y_slots: np.ndarray
+    outer_slots: np.ndarray
+    inner_slots: np.ndarray
 
     @property
     def memory_shape(self) -> tuple[int, int]:
@@ -108,12 +108,14 @@ class NodeGrid:
         return _in_runs(inner_index, self.tensor_order, (self.memory_shape[1] - 1) // self.tensor_order)
 
     @property
-    def x_shape(self) -> tuple[int, int, int]:
+    def outer_shape(self) -> tuple[int, int, int]:
+        """The shape of the outer-axis coefficients: (n_elements_outer, n_gll_1d, n_inner)."""
         n_outer, n_inner = self.memory_shape
         return (n_outer - 1) // self.tensor_order, self.tensor_order + 1, n_inner
 
     @property
-    def y_shape(self) -> tuple[int, int, int]:
+    def inner_shape(self) -> tuple[int, int, int]:
+        """The shape of the inner-axis coefficients: (n_outer, n_gll_1d, n_elements_inner)."""
         n_outer, n_inner = self.memory_shape
         return n_outer, self.tensor_order + 1, (n_inner - 1) // self.tensor_order
 
@@ -142,10 +144,11 @@ class NodeGrid:
         outer, inner = ((first_y, j, row), (first_x, i, column)) if transposed else ((first_x, i, column),
                                                                                      (first_y, j, row))
         n_inner = n_x if transposed else n_y
-        y_slots = ((outer[0][:, None] + outer[1]) * n_gll_1d + inner[1]) * ((n_inner - 1) // order) + inner[2][:, None]
-        x_slots = ((outer[2][:, None] * n_gll_1d + outer[1]) * n_inner
-                   + _in_runs(inner[0][:, None] + inner[1], order, (n_inner - 1) // order))
-        return cls(n_x, n_y, order, transposed, x_slots, y_slots)
+        inner_slots = (((outer[0][:, None] + outer[1]) * n_gll_1d + inner[1]) * ((n_inner - 1) // order)
+                       + inner[2][:, None])
+        outer_slots = ((outer[2][:, None] * n_gll_1d + outer[1]) * n_inner
+                       + _in_runs(inner[0][:, None] + inner[1], order, (n_inner - 1) // order))
+        return cls(n_x, n_y, order, transposed, outer_slots, inner_slots)
 
     @property
     def _components(self) -> tuple[int, int]:
@@ -156,21 +159,23 @@ class NodeGrid:
         """The kernels' operator from the (n_elements, n_gll, 2) (xi-xi, eta-eta) tensor: the outer-axis and
         inner-axis coefficients and the derivative matrix's entries row by row as a tuple."""
         outer, inner = self._components
-        coefficient_x = np.bincount(self.x_slots.ravel(), weights=tensor[:, :, outer].ravel(),
-                                    minlength=int(np.prod(self.x_shape))).reshape(self.x_shape)
-        coefficient_y = np.bincount(self.y_slots.ravel(), weights=tensor[:, :, inner].ravel(),
-                                    minlength=int(np.prod(self.y_shape))).reshape(self.y_shape)
-        return GridOperator(coefficient_x, coefficient_y, tuple(float(value) for value in np.asarray(derivative).ravel()))
+        coefficient_outer = np.bincount(self.outer_slots.ravel(), weights=tensor[:, :, outer].ravel(),
+                                        minlength=int(np.prod(self.outer_shape))).reshape(self.outer_shape)
+        coefficient_inner = np.bincount(self.inner_slots.ravel(), weights=tensor[:, :, inner].ravel(),
+                                        minlength=int(np.prod(self.inner_shape))).reshape(self.inner_shape)
+        return GridOperator(coefficient_outer, coefficient_inner,
+                            tuple(float(value) for value in np.asarray(derivative).ravel()))
 
     def result_buffer(self, dtype=np.float64) -> np.ndarray:
-        """The kernels' buffer of partial results: two node rows per element column (the x parts of the rows
-        that two work items share; each row's result is used as soon as it is complete)."""
-        n_elements_outer, _, n_inner = self.x_shape
+        """The kernels' buffer of partial results: two inner lines per outer element column (the outer-axis parts
+        of the lines that two work items share; each line's result is used as soon as it is complete)."""
+        n_elements_outer, _, n_inner = self.outer_shape
         return np.zeros(2 * n_elements_outer * n_inner, dtype)
 
     def sensitivity_buffer(self) -> tuple[np.ndarray, np.ndarray]:
-        """Accumulators of the adjoint's gradient products: (x part, y part), shaped as the coefficients."""
-        return np.zeros(self.x_shape), np.zeros(self.y_shape)
+        """Accumulators of the adjoint's gradient products: (outer-axis part, inner-axis part), shaped as the
+        coefficients."""
+        return np.zeros(self.outer_shape), np.zeros(self.inner_shape)
 
     def product_weights(self, geometric: np.ndarray) -> np.ndarray:
         """What the grid kernels take besides the products: nothing (the weights apply in :meth:`kappa`)."""
@@ -179,7 +184,7 @@ class NodeGrid:
     def kappa(self, buffer: tuple[np.ndarray, np.ndarray], geometric: np.ndarray) -> np.ndarray:
         """d(misfit)/d(kappa) per element node (n_elements, n_gll) from the accumulated products and the
         (n_elements, n_gll, 2) geometric tensor (the products are shared by the elements on a node line)."""
-        products_x, products_y = buffer
+        products_outer, products_inner = buffer
         outer, inner = self._components
-        return (geometric[:, :, outer] * products_x.ravel()[self.x_slots]
-                + geometric[:, :, inner] * products_y.ravel()[self.y_slots])
+        return (geometric[:, :, outer] * products_outer.ravel()[self.outer_slots]
+                + geometric[:, :, inner] * products_inner.ravel()[self.inner_slots])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -16,12 +17,16 @@ from ..physics import AcousticCoefficients
 from .absorbing_layers import LayerCoefficients, build_layer_coefficients
 from .kernel_modules import kernels_for_order
 from .element_blocks import ElementBlocks
-from .kernel_structures import BlockOperator, GridOperator, StepCoefficients
+from .kernel_structures import (BlockOperator, GridOperator, LayerMemory, PointInjection, Recording, SpecialNodes,
+                                StateStore, StepCoefficients, Stepping, is_round_off)
 from .node_grid import NodeGrid, NodeOrder
 from .point_operators import point_operator
 from .resources import check_run
 from .threads import kernel_threads
-from .time_step import check_time_step, largest_eigenvalue, stability_limit_in_seconds, time_axis
+from .time_step import largest_eigenvalue, stability_limit_in_seconds, time_axis
+
+if TYPE_CHECKING:  # options.py imports the adjoint, which imports this module
+    from .options import SolverOptions
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +34,8 @@ STEPS_PER_CALL = 64
 
 
 def _side_sets(mesh: UnstructuredMesh, absorbing_boundaries, free_surface) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
-    """(Stacey side sets, free-surface side sets, whether to damp in the mesh's layers) from the user's options.
+    """(Stacey side sets, free-surface side sets, whether to damp in the mesh's layers) from the user's options
+    (as SolverOptions keeps them: side-set names in a tuple).
 
     ``absorbing_boundaries`` (the values of specfwi.mesh.absorbing): True damps in the mesh's absorbing
     layers, with the Stacey condition on their outer sides, or, on a mesh without layers, applies the Stacey
@@ -39,10 +45,10 @@ def _side_sets(mesh: UnstructuredMesh, absorbing_boundaries, free_surface) -> tu
     """
     if free_surface is True:
         free = tuple(s for s in (FREE_SURFACE_SIDE,) if s in mesh.side_sets)
-    elif free_surface is False or free_surface is None:
+    elif free_surface is False:
         free = ()
     else:
-        free = (free_surface,) if isinstance(free_surface, str) else tuple(free_surface)
+        free = free_surface
         unknown = [s for s in free if s not in mesh.side_sets]
         if unknown:
             raise invalid("free_surface", free_surface, f"True, False or side-set names among {sorted(mesh.side_sets)}")
@@ -53,7 +59,7 @@ def _side_sets(mesh: UnstructuredMesh, absorbing_boundaries, free_surface) -> tu
                       "the mesh: build it with sf.mesh.from_volume_model(..., absorbing_boundaries=...))")
     if layers is not None:
         on_free = [side for side in layers.widths_in_meters if side in free]
-        if on_free and absorbing_boundaries not in (False, None, "stacey"):
+        if on_free and absorbing_boundaries not in (False, "stacey"):
             raise invalid("free_surface", free_surface, f"sides without absorbing layers (the mesh has layers on {on_free})")
     rectangle_sides = tuple(s for s in RECTANGLE_SIDES if s in mesh.side_sets and s not in free)
     if absorbing_boundaries is True or isinstance(absorbing_boundaries, AbsorbingBoundaryParameters):
@@ -77,20 +83,6 @@ def _apply_stiffness(kernels, layout: Layout, operator: BlockOperator | GridOper
     return out
 
 
-DTYPES = ("float64", "float32")
-
-
-def check_dtype(dtype) -> np.dtype:
-    """The solver's floating-point type: float64 (default) or float32 (docs/solver.md, Precision)."""
-    try:
-        checked = np.dtype(dtype)
-    except TypeError:
-        checked = None
-    if checked is None or checked.name not in DTYPES:
-        raise invalid("dtype", dtype, f"one of {DTYPES} (or the numpy types)")
-    return checked
-
-
 def _in_precision(values, dtype: np.dtype):
     """A kernel argument (array, float or (named) tuple of them) with its floating-point values in ``dtype``;
     integer arrays (node numbers) unchanged."""
@@ -104,14 +96,10 @@ def _in_precision(values, dtype: np.dtype):
     return values
 
 
-CROSS_TERM_ROUND_OFF = 1e-12  # relative size below which cross terms are round-off of axis-aligned elements
-
-
 def _tensor_components(tensor: np.ndarray) -> list[int]:
     """Components of an (n_elements, n_gll, 3) (xi-xi, xi-eta, eta-eta) tensor that the kernels take:
     (xi-xi, eta-eta[, xi-eta]), the cross one dropped where it is round-off only (axis-aligned elements)."""
-    axis_aligned = np.abs(tensor[:, :, 1]).max() <= CROSS_TERM_ROUND_OFF * np.abs(tensor).max()
-    return [0, 2] if axis_aligned else [0, 2, 1]
+    return [0, 2] if is_round_off(tensor[:, :, 1], tensor) else [0, 2, 1]
 
 
 _EIGENVALUES: dict[bytes, float] = {}  # content digest of (numbering, stiffness tensor, mass) -> lambda_max
@@ -146,9 +134,11 @@ def _step_coefficients(mass, damping, zero_order, dirichlet_mask, time_step_in_s
     masked_inverse = dirichlet_mask / diagonal
     nodal = np.ascontiguousarray(np.stack([dirichlet_mask / mass, masked_inverse]))
     special = np.flatnonzero((damping != 0.0) | (dirichlet_mask == 0.0)).astype(np.int64)
+    run_starts = np.flatnonzero(np.diff(special, prepend=-2) != 1)
     factors = np.stack([mass * masked_inverse, masked_inverse, (2.0 * mass - 0.5 * dt**2 * zero_order) * masked_inverse,
                         (mass - 0.5 * dt * damping + 0.25 * dt**2 * zero_order) * masked_inverse])
-    return StepCoefficients(nodal, special, np.ascontiguousarray(factors[:, special].T))
+    run_offsets = np.append(run_starts, len(special)).astype(np.int64)
+    return StepCoefficients(nodal, SpecialNodes(special, run_offsets, np.ascontiguousarray(factors[:, special])))
 
 
 # Where the node grid is used (a step against element blocks, one process, 2 threads, docs/solver.md):
@@ -215,10 +205,9 @@ class SimulationSetup:
 
     @classmethod
     def build(cls, mesh: UnstructuredMesh, event, *, wavelet, end_time_in_seconds: float,
-              start_time_in_seconds: float | None = None, time_step_in_seconds: float | None = None,
-              absorbing_boundaries=True, free_surface=False, progress: bool | None = None,
-              dtype="float64") -> "SimulationSetup":
-        dtype = check_dtype(dtype)
+              start_time_in_seconds: float | None = None, options: SolverOptions) -> "SimulationSetup":
+        """Check everything and build the arrays; ``options`` (checked on construction) says how to step."""
+        dtype, time_step_in_seconds = np.dtype(options.dtype), options.time_step_in_seconds
         if not isinstance(mesh, UnstructuredMesh):
             raise invalid("mesh", type(mesh).__name__, "an UnstructuredMesh")
         if not callable(wavelet) or not hasattr(wavelet, "second_derivative"):
@@ -232,8 +221,7 @@ class SimulationSetup:
                 raise invalid(name, value, "a finite time in s")
         if end_time_in_seconds <= start_time_in_seconds:
             raise invalid("end_time_in_seconds", end_time_in_seconds, f"a time > start_time_in_seconds = {start_time_in_seconds}")
-        check_time_step(time_step_in_seconds)
-        absorbing, free, with_layers = _side_sets(mesh, absorbing_boundaries, free_surface)
+        absorbing, free, with_layers = _side_sets(mesh, options.absorbing_boundaries, options.free_surface)
         source_points = np.array([[s.x, s.y] for s in event.sources], dtype=float)
         receiver_points = np.array([[r.x, r.y] for r in event.receivers], dtype=float)
         source_nodes, source_weights = point_operator(mesh, source_points, name="sources")
@@ -275,7 +263,7 @@ class SimulationSetup:
             (operator, step_coefficients, source_weights, force_series, direct_series, receiver_weights), dtype)
         return cls(mesh, event, coefficients, kernels, layout, operator, layers, dirichlet_mask,
                    step_coefficients, dt, limit, time, source_nodes, source_weights, force_series, direct_series,
-                   receiver_nodes, receiver_weights, node_order, dtype, progress)
+                   receiver_nodes, receiver_weights, node_order, dtype, options.progress)
 
     @property
     def n_steps(self) -> int:
@@ -353,19 +341,24 @@ class SimulationSetup:
         if len(stored_states):
             row = first_step + 1 - first_stored_step  # the row of u^first_step
             stored_states[row - 1], stored_states[row] = previous, current
-        layers = self.layers
+        stepping = self.stepping(local)
+        sources = PointInjection(self.source_nodes, self.source_weights, self.force_series, self.direct_series)
+        recording = Recording(self.receiver_nodes, self.receiver_weights, traces)
+        store = StateStore(stored_states, stored_residuals, first_stored_step)
+        layer_memory = LayerMemory(self.layers.operator, memory, self.layers.drive, self.layers.force)
         with self.progress_bar(last_step - first_step, description) as bar, kernel_threads() as threads:
             for start in range(first_step, last_step, STEPS_PER_CALL):
                 stop = min(start + STEPS_PER_CALL, last_step)
                 threads.recheck()
                 previous, current, following = self.kernels.forward_steps(
-                    start, stop, previous, current, following, work, local, self.step_coefficients,
-                    self.dtype.type(self.time_step_in_seconds), self.operator,
-                    self.source_nodes, self.source_weights, self.force_series, self.direct_series,
-                    self.receiver_nodes, self.receiver_weights, traces, stored_states, stored_residuals,
-                    first_stored_step, layers.operator, memory, layers.drive, layers.force)
+                    start, stop, previous, current, following, work, stepping, sources, recording, store,
+                    layer_memory)
                 bar.update(stop - start)
         return ForwardState(previous, current, memory)
+
+    def stepping(self, local: np.ndarray) -> Stepping:
+        """The kernels' Stepping, with ``local`` (the layout's result_buffer()) as the products' buffer."""
+        return Stepping(self.operator, local, self.step_coefficients, self.dtype.type(self.time_step_in_seconds))
 
     def record_traces(self) -> np.ndarray:
         """Run the whole forward simulation; receiver samples (n_receivers, n_steps + 1)."""

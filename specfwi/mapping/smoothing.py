@@ -337,7 +337,8 @@ class WavelengthSmoothing(_DiffusionSmoothing):
 
     def __repr__(self) -> str:
         return (f"WavelengthSmoothing({self.n_wavelengths}, reference_frequency_in_hertz="
-                f"{self.reference_frequency_in_hertz}, n_diffusion_steps={self.n_diffusion_steps}{self._shaping_repr()})")
+                f"{self.reference_frequency_in_hertz}, n_diffusion_steps={self.n_diffusion_steps}"
+                f"{self._shaping_repr()})")
 
     @property
     def entries(self) -> dict[str, tuple[float, float] | None]:

@@ -22,9 +22,9 @@ one component after another; "project" lets the others move on.
 
 from __future__ import annotations
 
-import numpy as np
-
 from typing import Literal, get_args
+
+import numpy as np
 
 from ..errors import invalid
 from ..parameters import check_positive_number

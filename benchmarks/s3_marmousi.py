@@ -2,7 +2,8 @@
 
     python benchmarks/s3_marmousi.py [--iterations 20] [--quick] [--output DIR] [--figure s3_marmousi.png]
                                      [--name s3] [--smoothing-meters 50] [--high-pass-meters 150]
-                                     [--depth-exponent 1] [--bound-handling stop]
+                                     [--depth-exponent 1] [--bound-handling stop] [--initial-trust-radius 0.05]
+                                     [--memory 5]
 
 Prints per iteration and per misfit+gradient evaluation: misfit / initial, the model error
 e = |vp - vp_true| / |vp_prior - vp_true| on the grid x = 0, 40, ..., 9200 m, depth = 100, 140, ..., 2900 m,
@@ -76,6 +77,8 @@ class Settings:
     high_pass_in_meters: float | None = 150.0
     depth_exponent: float = 1.0
     bound_handling: str = "stop"
+    initial_trust_region_linf: float = 0.05
+    memory: int = 5
     deep_frozen: bool = False
 
     def preconditioner(self) -> sf.ConstantSmoothing:
@@ -106,7 +109,8 @@ def build_s3(path, *, quick: bool = False, settings: Settings = Settings()) -> s
                          region_of_interest=region)
     project += sf.InverseProblemConfiguration(
         settings.name, "prior", project.events.list(), "l2", mapping, settings.preconditioner(),
-        method=sf.TrustRegion(initial_trust_region_linf=0.05, bound_handling=settings.bound_handling),
+        method=sf.TrustRegion(settings.initial_trust_region_linf, memory=settings.memory,
+                              bound_handling=settings.bound_handling),
         bounds={"VP": (1400.0, 5600.0)})
     return project
 
@@ -178,6 +182,9 @@ def main() -> None:
                         help="the preconditioner's depth exponent p (updates grow as depth^p)")
     parser.add_argument("--bound-handling", choices=["stop", "project"], default=defaults.bound_handling,
                         help="the trust region's steps at the bounds")
+    parser.add_argument("--initial-trust-radius", type=float, default=defaults.initial_trust_region_linf,
+                        help="the trust region's initial max-norm radius (relative: 0.05 is 5 %%)")
+    parser.add_argument("--memory", type=int, default=defaults.memory, help="quasi-Newton pairs kept")
     parser.add_argument("--deep-frozen", action="store_true",
                         help="freeze the model below 1500 m too (region of interest tapering from 1000 m)")
     arguments = parser.parse_args()
@@ -186,7 +193,8 @@ def main() -> None:
     folder = Path(arguments.output) if arguments.output else Path(tempfile.mkdtemp(prefix="s3_"))
     try:
         settings = Settings(arguments.name, arguments.smoothing_meters, arguments.high_pass_meters or None,
-                            arguments.depth_exponent, arguments.bound_handling, arguments.deep_frozen)
+                            arguments.depth_exponent, arguments.bound_handling, arguments.initial_trust_radius,
+                            arguments.memory, arguments.deep_frozen)
         project = build_s3(folder, quick=arguments.quick, settings=settings)
         mesh = project.simulations.get_mesh("prior")
         print(f"specfwi {sf.__file__}; S3{' (quick)' if arguments.quick else ''}; inversion mesh {mesh.n_elements} "

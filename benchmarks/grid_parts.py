@@ -35,28 +35,28 @@ def _all_columns(column_part, fields, values, coefficients, entries, partners, p
 def measure(scenario, dtype: str, repeats: int) -> None:
     setup = SimulationSetup.build(scenario.mesh, scenario.events[0], wavelet=scenario.wavelet,
                                   end_time_in_seconds=0.01, options=SolverOptions(dtype=dtype, progress=False))
-    coefficient_x, coefficient_y, entries = setup.operator
+    operator = setup.operator
     n_points = scenario.mesh.tensor_order + 1
-    grid_shape = (coefficient_y.shape[0], coefficient_x.shape[2])
+    grid_shape = (operator.coefficient_inner.shape[0], operator.coefficient_outer.shape[2])
     rng = np.random.default_rng(0)
     fields, *partners = (rng.standard_normal(grid_shape).astype(dtype) for _ in range(4))
     time_step = setup.dtype.type(setup.time_step_in_seconds)
     weights = (time_step**2, time_step**4 / setup.dtype.type(12.0))
-    products_x, products_y = setup.layout.sensitivity_buffer()
+    products_outer, products_inner = setup.layout.sensitivity_buffer()
     outputs = np.zeros((4 * n_points, grid_shape[1]), dtype)
     parts = {  # part: (generator of its code, function name, driver over the grid, values, coefficients, products)
-        "row": (unrolled.rows_part_source, "rows_part", _all_rows, np.zeros(grid_shape, dtype), coefficient_y,
-                products_y),
+        "row": (unrolled.rows_part_source, "rows_part", _all_rows, np.zeros(grid_shape, dtype),
+                operator.coefficient_inner, products_inner),
         "column": (unrolled.column_part_source, "column_part", _all_columns,
-                   np.zeros((n_points, grid_shape[1]), dtype), coefficient_x, products_x),
+                   np.zeros((n_points, grid_shape[1]), dtype), operator.coefficient_outer, products_outer),
     }
     cases = {}
     for part, (source, name, driver, values, coefficients, products) in parts.items():
         for with_products in (False, True):
             compiled = numba.njit(fastmath=True)(unrolled.compiled_source(source(n_points, with_products), name))
             paired = (tuple(partners), products, weights) if with_products else (None, None, None)
-            cases[part, with_products] = functools.partial(driver, compiled, fields, values, coefficients, entries,
-                                                           *paired, outputs)
+            cases[part, with_products] = functools.partial(driver, compiled, fields, values, coefficients,
+                                                           operator.entries, *paired, outputs)
     for case in cases.values():
         case()  # compiles
     seconds = {key: [] for key in cases}

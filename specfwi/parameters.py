@@ -36,10 +36,10 @@ def check_finite_values(name: str, values: ArrayLike, *, positive: bool = False,
     return values
 
 
-def check_positive_number(name: str, value) -> float:
-    """``value`` as a float; raise InvalidParameterError naming ``name`` unless it is a finite real number > 0
-    (booleans refused)."""
+def check_positive_number(name: str, value, *, allowed: str = "a finite number > 0") -> float:
+    """``value`` as a float; raise InvalidParameterError naming ``name`` (and saying what is ``allowed``) unless
+    it is a finite real number > 0 (booleans refused)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not (
             np.isfinite(value) and value > 0):
-        raise invalid(name, value, "a finite number > 0")
+        raise invalid(name, value, allowed)
     return float(value)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import invalid
+from ..parameters import check_positive_number
 from .compression import SampledForwardStates, WavefieldCompression
 from .kernel_structures import LayerMemory, PointInjection, Sensitivities, StateStore
 from .setup import STEPS_PER_CALL, SimulationSetup
@@ -46,9 +47,8 @@ class CheckpointPlan:
 
 def check_memory_budget(memory_in_megabytes) -> None:
     """The checkpoint memory must be a finite number of megabytes > 0."""
-    if isinstance(memory_in_megabytes, bool) or not isinstance(memory_in_megabytes, (int, float, np.number)) or not (
-            np.isfinite(memory_in_megabytes) and memory_in_megabytes > 0):
-        raise invalid("checkpoint_memory_in_megabytes", memory_in_megabytes, "a finite number of megabytes > 0")
+    check_positive_number("checkpoint_memory_in_megabytes", memory_in_megabytes,
+                          allowed="a finite number of megabytes > 0")
 
 
 def plan_checkpoints(n_steps: int, n_global_nodes: int, memory_in_megabytes: float,

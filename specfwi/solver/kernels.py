@@ -295,19 +295,20 @@ def _blocked_product(u, operator, partners, weights, kappa_sensitivity, geometri
     n_chunks = _n_chunks(n_nodes, 1)
     for chunk in prange(n_chunks):
         first, last = _chunk_bounds(n_nodes, chunk, n_chunks)
-        values, slots = np.empty((1, last - first), local.dtype), node_slots[first:last]  # indices from 0: 3-6 times faster
+        # slices indexed from 0: 3-6 times faster
+        values, slots = np.empty((1, last - first), local.dtype), node_slots[first:last]
         for i in range(last - first):
             values[0, i] = _slot_sum(local, slots, i)
         _finish_range(finish, first, values)
 
 
 # ---------------------------------------------------------------- node grids (specfwi.solver.node_grid)
-# A global vector is an (n_x, n_y) array of node rows; ``entries`` is the derivative matrix as a
+# A global vector is an (n_outer, n_inner) array of node rows; ``entries`` is the derivative matrix as a
 # tuple (row by row), so that the unrolled small loops hold its entries in registers.
 
 
 def _rows_part(fields, values, first_row, coefficients, entries, partners, products, weights, outputs):
-    """values = the y part of K on node rows first_row.. (and the adjoint's products, unless partners is
+    """values = the inner part of K on node rows first_row.. (and the adjoint's products, unless partners is
     None): the ``rows_part`` of :mod:`specfwi.solver.unrolled`; compiled code only."""
 
 
@@ -318,7 +319,7 @@ def _rows_part_for_n(fields, values, first_row, coefficients, entries, partners,
 
 
 def _column_part(fields, values, column, coefficients, entries, partners, products, weights, outputs):
-    """values += the x part of K of one element column (and the adjoint's products, unless partners is
+    """values += the outer part of K of one element column (and the adjoint's products, unless partners is
     None): the ``column_part`` of :mod:`specfwi.solver.unrolled`; compiled code only."""
 
 
@@ -328,78 +329,83 @@ def _column_part_for_n(fields, values, column, coefficients, entries, partners, 
     return unrolled.compiled_source(unrolled.column_part_source(N, with_partners), "column_part")
 
 
-def _grids_or_none(vectors, n_x, n_y):
-    """A tuple of three flat vectors as (n_x, n_y) grids, or None; compiled code only."""
+def _grids_or_none(vectors, n_outer, n_inner):
+    """A tuple of three flat vectors as (n_outer, n_inner) grids, or None; compiled code only."""
 
 
 @overload(_grids_or_none, inline="always")
-def _grids_or_none_of(vectors, n_x, n_y):
+def _grids_or_none_of(vectors, n_outer, n_inner):
     if isinstance(vectors, types.NoneType):
-        return lambda vectors, n_x, n_y: None
-    return lambda vectors, n_x, n_y: (vectors[0].reshape(n_x, n_y), vectors[1].reshape(n_x, n_y),
-                                      vectors[2].reshape(n_x, n_y))
+        return lambda vectors, n_outer, n_inner: None
+    return lambda vectors, n_outer, n_inner: (vectors[0].reshape(n_outer, n_inner),
+                                              vectors[1].reshape(n_outer, n_inner),
+                                              vectors[2].reshape(n_outer, n_inner))
 
 
 @njit(cache=True, fastmath=True)
-def _sweep(fields, coefficient_x, coefficient_y, entries, partner_fields, weights, products_x, products_y, chunk,
-           n_chunks, shared_x_parts, carried_rows, finish):
-    """One work item of grid_product: its rows handed to ``finish``, except the first (whose x part goes to
-    shared_x_parts[chunk]) unless it is the grid's first, and the last (to carried_rows[chunk]) unless it
+def _sweep(fields, coefficient_outer, coefficient_inner, entries, partner_fields, weights, products_outer,
+           products_inner, chunk, n_chunks, shared_outer_parts, carried_rows, finish):
+    """One work item of grid_product: its rows handed to ``finish``, except the first (whose outer part goes to
+    shared_outer_parts[chunk]) unless it is the grid's first, and the last (to carried_rows[chunk]) unless it
     is the grid's last."""
-    n_columns, n_y = coefficient_x.shape[0], fields.shape[1]
+    n_columns, n_inner = coefficient_outer.shape[0], fields.shape[1]
     first, last = _chunk_bounds(n_columns, chunk, n_chunks)
-    values = np.zeros((N, n_y), fields.dtype)
-    outputs = np.empty((4 * N if partner_fields is not None else 2, n_y), fields.dtype)  # scratch of both parts
+    values = np.zeros((N, n_inner), fields.dtype)
+    outputs = np.empty((4 * N if partner_fields is not None else 2, n_inner), fields.dtype)  # scratch of both parts
     if chunk == 0:
-        _rows_part(fields, values[:1], 0, coefficient_y, entries, partner_fields, products_y, weights, outputs)
-    for column in range(first, last):
-        _rows_part(fields, values[1:], column * P + 1, coefficient_y, entries, partner_fields, products_y, weights,
+        _rows_part(fields, values[:1], 0, coefficient_inner, entries, partner_fields, products_inner, weights,
                    outputs)
-        _column_part(fields, values, column, coefficient_x, entries, partner_fields, products_x, weights, outputs)
+    for column in range(first, last):
+        _rows_part(fields, values[1:], column * P + 1, coefficient_inner, entries, partner_fields, products_inner,
+                   weights, outputs)
+        _column_part(fields, values, column, coefficient_outer, entries, partner_fields, products_outer, weights,
+                     outputs)
         if column == first and chunk > 0:
-            shared_x_parts[chunk] = values[0]
-            _finish_range(finish, (column * P + 1) * n_y, values[1:P])
+            shared_outer_parts[chunk] = values[0]
+            _finish_range(finish, (column * P + 1) * n_inner, values[1:P])
         else:
-            _finish_range(finish, column * P * n_y, values[:P])
+            _finish_range(finish, column * P * n_inner, values[:P])
         values[0] = values[P]
     if chunk == n_chunks - 1:
-        _finish_range(finish, last * P * n_y, values[:1])
+        _finish_range(finish, last * P * n_inner, values[:1])
     else:
         carried_rows[chunk] = values[0]
 
 
 @njit(parallel=True, cache=True, fastmath=True)
-def grid_product(u, coefficient_x, coefficient_y, entries, partners, weights, products_x, products_y, edges, finish):
+def grid_product(u, coefficient_outer, coefficient_inner, entries, partners, weights, products_outer, products_inner,
+                 edges, finish):
     """K u on a node grid, each node's value handed to ``finish`` while it is still in cache.
 
     Work items take ranges of element columns and sweep them, adding up N node rows in a small buffer:
-    the y part of the column's rows after its first (whose y part came with the column before), then
-    the column's x part; its first N - 1 rows are then complete and go to ``finish``, and the last
+    the inner part of the column's rows after its first (whose inner part came with the column before), then
+    the column's outer part; its first N - 1 rows are then complete and go to ``finish``, and the last
     becomes the next column's first. The first row of a range is shared with the item before, which
-    computes its y part and the x part of its own last column; the item keeps the x part of its first
-    column. Both go to ``edges`` (the grid's result_buffer()), and a second pass completes those rows,
-    adding in the same order as elsewhere (y part, left column, right column): every node is computed
+    computes its inner part and the outer part of its own last column; the item keeps the outer part of its
+    first column. Both go to ``edges`` (the grid's result_buffer()), and a second pass completes those rows,
+    adding in the same order as elsewhere (inner part, left column, right column): every node is computed
     the same way whatever the number of threads.
 
     Unless ``partners`` is None, also products += the adjoint's products along each axis (see
-    :mod:`specfwi.solver.unrolled`), without the geometric weights (NodeGrid.sensitivity_buffer(): products_x
-    shaped as the x coefficients, products_y as the y coefficients; NodeGrid.kappa applies the weights).
+    :mod:`specfwi.solver.unrolled`), without the geometric weights (NodeGrid.sensitivity_buffer():
+    products_outer shaped as the outer coefficients, products_inner as the inner coefficients; NodeGrid.kappa
+    applies the weights).
     """
-    n_x, n_y = coefficient_y.shape[0], coefficient_x.shape[2]
-    fields = u.reshape(n_x, n_y)
-    partner_fields = _grids_or_none(partners, n_x, n_y)
-    n_columns = coefficient_x.shape[0]
-    n_chunks = _n_chunks(n_columns, P * n_y)
-    shared_x_parts = edges[:n_chunks * n_y].reshape(n_chunks, n_y)
-    carried_rows = edges[n_chunks * n_y:2 * n_chunks * n_y].reshape(n_chunks, n_y)
+    n_outer, n_inner = coefficient_inner.shape[0], coefficient_outer.shape[2]
+    fields = u.reshape(n_outer, n_inner)
+    partner_fields = _grids_or_none(partners, n_outer, n_inner)
+    n_columns = coefficient_outer.shape[0]
+    n_chunks = _n_chunks(n_columns, P * n_inner)
+    shared_outer_parts = edges[:n_chunks * n_inner].reshape(n_chunks, n_inner)
+    carried_rows = edges[n_chunks * n_inner:2 * n_chunks * n_inner].reshape(n_chunks, n_inner)
     for chunk in prange(n_chunks):  # np.int64: one compiled _sweep (numba types a prange index differently)
-        _sweep(fields, coefficient_x, coefficient_y, entries, partner_fields, weights, products_x, products_y,
-               np.int64(chunk), n_chunks, shared_x_parts, carried_rows, finish)
+        _sweep(fields, coefficient_outer, coefficient_inner, entries, partner_fields, weights, products_outer,
+               products_inner, np.int64(chunk), n_chunks, shared_outer_parts, carried_rows, finish)
     for chunk in prange(1, n_chunks):
         first, _ = _chunk_bounds(n_columns, chunk, n_chunks)
         values = carried_rows[chunk - 1:chunk]
-        values += shared_x_parts[chunk]
-        _finish_range(finish, first * P * n_y, values)
+        values += shared_outer_parts[chunk]
+        _finish_range(finish, first * P * n_inner, values)
 
 
 # ---------------------------------------------------------------- the two layouts behind one interface
@@ -426,11 +432,12 @@ def _product_of_layout(u, local, operator, pairing, finish):
     plain = isinstance(pairing, types.NoneType)
     if _is_grid(operator) and plain:
         return lambda u, local, operator, pairing, finish: grid_product(
-            u, operator[0], operator[1], operator[2], None, None, None, None, local, finish)
+            u, operator.coefficient_outer, operator.coefficient_inner, operator.entries, None, None, None, None, local,
+            finish)
     if _is_grid(operator):
         return lambda u, local, operator, pairing, finish: grid_product(
-            u, operator[0], operator[1], operator[2], pairing[0], pairing[1], pairing[2][0], pairing[2][1], local,
-            finish)
+            u, operator.coefficient_outer, operator.coefficient_inner, operator.entries, pairing[0], pairing[1],
+            pairing[2][0], pairing[2][1], local, finish)
     if plain:
         return lambda u, local, operator, pairing, finish: _blocked_product(
             u, operator, None, None, None, None, local, finish)

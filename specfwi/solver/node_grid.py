@@ -22,7 +22,6 @@ The solver keeps its nodal vectors in that order (:class:`NodeOrder`): node k = 
 n_inner + position in the line. Long inner lines leave fewer loop tails and set-ups per node: S1's
 forward run is 1.26 times faster transposed, its gradient 1.37 times, S2's forward run 1.09 times
 (docs/solver.md).
-In the kernels (:mod:`specfwi.solver.kernels`), "x" and "y" name the outer and inner axis.
 """
 
 from __future__ import annotations

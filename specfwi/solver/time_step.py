@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from ..errors import StabilityError, invalid
+from ..parameters import check_positive_number
 
 #: Default time step as a fraction of the stability limit (chosen from the A1 accuracy study, docs/solver.md).
 DEFAULT_COURANT_FRACTION = 0.9
@@ -62,10 +63,9 @@ def stability_limit_in_seconds(largest_eigenvalue_value: float) -> float:
 
 def check_time_step(time_step_in_seconds) -> None:
     """An explicit time step must be a finite number of seconds > 0 (None means automatic)."""
-    if time_step_in_seconds is not None and (
-            isinstance(time_step_in_seconds, bool) or not isinstance(time_step_in_seconds, (int, float, np.number))
-            or not np.isfinite(time_step_in_seconds) or time_step_in_seconds <= 0):
-        raise invalid("time_step_in_seconds", time_step_in_seconds, "a finite time > 0 s, or None for automatic")
+    if time_step_in_seconds is not None:
+        check_positive_number("time_step_in_seconds", time_step_in_seconds,
+                              allowed="a finite time > 0 s, or None for automatic")
 
 
 def time_axis(start_time_in_seconds: float, end_time_in_seconds: float, time_step_in_seconds: float | None,

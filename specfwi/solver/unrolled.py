@@ -10,7 +10,7 @@ These functions therefore write the loop bodies out for a given N, and
 straight-line code.
 
 The generated functions (P = N - 1; ``entries``: the derivative matrix row by row; ``fields``:
-the (n_x, n_y) node grid in memory order, see :mod:`specfwi.solver.node_grid`):
+the (n_outer, n_inner) node grid in memory order, see :mod:`specfwi.solver.node_grid`):
 
 **Node lines in runs.** A node line of E elements (its E P + 1 nodes in the order of the
 mesh: node e P + m is local point m of element e) is stored as P runs, one per local point:
@@ -21,15 +21,15 @@ with no gather (the earlier layout gathered each row into runs first, with scala
 is 1.25 times faster on S1's node lines and 1.7 times on S2's, alone, with the same results bit for bit).
 
 ``rows_part(fields, values, first_row, coefficients, entries, partners, products, weights, outputs)``
-    values[r] = the y part of K on node row first_row + r, for every r < len(values): the sum over
+    values[r] = the inner part of K on node row first_row + r, for every r < len(values): the sum over
     the elements e of the row of D^T (coefficients[row, :, e] * D u_e) on the element's nodes
-    (coefficients: (n_x, N, n_elements_y)). With partner grids (the adjoint's products, see below),
-    also products[row, j, e] += the product at point j. Scratch: outputs (4 N, >= n_elements_y).
+    (coefficients: (n_outer, N, n_elements_inner)). With partner grids (the adjoint's products, see below),
+    also products[row, j, e] += the product at point j. Scratch: outputs (4 N, >= n_elements_inner).
 ``column_part(fields, values, column, coefficients, entries, partners, products, weights, outputs)``
-    values[k, iy] += (D^T (coefficients[column, :, iy] * D fields[column P : column P + N, iy]))[k], the
-    x part of element column ``column`` on its N node rows (values: (N, n_y); coefficients:
-    (n_elements_x, N, n_y)); with partner grids, also products[column, i, iy] += the product at point i.
-    Scratch: outputs (4 N, >= n_y).
+    values[k, inner] += (D^T (coefficients[column, :, inner] * D fields[column P : column P + N, inner]))[k], the
+    outer part of element column ``column`` on its N node rows (values: (N, n_inner); coefficients:
+    (n_elements_outer, N, n_inner)); with partner grids, also products[column, i, inner] += the product at point i.
+    Scratch: outputs (4 N, >= n_inner).
 
 **The adjoint's products.** ``partners`` = (mu, u, y) (three grids shaped as ``fields``) and
 ``weights`` = (a, b) give, at each point j of an element's line, with f the product's own field,
@@ -59,7 +59,7 @@ def _transposed(n_points: int, k: int, value: str) -> str:
 
 def _element_lines(n_points: int, coefficients: str, index: str, results: list[str]) -> list[str]:
     """Loop body lines from the scalars f0.. : a{j} = (D f)_j, g{j} = c_j a{j}, and the results (D^T g)_k
-    assigned by results[k] (such as "values[k, iy] +=")."""
+    assigned by results[k] (such as "values[k, inner] +=")."""
     lines = []
     for j in range(n_points):
         lines += [f"a{j} = {_derivative(n_points, j, 'f')}", f"g{j} = {coefficients}[{j}, {index}] * a{j}"]
@@ -150,19 +150,19 @@ def column_part_source(n_points: int, with_partners: bool) -> str:
     body = ["def column_part(fields, values, column, coefficients, entries, partners, products, weights, outputs):",
             f"    {_derivative_names(n)} = entries",
             f"    rows, coefficient = fields[column * {p}:column * {p} + {n}], coefficients[column]",
-            "    n_y = fields.shape[1]",
-            "    for iy in range(n_y):"] + [f"        f{m} = rows[{m}, iy]" for m in range(n)]
-    results = [f"values[{k}, iy] +=" for k in range(n)]
-    body += ["        " + line for line in _element_lines(n, "coefficient", "iy", results)]
+            "    n_inner = fields.shape[1]",
+            "    for inner in range(n_inner):"] + [f"        f{m} = rows[{m}, inner]" for m in range(n)]
+    results = [f"values[{k}, inner] +=" for k in range(n)]
+    body += ["        " + line for line in _element_lines(n, "coefficient", "inner", results)]
     if with_partners:
 
         def loads_of(name, prefix):
             grid = "rows" if name == "own" else f"{name}_rows"
             bindings = [] if name == "own" else [f"    {grid} = {name}[column * {p}:column * {p} + {n}]"]
-            return bindings, [f"        {prefix}{m} = {grid}[{m}, iy]" for m in range(n)]
+            return bindings, [f"        {prefix}{m} = {grid}[{m}, inner]" for m in range(n)]
 
         body += _partner_lines("    ") + ["    product = products[column]"]
-        body += _product_lines(n, "    ", "iy", "n_y", loads_of)
+        body += _product_lines(n, "    ", "inner", "n_inner", loads_of)
     return "\n".join(body) + "\n"
 
 

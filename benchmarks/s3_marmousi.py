@@ -1,19 +1,23 @@
 """Scenario S3 (SCENARIOS.md): Marmousi inversion from a 300 m-smoothed prior, VP only, 3 Hz Ricker.
 
     python benchmarks/s3_marmousi.py [--iterations 20] [--quick] [--output DIR] [--figure s3_marmousi.png]
+                                     [--name s3] [--smoothing-meters 50] [--high-pass-meters 0]
+                                     [--depth-exponent 1] [--bound-handling stop] [--initial-trust-radius 0.05]
+                                     [--memory 5]
 
 Prints per iteration and per misfit+gradient evaluation: misfit / initial, the model error
 e = |vp - vp_true| / |vp_prior - vp_true| on the grid x = 0, 40, ..., 9200 m, depth = 100, 140, ..., 2900 m,
 evaluations, cumulative wall time, peak memory; saves a figure of the true, prior and inverted models
 and the two curves. ``--quick``: 4 sources, 1.5 s, 4 Hz mesh (checks the script; not a result).
+``--output DIR`` keeps the project: a second run with another ``--name`` reuses its observed data.
 
-Settings (see benchmarks/RESULTS.md): inversion on the simulation mesh (7.5 Hz = 2.5 f0, 1.25 elements
-per wavelength, order 4: 5 GLL points per wavelength at 7.5 Hz, 12.5 at 3 Hz); observed data from a finer
-mesh (2 elements per wavelength);
-relative scaling; source cutouts of 150 m; the top 60 m frozen by a region of interest (rising to 1
-by 100 m depth); WavelengthSmoothing of 0.5 local wavelengths at 3 Hz as preconditioner
-(``--smoothing-wavelengths``);
-TrustRegion(initial_trust_region_linf=0.05); bounds 1400-5600 m/s.
+Settings (the defaults; see benchmarks/RESULTS.md): inversion on the simulation mesh (7.5 Hz = 2.5 f0,
+1.25 elements per wavelength, order 4: 5 GLL points per wavelength at 7.5 Hz, 12.5 at 3 Hz); observed
+data from a finer mesh (2 elements per wavelength); relative scaling; source cutouts of 150 m; the top
+60 m frozen by a region of interest (rising to 1 by 100 m depth); preconditioner
+ConstantSmoothing({"VP": 50 m}, depth_exponent=1): smoothing only against mesh-scale noise, updates growing
+with depth (``--high-pass-meters 150`` adds the high-pass: a lower e in the first iterations, the same at 20);
+TrustRegion(initial_trust_region_linf=0.05) (bound_handling "stop"); bounds 1400-5600 m/s.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import common  # noqa: F401 (first: it makes specfwi this checkout's)
@@ -63,8 +68,26 @@ def between_frozen_top_and_1500_meters(x, y):
     return below_frozen_top(x, y) * np.cos(0.5 * np.pi * ramp) ** 2
 
 
-def build_s3(path, *, quick: bool = False, smoothing_in_wavelengths: float = 0.5, deep_frozen: bool = False
-             ) -> sf.Project:
+@dataclass(frozen=True)
+class Settings:
+    """What the inversion is free to choose (the scenario fixes the rest); the defaults are the best found."""
+
+    name: str = "s3"
+    smoothing_in_meters: float = 50.0
+    high_pass_in_meters: float | None = None
+    depth_exponent: float = 1.0
+    bound_handling: str = "stop"
+    initial_trust_region_linf: float = 0.05
+    memory: int = 5
+    deep_frozen: bool = False
+
+    def preconditioner(self) -> sf.ConstantSmoothing:
+        return sf.ConstantSmoothing({"VP": self.smoothing_in_meters}, depth_exponent=self.depth_exponent,
+                                    high_pass_lengths_in_meters=None if self.high_pass_in_meters is None
+                                    else {"VP": self.high_pass_in_meters})
+
+
+def build_s3(path, *, quick: bool = False, settings: Settings = Settings()) -> sf.Project:
     x, y, vp_true, vp_prior = marmousi_grids()
     rho = 310.0 * vp_true**0.25
     project = sf.Project.from_volume_model(path, volume("prior_model", x, y, vp_prior, rho), load_if_exists=True)
@@ -81,12 +104,14 @@ def build_s3(path, *, quick: bool = False, smoothing_in_wavelengths: float = 0.5
                                           elements_per_wavelength=2.0, volume_models="true_model",
                                           event_configuration=event_configuration)
     project += sf.MisfitConfiguration("l2", "L2", observed_data="true_fine")
+    region = between_frozen_top_and_1500_meters if settings.deep_frozen else below_frozen_top
     mapping = sf.Mapping(["VP"], "relative_deviation_from_prior", source_cutout_radius_in_meters=150.0,
-                         region_of_interest=between_frozen_top_and_1500_meters if deep_frozen else below_frozen_top)
+                         region_of_interest=region)
     project += sf.InverseProblemConfiguration(
-        "s3", "prior", project.events.list(), "l2", mapping,
-        sf.WavelengthSmoothing({"VP": smoothing_in_wavelengths}, reference_frequency_in_hertz=3.0),
-        method=sf.TrustRegion(initial_trust_region_linf=0.05), bounds={"VP": (1400.0, 5600.0)})
+        settings.name, "prior", project.events.list(), "l2", mapping, settings.preconditioner(),
+        method=sf.TrustRegion(settings.initial_trust_region_linf, memory=settings.memory,
+                              bound_handling=settings.bound_handling),
+        bounds={"VP": (1400.0, 5600.0)})
     return project
 
 
@@ -106,7 +131,7 @@ def model_error():
     return lambda mesh: float(np.linalg.norm(sample_vp(mesh, points) - true) / prior_error)
 
 
-def save_figure(project: sf.Project, path: str) -> None:
+def save_figure(project: sf.Project, name: str, path: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -115,13 +140,13 @@ def save_figure(project: sf.Project, path: str) -> None:
     from inversion_report import sample_vp
 
     x, y, vp_true, vp_prior = marmousi_grids()
-    misfits = project.inversions.misfits("s3").sum("event").values
+    misfits = project.inversions.misfits(name).sum("event").values
     last = len(misfits) - 1
     error = model_error()
-    errors = [error(project.inversions.get_model("s3", k)) for k in range(last + 1)]
+    errors = [error(project.inversions.get_model(name, k)) for k in range(last + 1)]
     points = error_grid()
     shape = (len(np.unique(points[:, 0])), len(np.unique(points[:, 1])))
-    result = sample_vp(project.inversions.get_model("s3", last), points).reshape(shape)
+    result = sample_vp(project.inversions.get_model(name, last), points).reshape(shape)
     figure, axes = plt.subplots(2, 2, figsize=(13, 7), constrained_layout=True)
     extent = (0, 9200, -3000, 0)
     for ax, values, title in ((axes[0, 0], vp_true, "true VP"), (axes[0, 1], vp_prior, "prior VP"),
@@ -147,8 +172,19 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a reduced S3 that checks the script")
     parser.add_argument("--output", help="project folder to keep (default: a temporary one)")
     parser.add_argument("--figure", default="s3_marmousi.png")
-    parser.add_argument("--smoothing-wavelengths", type=float, default=0.5,
-                        help="the preconditioner's smoothing length in local wavelengths at 3 Hz")
+    defaults = Settings()
+    parser.add_argument("--name", default=defaults.name, help="the inversion's name in the project")
+    parser.add_argument("--smoothing-meters", type=float, default=defaults.smoothing_in_meters,
+                        help="the preconditioner's smoothing length (m)")
+    parser.add_argument("--high-pass-meters", type=float, default=defaults.high_pass_in_meters or 0.0,
+                        help="the preconditioner's high-pass length (m); 0 (default): none")
+    parser.add_argument("--depth-exponent", type=float, default=defaults.depth_exponent,
+                        help="the preconditioner's depth exponent p (updates grow as depth^p)")
+    parser.add_argument("--bound-handling", choices=["stop", "project"], default=defaults.bound_handling,
+                        help="the trust region's steps at the bounds")
+    parser.add_argument("--initial-trust-radius", type=float, default=defaults.initial_trust_region_linf,
+                        help="the trust region's initial max-norm radius (relative: 0.05 is 5 %%)")
+    parser.add_argument("--memory", type=int, default=defaults.memory, help="quasi-Newton pairs kept")
     parser.add_argument("--deep-frozen", action="store_true",
                         help="freeze the model below 1500 m too (region of interest tapering from 1000 m)")
     arguments = parser.parse_args()
@@ -156,17 +192,19 @@ def main() -> None:
 
     folder = Path(arguments.output) if arguments.output else Path(tempfile.mkdtemp(prefix="s3_"))
     try:
-        project = build_s3(folder, quick=arguments.quick, smoothing_in_wavelengths=arguments.smoothing_wavelengths,
-                           deep_frozen=arguments.deep_frozen)
+        settings = Settings(arguments.name, arguments.smoothing_meters, arguments.high_pass_meters or None,
+                            arguments.depth_exponent, arguments.bound_handling, arguments.initial_trust_radius,
+                            arguments.memory, arguments.deep_frozen)
+        project = build_s3(folder, quick=arguments.quick, settings=settings)
         mesh = project.simulations.get_mesh("prior")
         print(f"specfwi {sf.__file__}; S3{' (quick)' if arguments.quick else ''}; inversion mesh {mesh.n_elements} "
               f"elements, {mesh.n_global_nodes} nodes; data mesh "
-              f"{project.simulations.get_mesh('true_fine').n_elements} elements")
-        figures = run_and_report(project, "s3", arguments.iterations, model_error())
+              f"{project.simulations.get_mesh('true_fine').n_elements} elements; {settings}")
+        figures = run_and_report(project, settings.name, arguments.iterations, model_error())
         print(f"\nafter {figures['iteration']} iterations: e = {figures['model_error']:.3f}, misfit / initial = "
               f"{figures['relative_misfit']:.3f}, {figures['evaluations']} evaluations, "
               f"{figures['wall_time_in_seconds']:.0f} s, peak memory {figures['peak_memory_in_megabytes']:.0f} MB")
-        save_figure(project, arguments.figure)
+        save_figure(project, settings.name, arguments.figure)
     finally:
         if not arguments.output:
             shutil.rmtree(folder, ignore_errors=True)

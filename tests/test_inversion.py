@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -120,6 +121,22 @@ def test_configuration_errors_are_clear(tmp_path):
     project = inversion_case.build(tmp_path / "p", n_events=1)
     with pytest.raises(ProjectError, match="no iteration 5"):
         project.inversions.get_model("inv", 5)
+
+
+def test_preconditioner_shaping_and_bound_handling_are_stored_and_defaults_keep_older_descriptions():
+    mapping = sf.Mapping(["VP"], "relative_deviation_from_prior")
+    shaped = sf.InverseProblemConfiguration(
+        "a", "prior", ["e"], "l2", mapping, sf.WavelengthSmoothing(
+            {"VP": 0.1}, reference_frequency_in_hertz=3.0, high_pass_lengths_in_meters={"VP": (300.0, 150.0)},
+            depth_exponent=1.5), method=sf.TrustRegion(0.05, bound_handling="project"))
+    loaded = sf.InverseProblemConfiguration.from_dict(json.loads(json.dumps(shaped.to_dict())), load_mesh=None)
+    assert loaded == shaped
+    assert loaded.preconditioner.high_pass_lengths_in_meters == {"VP": (300.0, 150.0)}
+    assert loaded.preconditioner.depth_exponent == 1.5 and loaded.method.bound_handling == "project"
+    plain = sf.InverseProblemConfiguration("a", "prior", ["e"], "l2", mapping, sf.ConstantSmoothing({"VP": 40.0}),
+                                           method=sf.TrustRegion(0.05)).to_dict()
+    assert set(plain["preconditioner"]) == {"type", "lengths_in_meters", "n_diffusion_steps"}
+    assert set(plain["method"]) == {"type", "initial_trust_region_linf", "memory", "eta"}
 
 
 def _iterations_table(path: Path) -> list[tuple]:

@@ -109,6 +109,35 @@ def test_bounds_are_respected(method):
     assert np.max(np.abs(projected)) < 1e-5
 
 
+def test_projected_trust_region_steps_pass_bounds_that_stop_the_segment():
+    """A separable quadratic whose minimiser lies beyond the upper bound 1 in 12 components that start at
+    different distances from it: stopping at the first bound met costs about one step per component
+    before all of them reach it; clipping into the box puts them there at once. Both converge."""
+    n = 24
+    bounded = np.arange(n) % 2 == 0
+    curvature = np.linspace(1.0, 3.0, n)
+    solution = np.where(bounded, 3.0, 0.5)
+    x0 = np.where(bounded, 1.0 - 0.1 * np.cumsum(bounded), 0.0)
+
+    def function(x):
+        r = x - solution
+        return 0.5 * float(np.sum(curvature * r * r)), curvature * r
+
+    bounds = Bounds(np.full(n, -5.0), np.full(n, 1.0))
+    expected = np.minimum(solution, 1.0)
+    evaluations = {}
+    for handling in ("stop", "project"):
+        method = sf.TrustRegion(initial_trust_region_linf=4.0, memory=5, bound_handling=handling)
+        record = []
+        state = run(method, function, x0, n_evaluations=60, bounds=bounds, record=record)
+        trials = np.array([trial for _, trial, _, _ in record])
+        assert np.all(trials <= 1.0) and np.all(trials >= -5.0)
+        at_bounds = [k for k, (_, trial, _, _) in enumerate(record) if np.all(trial[bounded] == 1.0)]
+        evaluations[handling] = at_bounds[0] + 1 if at_bounds else np.inf
+        assert np.max(np.abs(state.x - expected)) < 1e-6
+    assert evaluations["project"] <= 3 and evaluations["stop"] >= 10
+
+
 @pytest.mark.parametrize("method", METHODS, ids=["lbfgs", "trust_region"])
 def test_restart_when_not_a_descent_direction(method):
     """A memory whose pair has negative curvature (crafted: update never stores one) gives an ascent
@@ -161,6 +190,8 @@ def test_bad_input_is_refused():
         sf.LBFGS(c1=0.5, c2=0.4)
     with pytest.raises(InvalidParameterError, match="initial_trust_region_linf"):
         sf.TrustRegion(initial_trust_region_linf=-1.0)
+    with pytest.raises(InvalidParameterError, match="'bound_handling' must be one of"):
+        sf.TrustRegion(bound_handling="clip")
     method = sf.LBFGS()
     state = method.start(np.zeros(3))
     with pytest.raises(InvalidParameterError, match="gradient"):

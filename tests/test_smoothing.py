@@ -7,7 +7,7 @@ import xarray as xr
 from specfwi.errors import SpecfwiError
 from specfwi.mapping import ConstantSmoothing, InversionModel, Mapping, WavelengthSmoothing
 from specfwi.mapping.smoothing import SmoothingSpace
-from specfwi.mesh import rectangle
+from specfwi.mesh import AbsorbingLayers, rectangle
 from specfwi.testing import assert_adjoint
 
 SPIKE_CENTER = (2000.0, -2000.0)
@@ -271,6 +271,95 @@ def test_smoothing_a_mapped_gradient_keeps_its_sign_structure(small_mesh):
     assert np.all(direction > 0.0)
 
 
+# ---------------------------------------------------------------------------------------------- high-pass and depth
+SHAPED = {
+    "constant": lambda: ConstantSmoothing({"VP": 120.0, "RHO": 60.0}, high_pass_lengths_in_meters={"VP": 300.0},
+                                          depth_exponent=1.5),
+    "wavelength": lambda: WavelengthSmoothing({"VP": 0.5, "RHO": None}, reference_frequency_in_hertz=8.0,
+                                              high_pass_lengths_in_meters={"VP": (300.0, 150.0), "RHO": 200.0},
+                                              depth_exponent=2.0),
+}
+
+
+@pytest.mark.parametrize("kind", ["mesh", "grid"])
+@pytest.mark.parametrize("name", SHAPED)
+def test_high_pass_and_depth_weighting_keep_precondition_symmetric_positive_semidefinite(kind, name):
+    mesh = rectangle((0.0, 1000.0), (-800.0, 0.0), 4, 3, tensor_order=2)
+    quantity = quantity_on(mesh) if kind == "mesh" else quantity_on_grid(
+        np.linspace(0.0, 1000.0, 8), np.linspace(-800.0, 0.0, 6), ("VP", "RHO"))
+    prior = prior_on(mesh, velocity_with_gradient)
+    smoothing = SHAPED[name]()
+
+    def precondition(vector):
+        return smoothing.precondition(quantity.from_vector(vector), prior=prior).to_vector()
+
+    assert_adjoint(precondition, precondition, quantity.n_dofs, quantity.n_dofs, rtol=1e-10, rng=7)
+    matrix = dense(precondition, quantity.n_dofs)
+    eigenvalues = np.linalg.eigvalsh(0.5 * (matrix + matrix.T))
+    assert eigenvalues.min() > -1e-10 * eigenvalues.max()
+
+
+@pytest.mark.parametrize("kind", ["mesh", "grid"])
+def test_a_high_passed_direction_has_no_constant_part(small_mesh, kind):
+    """H 1 = 0: a gradient whose density is constant (W c) gives the zero direction; without the high-pass it
+    gives the constant c itself."""
+    quantity, prior, _ = smoothing_case(small_mesh, kind, "constant")
+    weights = np.tile(SmoothingSpace.of(quantity).weights, 2)
+    density = np.repeat([2.0, -1.0], quantity.n_dofs // 2)
+    gradient = quantity.from_vector(weights * density)
+    plain = ConstantSmoothing({"VP": 120.0, "RHO": 60.0}).precondition(gradient).to_vector()
+    np.testing.assert_allclose(plain, density, rtol=1e-10)
+    high_passed = ConstantSmoothing({"VP": 120.0, "RHO": 60.0}, high_pass_lengths_in_meters={"VP": 300.0})
+    direction = high_passed.precondition(gradient)
+    np.testing.assert_allclose(direction.values("VP"), 0.0, atol=1e-10)
+    np.testing.assert_allclose(direction.values("RHO"), -1.0, rtol=1e-10)  # no entry: not high-passed
+
+
+def test_a_high_pass_keeps_short_scales_and_removes_long_ones(spike_mesh):
+    """The direction of a point load keeps most of its peak; a load spread over 1 km keeps little of it."""
+    quantity = quantity_on(spike_mesh, ("VP",))
+    smoothing = ConstantSmoothing({"VP": 50.0})
+    high_passed = ConstantSmoothing({"VP": 50.0}, high_pass_lengths_in_meters={"VP": 300.0})
+    spike = spike_gradient(quantity, SPIKE_CENTER)
+    assert first_parameter(high_passed.precondition(spike)).max() > 0.9 * first_parameter(
+        smoothing.precondition(spike)).max()
+    nodes = node_coordinates(quantity)
+    wide = quantity.from_vector(spike_mesh.quadrature_weights.ravel() * np.exp(
+        -((nodes[:, 0] - SPIKE_CENTER[0]) ** 2 + (nodes[:, 1] - SPIKE_CENTER[1]) ** 2) / (2 * 1000.0**2)))
+    assert np.abs(first_parameter(high_passed.precondition(wide))).max() < 0.1 * first_parameter(
+        smoothing.precondition(wide)).max()
+
+
+def test_depth_weighting_scales_a_point_load_by_depth_to_the_exponent():
+    """At the loaded dof the direction is (z / z_max)^p times the unweighted one (D applied on both sides)."""
+    quantity = quantity_on(rectangle((0.0, 4000.0), (-4000.0, 0.0), 10, 10, tensor_order=4), ("VP",))
+    plain_smoothing = ConstantSmoothing({"VP": 100.0})
+    for exponent in (1.0, 2.0):
+        weighted_smoothing = ConstantSmoothing({"VP": 100.0}, depth_exponent=exponent)
+        for center in (SPIKE_CENTER, (2000.0, -500.0)):
+            spike = spike_gradient(quantity, center)
+            loaded = np.argmax(first_parameter(spike))
+            plain = first_parameter(plain_smoothing.precondition(spike))[loaded]
+            weighted = first_parameter(weighted_smoothing.precondition(spike))[loaded]
+            depth = -node_coordinates(quantity)[loaded, 1]
+            assert weighted == pytest.approx(plain * (depth / 4000.0) ** exponent, rel=1e-12)
+
+
+def test_the_depth_is_measured_from_the_top_of_the_box_not_of_an_absorbing_layer():
+    mesh = rectangle((0.0, 1000.0), (-800.0, 200.0), 5, 5, tensor_order=3)
+    mesh.absorbing_layers = AbsorbingLayers((0.0, 1000.0, -800.0, 0.0), {"y1": 200.0}, 2000.0)
+    quantity = quantity_on(mesh, ("VP",))
+    center = (400.0, -400.0)  # a node of the mesh: depth 400 m of the 800 m below the box's top
+    spike = spike_gradient(quantity, center)
+    loaded = np.argmax(first_parameter(spike))
+    assert np.allclose(node_coordinates(quantity)[loaded], center)
+    plain = first_parameter(ConstantSmoothing({"VP": 50.0}).precondition(spike))
+    weighted = first_parameter(ConstantSmoothing({"VP": 50.0}, depth_exponent=1.0).precondition(spike))
+    assert weighted[loaded] == pytest.approx(0.5 * plain[loaded], rel=1e-12)
+    in_top_layer = node_coordinates(quantity)[:, 1] >= 0.0
+    np.testing.assert_array_equal(weighted[in_top_layer], 0.0)
+
+
 # ---------------------------------------------------------------------------------------------- validation
 @pytest.mark.parametrize("build, name", [
     (lambda: ConstantSmoothing({}), "lengths_in_meters"),
@@ -282,6 +371,11 @@ def test_smoothing_a_mapped_gradient_keeps_its_sign_structure(small_mesh):
     (lambda: ConstantSmoothing({"VP": 100.0}, n_diffusion_steps=0), "n_diffusion_steps"),
     (lambda: WavelengthSmoothing({"VP": 1.0}, reference_frequency_in_hertz=0.0), "reference_frequency_in_hertz"),
     (lambda: WavelengthSmoothing({"VP": -1.0}, reference_frequency_in_hertz=5.0), r"n_wavelengths\[VP\]"),
+    (lambda: ConstantSmoothing({"VP": 1.0}, high_pass_lengths_in_meters={"VP": 0.0}),
+     r"high_pass_lengths_in_meters\[VP\]"),
+    (lambda: ConstantSmoothing({"VP": 1.0}, high_pass_lengths_in_meters=[300.0]), "high_pass_lengths_in_meters"),
+    (lambda: ConstantSmoothing({"VP": 1.0}, depth_exponent=-1.0), "depth_exponent"),
+    (lambda: WavelengthSmoothing({"VP": 1.0}, reference_frequency_in_hertz=5.0, depth_exponent=True), "depth_exponent"),
 ])
 def test_bad_smoothing_arguments_raise_specfwi_errors(build, name):
     with pytest.raises(SpecfwiError, match=f"'{name}' must be"):

@@ -11,9 +11,18 @@ operator P (an approximate inverse Hessian), and the Cauchy leg would need P^-1.
 
 A trial is accepted when rho = (f(x) - f(x + p)) / predicted > eta. Radius: x2 when rho > 0.75
 and the step reached the region; x0.25 of the step's max-norm when rho < 0.25 (rejected or not).
+
+Bounds (``bound_handling``): "stop" ends the segment at the first bound it meets (t also <= the
+largest feasible step), so its model is exact; "project" takes t from the radius alone and clips
+the trial into the box, p = P(x + t d) - x, with the predicted reduction -g'p (1 - t/2) (exact when
+nothing is clipped; should clipping leave no predicted decrease, the step stops at the bound as with
+"stop"). With "stop", a component approaching its bound cuts every step short until it reaches it,
+one component after another; "project" lets the others move on.
 """
 
 from __future__ import annotations
+
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -26,6 +35,7 @@ POOR_RATIO = 0.25
 SHRINK_FACTOR = 0.25
 GROW_FACTOR = 2.0
 SMALLEST_RELATIVE_RADIUS = 1e-12
+BoundHandling = Literal["stop", "project"]
 
 
 class TrustRegion(Optimizer):
@@ -37,18 +47,29 @@ class TrustRegion(Optimizer):
         0.05 is 5 % with relative scaling), > 0. It also scales the first step (empty memory).
     memory : quasi-Newton pairs kept (>= 1).
     eta : acceptance threshold of rho, 0 <= eta < 0.25.
+    bound_handling : "stop" (default: a step ends at the first bound it meets) or "project" (steps of the
+        trust radius, clipped into the bounds); see the module docstring.
     """
 
-    def __init__(self, initial_trust_region_linf: float = 0.05, *, memory: int = 5, eta: float = 0.01):
+    def __init__(self, initial_trust_region_linf: float = 0.05, *, memory: int = 5, eta: float = 0.01,
+                 bound_handling: BoundHandling = "stop"):
         self.initial_trust_region_linf = check_positive_number("initial_trust_region_linf", initial_trust_region_linf)
         self.memory = check_memory(memory)
         if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not 0.0 <= eta < POOR_RATIO:
             raise invalid("eta", eta, f"a number in [0, {POOR_RATIO})")
         self.eta = float(eta)
+        if bound_handling not in get_args(BoundHandling):
+            raise invalid("bound_handling", bound_handling, f"one of {list(get_args(BoundHandling))}")
+        self.bound_handling: BoundHandling = bound_handling
 
     def to_dict(self) -> dict:
-        return {"type": "TrustRegion", "initial_trust_region_linf": self.initial_trust_region_linf,
-                "memory": self.memory, "eta": self.eta}
+        """The options; ``bound_handling`` only when not the default (descriptions stored before it existed
+        keep their content)."""
+        description = {"type": "TrustRegion", "initial_trust_region_linf": self.initial_trust_region_linf,
+                       "memory": self.memory, "eta": self.eta}
+        if self.bound_handling != "stop":
+            description["bound_handling"] = self.bound_handling
+        return description
 
     def start(self, x0, *, bounds=None):
         state = super().start(x0, bounds=bounds)
@@ -64,7 +85,14 @@ class TrustRegion(Optimizer):
     def _propose_step(self, state, bounds) -> None:
         direction = state.direction
         largest = float(np.max(np.abs(direction)))
-        t = min(1.0, state.trust_radius_linf / largest, bounds.max_step(state.x, direction))
+        t = min(1.0, state.trust_radius_linf / largest)
+        if self.bound_handling == "project":
+            trial = bounds.project(state.x + t * direction)
+            predicted = -float(state.gradient @ (trial - state.x)) * (1.0 - 0.5 * t)
+            if predicted > 0:  # else (clipping turned the step uphill) the segment stops at the bound
+                state.trial, state.predicted_reduction = trial, predicted
+                return
+        t = min(t, bounds.max_step(state.x, direction))
         if not t > 0:
             self._stop(state, "the bounds leave no room along the quasi-Newton direction")
             return

@@ -16,6 +16,17 @@ to element nodes (the identity on a grid), M = Q^T W Q and B the diffusion opera
 
 "Length" sigma is the standard deviation per axis of the smoothing kernel: smoothing a point load
 gives a bump with second central moment sigma^2 along x and along y.
+
+Two options shape ``precondition`` further (``smooth`` is unchanged by them), with H = I - S_L the
+high-pass that removes what a smoothing of length L keeps (S_L a constant-length smoothing) and
+D the diagonal depth weighting (z / z_max)^(p/2) (z the depth of a dof below the top of the box):
+
+    precondition(g) = D H S W^{-1} H^T D g
+
+still symmetric positive semi-definite in the plain dot product (H S W^{-1} H^T is a congruence of
+S W^{-1}). ``high_pass_lengths_in_meters`` keeps the directions free of the scales longer than L
+(H 1 = 0: no constant shift); ``depth_exponent`` p > 0 makes deep updates larger, against the fall
+of the gradient's amplitude with depth (geometric spreading, illumination).
 """
 
 from __future__ import annotations
@@ -121,13 +132,54 @@ class SmoothingSpace:
         return nodal[self.element_global_index].ravel() if self.element_nodal else nodal
 
 
+def _check_depth_exponent(value) -> float:
+    if not _is_non_negative_number(value):
+        raise invalid("depth_exponent", value, "a finite number >= 0 (0: no depth weighting)")
+    return float(value)
+
+
+def _check_high_pass(values) -> dict[str, tuple[float, float]]:
+    """None -> {}; else as _check_per_parameter, with lengths > 0 (None entries dropped: not high-passed)."""
+    if values is None:
+        return {}
+    checked = _check_per_parameter("high_pass_lengths_in_meters", values, "m")
+    for parameter, lengths in checked.items():
+        if lengths is not None and min(lengths) <= 0.0:
+            raise invalid(f"high_pass_lengths_in_meters[{parameter}]", values[parameter],
+                          "a length > 0 or an (x, y) pair of lengths > 0 (m), or None (not high-passed)")
+    return {parameter: lengths for parameter, lengths in checked.items() if lengths is not None}
+
+
+def _depth_weights(space: SmoothingSpace, exponent: float) -> NDArray[np.float64]:
+    """D of the module docstring at every dof: (z / z_max)^(exponent / 2), z >= 0 the depth below the
+    top of the model's box (above it, in an absorbing layer: 0), z_max the deepest dof's."""
+    mesh = space.mesh
+    heights = mesh.get_element_nodes()[..., 1].ravel() if space.element_nodal else mesh.vertices[:, 1]
+    top = float(heights.max()) if mesh.absorbing_layers is None else mesh.absorbing_layers.box[3]
+    depth = np.maximum(top - heights, 0.0)
+    return (depth / depth.max()) ** (0.5 * exponent)
+
+
 class _DiffusionSmoothing:
     """Common machinery: subclasses give the kernel variances of a parameter on a smoothing space."""
 
-    def __init__(self, *, n_diffusion_steps: int):
+    def __init__(self, *, n_diffusion_steps: int, high_pass_lengths_in_meters: dict | None,
+                 depth_exponent: float):
         self.n_diffusion_steps = _check_n_steps(n_diffusion_steps)
+        self.high_pass_lengths_in_meters = _check_high_pass(high_pass_lengths_in_meters)
+        self.depth_exponent = _check_depth_exponent(depth_exponent)
         self._operators: BoundedCache[DiffusionOperator] = BoundedCache()
         self._spaces: BoundedCache[SmoothingSpace] = BoundedCache()
+        self._depth_weights: BoundedCache[NDArray[np.float64]] = BoundedCache()
+
+    def _shaping_repr(self) -> str:
+        """The non-default options of ``precondition``, for __repr__ (empty when none is set)."""
+        options = ""
+        if self.high_pass_lengths_in_meters:
+            options += f", high_pass_lengths_in_meters={self.high_pass_lengths_in_meters}"
+        if self.depth_exponent:
+            options += f", depth_exponent={self.depth_exponent}"
+        return options
 
     @property
     def entries(self) -> dict[str, tuple[float, float] | None]:
@@ -150,10 +202,40 @@ class _DiffusionSmoothing:
         return self._apply(quantity, space, prior, lambda values: space.load(weights * values), lambda values: values)
 
     def precondition(self, gradient: InversionModel, *, prior: UnstructuredMesh | None = None) -> InversionModel:
-        """S W^{-1} g per parameter of an inversion-space gradient (W^{-1} g for parameters not smoothed)."""
+        """D H S W^{-1} H^T D g per parameter of an inversion-space gradient (see the module docstring; S is
+        the identity for parameters not smoothed, H for those without a high-pass length, D without a depth
+        exponent)."""
         space = self._space(gradient)
         weights = space.weights
-        return self._apply(gradient, space, prior, space.load, lambda values: values / weights)
+        gradient = self._high_pass(self._depth_weighted(gradient, space), space, transposed=True)
+        direction = self._apply(gradient, space, prior, space.load, lambda values: values / weights)
+        return self._depth_weighted(self._high_pass(direction, space, transposed=False), space)
+
+    def _depth_weighted(self, quantity: InversionModel, space: SmoothingSpace) -> InversionModel:
+        if not self.depth_exponent:
+            return quantity
+        weights = self._depth_weights.get(space.key, lambda: _depth_weights(space, self.depth_exponent))
+        return quantity.with_values({parameter: weights * quantity.values(parameter)
+                                     for parameter in quantity.parameters})
+
+    def _high_pass(self, quantity: InversionModel, space: SmoothingSpace, *, transposed: bool) -> InversionModel:
+        """H f = f - S_L f, or H^T g = g - W S_L W^{-1} g (the transpose in the plain dot product)."""
+        values = {}
+        weights = space.weights
+        for parameter in quantity.parameters:
+            values[parameter] = field = quantity.values(parameter)
+            if parameter not in self.high_pass_lengths_in_meters:
+                continue
+            length_x, length_y = self.high_pass_lengths_in_meters[parameter]
+            shape = (space.mesh.n_elements, space.mesh.n_gll)
+            operator = self._operators.get((space.key, "high_pass", length_x, length_y), lambda: DiffusionOperator(
+                space.mesh, space.element_global_index, space.n_global, np.full(shape, length_x**2),
+                np.full(shape, length_y**2), n_steps=self.n_diffusion_steps))
+            if transposed:
+                values[parameter] = field - weights * space.dofs(operator.apply(space.load(field)))
+            else:
+                values[parameter] = field - space.dofs(operator.apply(space.load(weights * field)))
+        return quantity.with_values(values)
 
     def _space(self, quantity) -> SmoothingSpace:
         if not isinstance(quantity, InversionModel):
@@ -193,14 +275,22 @@ class ConstantSmoothing(_DiffusionSmoothing):
         entry is not smoothed either, with a SpecfwiWarning.
     n_diffusion_steps : implicit diffusion steps (>= 1); more steps give a kernel closer to a Gaussian
         at the cost of one sparse solve each. The variance does not depend on it.
+    high_pass_lengths_in_meters : None (default) or {"VP": L} / {"VP": (L_x, L_y)}, m, > 0: ``precondition``
+        removes from directions the scales that a smoothing of this length keeps (H of the module docstring);
+        parameters without an entry are not high-passed.
+    depth_exponent : p >= 0 (default 0: none): ``precondition`` weights gradient and direction by
+        (depth / largest depth)^(p/2), so that updates grow as depth^p (D of the module docstring).
     """
 
-    def __init__(self, lengths_in_meters: dict, *, n_diffusion_steps: int = DEFAULT_N_DIFFUSION_STEPS):
-        super().__init__(n_diffusion_steps=n_diffusion_steps)
+    def __init__(self, lengths_in_meters: dict, *, n_diffusion_steps: int = DEFAULT_N_DIFFUSION_STEPS,
+                 high_pass_lengths_in_meters: dict | None = None, depth_exponent: float = 0.0):
+        super().__init__(n_diffusion_steps=n_diffusion_steps, high_pass_lengths_in_meters=high_pass_lengths_in_meters,
+                         depth_exponent=depth_exponent)
         self.lengths_in_meters = _check_per_parameter("lengths_in_meters", lengths_in_meters, "m")
 
     def __repr__(self) -> str:
-        return f"ConstantSmoothing({self.lengths_in_meters}, n_diffusion_steps={self.n_diffusion_steps})"
+        return (f"ConstantSmoothing({self.lengths_in_meters}, n_diffusion_steps={self.n_diffusion_steps}"
+                f"{self._shaping_repr()})")
 
     @property
     def entries(self) -> dict[str, tuple[float, float] | None]:
@@ -224,7 +314,7 @@ class WavelengthSmoothing(_DiffusionSmoothing):
         inversion model without an entry is not smoothed either, with a SpecfwiWarning.
     reference_frequency_in_hertz : > 0.
     velocity_parameter : the prior field giving the wavelength, default "VP".
-    n_diffusion_steps : as for ConstantSmoothing.
+    n_diffusion_steps, high_pass_lengths_in_meters, depth_exponent : as for ConstantSmoothing.
 
     ``smooth`` and ``precondition`` need ``prior=``: an UnstructuredMesh holding the velocity, on the
     quantity's mesh or on another mesh (interpolated at the quantity's nodes; nodes outside the prior's
@@ -232,8 +322,10 @@ class WavelengthSmoothing(_DiffusionSmoothing):
     """
 
     def __init__(self, n_wavelengths: dict, *, reference_frequency_in_hertz: float, velocity_parameter: str = "VP",
-                 n_diffusion_steps: int = DEFAULT_N_DIFFUSION_STEPS):
-        super().__init__(n_diffusion_steps=n_diffusion_steps)
+                 n_diffusion_steps: int = DEFAULT_N_DIFFUSION_STEPS, high_pass_lengths_in_meters: dict | None = None,
+                 depth_exponent: float = 0.0):
+        super().__init__(n_diffusion_steps=n_diffusion_steps, high_pass_lengths_in_meters=high_pass_lengths_in_meters,
+                         depth_exponent=depth_exponent)
         self.n_wavelengths = _check_per_parameter("n_wavelengths", n_wavelengths, "wavelengths")
         if not _is_non_negative_number(reference_frequency_in_hertz) or reference_frequency_in_hertz == 0:
             raise invalid("reference_frequency_in_hertz", reference_frequency_in_hertz, "a finite number > 0 (Hz)")
@@ -245,7 +337,8 @@ class WavelengthSmoothing(_DiffusionSmoothing):
 
     def __repr__(self) -> str:
         return (f"WavelengthSmoothing({self.n_wavelengths}, reference_frequency_in_hertz="
-                f"{self.reference_frequency_in_hertz}, n_diffusion_steps={self.n_diffusion_steps})")
+                f"{self.reference_frequency_in_hertz}, n_diffusion_steps={self.n_diffusion_steps}"
+                f"{self._shaping_repr()})")
 
     @property
     def entries(self) -> dict[str, tuple[float, float] | None]:

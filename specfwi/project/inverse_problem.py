@@ -83,15 +83,23 @@ def build_mapping(description: dict, load_mesh: Callable[[str], UnstructuredMesh
 
 
 def describe_preconditioner(preconditioner: Preconditioner | None) -> dict | None:
+    """JSON description; the high-pass and depth options only when set (so that configurations stored
+    before they existed keep their content hash)."""
     if preconditioner is None:
         return None
     if isinstance(preconditioner, ConstantSmoothing):
-        return {"type": "ConstantSmoothing", "lengths_in_meters": preconditioner.lengths_in_meters,
-                "n_diffusion_steps": preconditioner.n_diffusion_steps}
-    return {"type": "WavelengthSmoothing", "n_wavelengths": preconditioner.n_wavelengths,
-            "reference_frequency_in_hertz": preconditioner.reference_frequency_in_hertz,
-            "velocity_parameter": preconditioner.velocity_parameter,
-            "n_diffusion_steps": preconditioner.n_diffusion_steps}
+        description = {"type": "ConstantSmoothing", "lengths_in_meters": preconditioner.lengths_in_meters,
+                       "n_diffusion_steps": preconditioner.n_diffusion_steps}
+    else:
+        description = {"type": "WavelengthSmoothing", "n_wavelengths": preconditioner.n_wavelengths,
+                       "reference_frequency_in_hertz": preconditioner.reference_frequency_in_hertz,
+                       "velocity_parameter": preconditioner.velocity_parameter,
+                       "n_diffusion_steps": preconditioner.n_diffusion_steps}
+    if preconditioner.high_pass_lengths_in_meters:
+        description["high_pass_lengths_in_meters"] = preconditioner.high_pass_lengths_in_meters
+    if preconditioner.depth_exponent:
+        description["depth_exponent"] = preconditioner.depth_exponent
+    return description
 
 
 def build_preconditioner(description: dict | None) -> Preconditioner | None:

@@ -1,6 +1,6 @@
 """Absorbing boundaries against the unbounded medium: S1 (and S2's first shot), reflection against angle.
 
-Usage: python benchmarks/boundary_accuracy.py [--s2] [--widths 0.25 0.5 1.0] [--only s1|s2|reflection|time]
+Usage: python benchmarks/boundary_accuracy.py [--s2] [--widths 0.25 0.5 1.0] [--only s1|s2|reflection|time|cost]
 
 1. **S1 against its unbounded reference.** The reference puts S1's source and receivers in the box
    x in [-2500, 5500] m, y in [-3500, 2500] m with the properties edge-extended
@@ -30,6 +30,8 @@ Usage: python benchmarks/boundary_accuracy.py [--s2] [--widths 0.25 0.5 1.0] [--
    Stacey and layers): the error of the time integrator alone; and S1's raw VP gradient of the L2 energy
    the same way, relative L2 over the box's element nodes farther than 200 m from the source and deeper
    than 150 m.
+6. **Cost** (``--only cost``): S1's forward wall time with the default boundaries against "stacey", the two
+   alternating in one process (5 rounds after a warm-up each); the issue's target is a ratio <= 2.5.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import argparse
 import math
 
 import common  # noqa: F401 (puts this checkout first on sys.path)
+import numba
 import numpy as np
 import xarray as xr
 
@@ -247,12 +250,36 @@ def time_stepping_table():
         print(f"| {label} | {error:.1e} | {results[0].misfit:.5g} | {results[1].misfit:.5g} |")
 
 
+def cost_table(rounds: int = 5):
+    """S1's forward run with the default boundaries against "stacey": the two alternate in this process (one
+    warm-up each, then ``rounds`` rounds); medians and the median of the rounds' ratios."""
+    wavelet, event = sf.Ricker(center_frequency=5.0), s1_event()
+    runs = {label: (lambda mesh=s1_mesh(option), option=option: simulate(mesh, event, wavelet, 2.0,
+                                                                        absorbing_boundaries=option))
+            for label, option in (("default (True)", True), ("stacey", "stacey"))}
+    for run in runs.values():
+        run()
+    seconds = {label: [] for label in runs}
+    for _ in range(rounds):
+        for label, run in runs.items():
+            seconds[label].append(time_repeats(run, 1)[0].median)
+    ratios = np.array(seconds["default (True)"]) / np.array(seconds["stacey"])
+    threads = f"{sf.config.threads} threads" if sf.config.threads else \
+        f"the default threads, at most NUMBA_NUM_THREADS = {numba.config.NUMBA_NUM_THREADS}"
+    print(f"\nS1 forward wall time ({threads}; medians of {rounds} alternating rounds)")
+    print("| boundaries | median (ms) | / stacey (median of the rounds' ratios) |")
+    print("|---|---|---|")
+    for label, values in seconds.items():
+        ratio = np.median(ratios) if label != "stacey" else 1.0
+        print(f"| {label} | {1e3 * np.median(values):.1f} | {ratio:.2f} |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--widths", type=float, nargs="*", default=[0.25, 0.5, 1.0],
                         help="layer widths in wavelengths of 2500 m/s at 5 Hz for the S1 table")
     parser.add_argument("--s2", action="store_true", help="also S2's first shot (minutes)")
-    parser.add_argument("--only", choices=["s1", "s2", "reflection", "time"], help="one table only")
+    parser.add_argument("--only", choices=["s1", "s2", "reflection", "time", "cost"], help="one table only")
     arguments = parser.parse_args()
     if arguments.only in (None, "s1"):
         s1_table(arguments.widths)
@@ -262,6 +289,8 @@ def main():
         reflection_table()
     if arguments.only in (None, "time"):
         time_stepping_table()
+    if arguments.only in (None, "cost"):
+        cost_table()
 
 
 if __name__ == "__main__":

@@ -30,7 +30,8 @@ from common import ENERGY_MISFIT, Scenario, Timing, time_repeats  # first: it ma
 
 import specfwi as sf
 from specfwi.solver import SimulationSetup
-from specfwi.solver.adjoint import DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES, plan_checkpoints
+from specfwi.solver.adjoint import plan_checkpoints
+from specfwi.solver.options import DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES
 from specfwi.solver.setup import NODE_GRID_MIN_NODES
 
 

@@ -14,6 +14,7 @@ from specfwi.errors import InvalidParameterError, SpecfwiError
 from specfwi.misfit import trapezoid_weights, uniform_time_step
 from specfwi.solver import SimulationSetup
 from specfwi.solver import adjoint
+from specfwi.solver import options as solver_options
 from specfwi.solver.adjoint import plan_checkpoints
 from specfwi.testing import TaylorResult, check_gradient
 
@@ -206,7 +207,7 @@ def test_a_reused_state_store_gives_the_same_gradient_whatever_it_held(model_mes
         options["checkpoint_memory_in_megabytes"] = 0.25  # segments recomputed from checkpoints
     first = sf.compute_gradient(model_mesh, event, **options)
     plan = plan_checkpoints(first.traces.sizes["time"] - 1, model_mesh.n_global_nodes,
-                            options.get("checkpoint_memory_in_megabytes", adjoint.DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES))
+                            options.get("checkpoint_memory_in_megabytes", solver_options.DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES))
     assert plan.stores_everything == everything_stored
     states, residuals, forcings = adjoint._STATE_STORE._idle
     states.fill(np.nan)

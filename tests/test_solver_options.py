@@ -14,7 +14,7 @@ from specfwi.errors import InvalidParameterError
 from specfwi.gradient import compute_gradient_with_options
 from specfwi.project.hashing import hash_json
 from specfwi.solver import SolverOptions, simulate_with_options
-from specfwi.solver.adjoint import DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES
+from specfwi.solver.options import DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES
 
 BAD_OPTIONS = [
     ({"time_step_in_seconds": -1e-3}, r"'time_step_in_seconds' must be a finite time > 0 s, or None .*got -0\.001"),

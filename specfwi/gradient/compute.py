@@ -15,7 +15,8 @@ from ..misfit.traces import match_observed
 from ..misfit.window import window_weights
 from ..physics import PARAMETERS
 from ..solver import SimulationSetup, SolverOptions, WavefieldCompression, traces_to_dataarray
-from ..solver.adjoint import DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES, forward_then_adjoint, plan_checkpoints
+from ..solver.adjoint import forward_then_adjoint, plan_checkpoints
+from ..solver.options import DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES
 from ..solver.options import Precision
 from ..solver.resources import check_run
 

@@ -21,16 +21,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import invalid
-from ..parameters import check_positive_number
 from .compression import SampledForwardStates, WavefieldCompression
 from .kernel_structures import LayerMemory, PointInjection, Sensitivities, StateStore
+from .options import check_memory_budget
 from .setup import STEPS_PER_CALL, SimulationSetup
 from .threads import KernelThreads, kernel_threads
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_CHECKPOINT_MEMORY_IN_MEGABYTES = 640.0  # S2 with its absorbing layers needs 542 MB in float64 (docs/solver.md)
-
 
 @dataclass(frozen=True)
 class CheckpointPlan:
@@ -43,12 +40,6 @@ class CheckpointPlan:
     @property
     def stores_everything(self) -> bool:
         return self.segment_length >= self.n_steps
-
-
-def check_memory_budget(memory_in_megabytes) -> None:
-    """The checkpoint memory must be a finite number of megabytes > 0."""
-    check_positive_number("checkpoint_memory_in_megabytes", memory_in_megabytes,
-                          allowed="a finite number of megabytes > 0")
 
 
 def plan_checkpoints(n_steps: int, n_global_nodes: int, memory_in_megabytes: float,

@@ -6,12 +6,9 @@ that module per tensor order: a structure defined in it would be another class i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from .absorbing_layers import LayerOperator
 
 
 CROSS_TERM_ROUND_OFF = 1e-12  # relative size below which cross terms are round-off of axis-aligned elements
@@ -170,6 +167,35 @@ class StaceyCorrection(NamedTuple):
     forcing: np.ndarray
     saved: np.ndarray
     special_values: np.ndarray
+
+
+class LayerOperator(NamedTuple):
+    """What the kernels need to run the memory pass over the layer elements (solver node order).
+
+    The layer elements are taken BLOCK_SIZE at a time, one per SIMD lane (as in
+    :mod:`specfwi.solver.element_blocks`): per-point arrays are (n_blocks, n_gll, ..., BLOCK_SIZE), padding
+    lanes hold node 0 and zero coefficients, and no node sums their results.
+
+    element_nodes : (n_blocks, n_gll, B) int64, the kernels' node of each lane's GLL point
+    inverse_jacobian : (n_blocks, n_gll, 4, B) (dxi/dx, dxi/dy, deta/dx, deta/dy), 1/m
+    derivative : (N, N) the GLL derivative matrix
+    decay : (n_blocks, n_gll, 2, B) a = exp(-d dt) for the x and y memory
+    local : (n_blocks * n_gll * B,) scratch of the element results, slot (block * n_gll + q) * B + lane
+    nodes, slot_offsets, slots : the nodes of the layer elements and, CSR, the slots of ``local`` they sum
+    aligned : every layer element is axis-aligned (dxi/dy and deta/dx round-off only, see is_round_off): the
+        layers' drive and force of x then include the factor dxi/dx, those of y deta/dy (LayerCoefficients),
+        and the kernels skip the cross terms
+    """
+
+    element_nodes: np.ndarray
+    inverse_jacobian: np.ndarray
+    derivative: np.ndarray
+    decay: np.ndarray
+    local: np.ndarray
+    nodes: np.ndarray
+    slot_offsets: np.ndarray
+    slots: np.ndarray
+    aligned: bool
 
 
 class LayerMemory(NamedTuple):

@@ -436,6 +436,20 @@ def test_observed_data_from_another_simulation_configuration(tmp_path):
     assert np.abs(sf.UnstructuredMesh.from_h5(gradients["event_0"]).element_nodal_fields["VP"]).max() > 0.0
 
 
+def test_a_band_above_the_nyquist_frequency_of_an_explicit_time_step_is_refused_before_any_simulation(
+        tmp_path, monkeypatch):
+    project = tiny_project(tmp_path / "p")
+    fixed_step = sf.EventConfiguration(sf.Ricker(center_frequency=10.0), 0.25, time_step_in_seconds=2e-3)
+    project += [tiny_simulation("sim_fixed_step", event_configuration=fixed_step),
+                tiny_simulation("true_fixed_step", event_configuration=fixed_step),
+                sf.MisfitConfiguration("above_nyquist", "L2", observed_data="true_fixed_step", bandpass=(5.0, 300.0))]
+    forbid_computation(monkeypatch)  # any simulation, of the synthetics or of the observed data, would raise
+    for compute in (project.actions.inversion.compute_misfits, project.actions.inversion.compute_gradients):
+        with pytest.raises(SpecfwiError, match=r"'bandpass' must be .*below the Nyquist frequency of the traces, "
+                                               r"250\.0 Hz"):
+            compute("sim_fixed_step", "above_nyquist", "event_0")
+
+
 def test_bandpassed_misfit_configurations_filter_synthetic_and_observed_traces_alike(tmp_path):
     project = tiny_project(tmp_path / "p")
     project += tiny_model("true_model", vp_offset=100.0)

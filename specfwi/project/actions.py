@@ -9,14 +9,18 @@ simulation configuration, those synthetics are computed (and cached) first.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from .accessors import event_names
 from .configurations import MisfitConfiguration
 from .hashing import combine
 from ..solver.compression import WavefieldCompression
+from ..solver.time_step import time_axis
 from .jobs import GradientOutput, compute_event_gradient
 from .observed import check_time_coverage, misfit_against
 from .registry import ResultRecord
@@ -68,6 +72,20 @@ class InversionActions:
         finished = self._project.waveforms.compute(name, synthetic, executor=executor, wait=wait) if synthetic else {}
         return [event for event in events if event not in synthetic or event in finished]
 
+    def _check_band_before_simulating(self, simulation_configuration: str,
+                                      misfit_configuration: MisfitConfiguration) -> None:
+        """With an explicit time step the synthetics' time axis is known before any simulation: check the
+        band-pass against it (Nyquist frequency, length) now. An automatic step depends on the mesh and the
+        model, so the band is checked when the traces are compared."""
+        bandpass = misfit_configuration.bandpass
+        simulation = self._project.simulations.get(simulation_configuration)
+        time_step = simulation.solver_options().time_step_in_seconds
+        if bandpass is None or time_step is None:
+            return
+        start, end = simulation.event_configuration.simulated_time_range_in_seconds
+        _, n_steps = time_axis(start, end, time_step, stability_limit=math.inf)
+        bandpass.check_time_axis(start + time_step * np.arange(n_steps + 1))
+
     def _observed(self, misfit_configuration: MisfitConfiguration, event: str):
         name = misfit_configuration.observed_data
         return None if name is None else self._project.waveforms.get_observed(name, event)
@@ -94,6 +112,7 @@ class InversionActions:
         if missing:
             self._project.require_writable(f"computing the misfits of {simulation_configuration!r} with "
                                            f"{misfit_configuration!r}", "waveforms", "meshes")
+            self._check_band_before_simulating(simulation_configuration, configuration)
         ready = (self._observed_ready(simulation_configuration, configuration, missing, executor, wait) if missing
                  else [])
         synthetics = self._project.waveforms.compute(simulation_configuration, ready, executor=executor,
@@ -123,6 +142,7 @@ class InversionActions:
         """
         configuration = self._project.store.get_misfit_configuration(misfit_configuration)
         events = event_names(events, self._project.events.list())
+        self._check_band_before_simulating(simulation_configuration, configuration)
         ready = self._observed_ready(simulation_configuration, configuration, events, executor, wait)
         keys = {event: self.result_key("gradient", simulation_configuration, configuration, event) for event in ready}
         simulation = self._project.simulations.get(simulation_configuration)

@@ -261,7 +261,8 @@ class MisfitConfiguration(_Configuration):
     bandpass : None, or (f_min, f_max) in Hz (or an ``sf.misfit.Bandpass``): a zero-phase Butterworth
         band-pass applied alike to synthetic and observed traces (on the synthetic time axis) before
         the misfit, with its exact transpose in the adjoint source. f_max must be below the
-        Nyquist frequency of the synthetics' time step, checked when they are compared.
+        Nyquist frequency of the synthetics' time step: checked before any simulation when the simulation
+        configuration's time step is explicit, else when the traces are compared.
     """
 
     def __init__(self, name: str, misfit_function: str | Callable, *, receiver_field: str = "phi",

@@ -76,7 +76,8 @@ class Finish(NamedTuple):
         parallel regions take no tuple inside a tuple)
     current, previous : nodal vectors (UPDATE)
     dt2, dt4_12 : dt^2 and dt^4 / 12
-    special_values : (n_special,) UPDATE keeps (K u) of the special nodes there (any array where unused)
+    special_values : (n_special,) UPDATE keeps (K u) of the special nodes there; empty: kept nowhere (STORE and
+        RESIDUAL: any array)
     """
 
     mode: int
@@ -155,7 +156,7 @@ class StaceyCorrection(NamedTuple):
         (adjoint), row 1 the current step's
     forcing : (n_stacey,) F_t^n - (K v^n) of the last forward step (when nothing is stored)
     saved : (n_stacey,) scratch of the adjoint step (its state at those nodes)
-    special_values : (n_special,) scratch (Finish.special_values)
+    special_values : (n_special,) scratch (Finish.special_values); empty without Stacey nodes
     """
 
     nodes: np.ndarray

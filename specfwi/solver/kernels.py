@@ -226,7 +226,8 @@ def _slot_sum(local, node_slots, node):
 #   UPDATE    out = u^{n+1} = dt2 second - dt4_12 coefficient K y + 2 current - previous  (K u is K y,
 #             second is y), except at the special nodes (SpecialNodes), where
 #             u^{n+1} = a dt2 second - dt4_12 b K y + c current - d previous with (a, b, c, d) their
-#             factors, one run of consecutive nodes at a time, whose K y it keeps in special_values;
+#             factors, one run of consecutive nodes at a time, whose K y it keeps in special_values if that
+#             has entries (the gyro step's; empty without Stacey nodes);
 #             |u^{n+1}| < FLUSH_BELOW is set to 0.
 # Arrays a mode does not use may be any array of the right type: one Finish type serves every mode,
 # so that each product kernel is compiled once.
@@ -251,6 +252,7 @@ def _finish_range(finish, first, values):
     n = values.shape[1]
     two, zero, flush_below = _typed(values, 2.0), _typed(values, 0.0), _flush_below(values)
     run = 0
+    keeping = finish.special_values.shape[0] > 0
     if mode == UPDATE and special_nodes.shape[0] > 0:  # the first run that ends at or after ``first``
         run = max(np.searchsorted(run_offsets, np.searchsorted(special_nodes, first), side="right") - 1, 0)
     for r in range(values.shape[0]):
@@ -276,13 +278,15 @@ def _finish_range(finish, first, values):
                 offset = run_offsets[run] + low - run_first
                 a, b = factors[0, offset:offset + high - low], factors[1, offset:offset + high - low]
                 c, d = factors[2, offset:offset + high - low], factors[3, offset:offset + high - low]
-                kept = finish.special_values[offset:offset + high - low]
                 shift = low - start
                 for i in range(high - low):
                     total = a[i] * dt2 * second[shift + i] - b[i] * dt4_12 * value[shift + i] \
                         + c[i] * current[shift + i] - d[i] * previous[shift + i]
                     out[shift + i] = total if abs(total) >= flush_below else zero
-                    kept[i] = value[shift + i]
+                if keeping:
+                    kept = finish.special_values[offset:offset + high - low]
+                    for i in range(high - low):
+                        kept[i] = value[shift + i]
                 if run_stop > stop:
                     break
                 run += 1

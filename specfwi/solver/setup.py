@@ -440,7 +440,7 @@ class SimulationSetup:
         forcing = np.zeros(n_stacey, self.dtype) if forcing is None else forcing
         return self.stacey._replace(stiffness=np.zeros((2, n_stacey), self.dtype), forcing=forcing,
                                     saved=np.zeros(n_stacey, self.dtype),
-                                    special_values=np.zeros(n_special, self.dtype))
+                                    special_values=np.zeros(n_special if n_stacey else 0, self.dtype))
 
     def record_traces(self) -> np.ndarray:
         """Run the whole forward simulation; receiver samples (n_receivers, n_steps + 1)."""

@@ -93,7 +93,9 @@ def test_trust_region_rejects_by_ratio_and_shrinks():
             assert after.misfit == before.misfit
 
 
-@pytest.mark.parametrize("method", METHODS, ids=["lbfgs", "trust_region"])
+@pytest.mark.parametrize("method", METHODS + [sf.LBFGS(memory=5, initial_step_linf=0.5, bound_handling="project"),
+                                    sf.TrustRegion(initial_trust_region_linf=0.5, bound_handling="project")],
+                         ids=["lbfgs", "trust_region", "lbfgs_project", "trust_region_project"])
 def test_bounds_are_respected(method):
     """The minimiser of the quadratic lies outside the box: every trial stays inside, the result is the
     box-constrained minimiser (projected gradient zero)."""
@@ -109,7 +111,11 @@ def test_bounds_are_respected(method):
     assert np.max(np.abs(projected)) < 1e-5
 
 
-def test_projected_trust_region_steps_pass_bounds_that_stop_the_segment():
+@pytest.mark.parametrize("make_method", [
+    lambda handling: sf.TrustRegion(initial_trust_region_linf=4.0, memory=5, bound_handling=handling),
+    lambda handling: sf.LBFGS(memory=5, initial_step_linf=4.0, bound_handling=handling)],
+    ids=["trust_region", "lbfgs"])
+def test_projected_steps_pass_bounds_that_stop_the_segment(make_method):
     """A separable quadratic whose minimiser lies beyond the upper bound 1 in 12 components that start at
     different distances from it: stopping at the first bound met costs about one step per component
     before all of them reach it; clipping into the box puts them there at once. Both converge."""
@@ -127,7 +133,7 @@ def test_projected_trust_region_steps_pass_bounds_that_stop_the_segment():
     expected = np.minimum(solution, 1.0)
     evaluations = {}
     for handling in ("stop", "project"):
-        method = sf.TrustRegion(initial_trust_region_linf=4.0, memory=5, bound_handling=handling)
+        method = make_method(handling)
         record = []
         state = run(method, function, x0, n_evaluations=60, bounds=bounds, record=record)
         trials = np.array([trial for _, trial, _, _ in record])
@@ -192,6 +198,8 @@ def test_bad_input_is_refused():
         sf.TrustRegion(initial_trust_region_linf=-1.0)
     with pytest.raises(InvalidParameterError, match="'bound_handling' must be one of"):
         sf.TrustRegion(bound_handling="clip")
+    with pytest.raises(InvalidParameterError, match="'bound_handling' must be one of"):
+        sf.LBFGS(bound_handling="clip")
     method = sf.LBFGS()
     state = method.start(np.zeros(3))
     with pytest.raises(InvalidParameterError, match="gradient"):

@@ -7,8 +7,12 @@ and either accepts it, or proposes the next trial step length. A step alpha is a
     f(x + alpha d) <= f(x) + c1 alpha g'd          (sufficient decrease)
     |g(x + alpha d)'d| <= c2 |g'd|                 (strong curvature)
 
-or, with bounds, when it reaches the largest feasible step and still decreases enough (the
-bound stops the search). After ``max_line_search_evaluations`` the best sufficient-decrease
+Bounds (``bound_handling``): with "stop" (the default) the search ends at the largest feasible step
+along d: a step that reaches it and still decreases enough is accepted (the bound stops the
+search), so one component approaching its bound cuts every step short until it reaches it. With
+"project" the trials are x(alpha) = P(x + alpha d), P the projection into the box, with no
+largest step: alpha d in both conditions becomes the projected step x(alpha) - x, and g'd the
+slope of the projected path, g'd restricted to the components that are not clipped. After ``max_line_search_evaluations`` the best sufficient-decrease
 point is proposed once more and accepted (phase "fallback"); if there is none, the memory restarts
 along the preconditioned gradient.
 """
@@ -19,7 +23,7 @@ import numpy as np
 
 from ..errors import invalid
 from ..parameters import check_positive_number
-from .optimizer import Optimizer, check_memory
+from .optimizer import BoundHandling, Optimizer, check_bound_handling, check_memory
 from .state import LineSearchState
 
 EXTRAPOLATION_FACTOR = 2.0
@@ -54,10 +58,12 @@ class LBFGS(Optimizer):
         units: 0.05 is 5 % with relative scaling).
     c1, c2 : the Wolfe constants, 0 < c1 < c2 < 1.
     max_line_search_evaluations : evaluations per line search before the fallback (>= 1).
+    bound_handling : "stop" (default: no step beyond the first bound met) or "project" (trials clipped
+        into the bounds); see the module docstring.
     """
 
     def __init__(self, memory: int = 5, *, initial_step_linf: float = 0.05, c1: float = 1e-4, c2: float = 0.9,
-                 max_line_search_evaluations: int = 10):
+                 max_line_search_evaluations: int = 10, bound_handling: BoundHandling = "stop"):
         self.memory = check_memory(memory)
         self.initial_step_linf = check_positive_number("initial_step_linf", initial_step_linf)
         self.c1 = check_positive_number("c1", c1)
@@ -68,16 +74,21 @@ class LBFGS(Optimizer):
                 or max_line_search_evaluations < 1):
             raise invalid("max_line_search_evaluations", max_line_search_evaluations, "an integer >= 1")
         self.max_line_search_evaluations = max_line_search_evaluations
+        self.bound_handling: BoundHandling = check_bound_handling(bound_handling)
 
     def to_dict(self) -> dict:
-        return {"type": "LBFGS", "memory": self.memory, "initial_step_linf": self.initial_step_linf,
-                "c1": self.c1, "c2": self.c2, "max_line_search_evaluations": self.max_line_search_evaluations}
+        """The options; ``bound_handling`` only when not the default (stored descriptions keep their content)."""
+        description = {"type": "LBFGS", "memory": self.memory, "initial_step_linf": self.initial_step_linf,
+                       "c1": self.c1, "c2": self.c2, "max_line_search_evaluations": self.max_line_search_evaluations}
+        if self.bound_handling != "stop":
+            description["bound_handling"] = self.bound_handling
+        return description
 
     def _first_step_linf(self, state) -> float:
         return self.initial_step_linf
 
     def _start_search(self, state, bounds) -> None:
-        alpha_max = bounds.max_step(state.x, state.direction)
+        alpha_max = np.inf if self.bound_handling == "project" else bounds.max_step(state.x, state.direction)
         slope = float(state.gradient @ state.direction)
         state.line_search = LineSearchState(phase="bracket", alpha=min(1.0, alpha_max), alpha_max=alpha_max,
                                             misfit_0=state.misfit, slope_0=slope, alpha_lo=0.0,
@@ -94,7 +105,12 @@ class LBFGS(Optimizer):
             self._finish(state, state.trial, misfit, gradient, bounds, precondition)
             return
         alpha, slope = search.alpha, float(gradient @ state.direction)
-        decrease_fails = misfit > search.misfit_0 + self.c1 * alpha * search.slope_0 or misfit >= search.misfit_lo
+        predicted_decrease = alpha * search.slope_0
+        if self.bound_handling == "project":
+            unclipped = state.trial == state.x + alpha * state.direction
+            slope = float(gradient @ np.where(unclipped, state.direction, 0.0))
+            predicted_decrease = float(state.gradient @ (state.trial - state.x))
+        decrease_fails = misfit > search.misfit_0 + self.c1 * predicted_decrease or misfit >= search.misfit_lo
         curvature_holds = abs(slope) <= -self.c2 * search.slope_0
         state.last_outcome = "rejected"
         if search.phase == "bracket":

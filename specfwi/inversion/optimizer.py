@@ -11,9 +11,21 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from typing import Literal, get_args
+
 from ..errors import invalid
 from .quasi_newton import Bounds, Preconditioner, check_vector, descent_direction, identity, remember_pair
 from .state import OptimizerState
+
+
+BoundHandling = Literal["stop", "project"]
+"""How a step treats the bounds: "stop" ends it at the first bound it meets; "project" clips it into the box."""
+
+
+def check_bound_handling(bound_handling) -> BoundHandling:
+    if bound_handling not in get_args(BoundHandling):
+        raise invalid("bound_handling", bound_handling, f"one of {list(get_args(BoundHandling))}")
+    return bound_handling
 
 
 class Optimizer:

@@ -22,20 +22,17 @@ one component after another; "project" lets the others move on.
 
 from __future__ import annotations
 
-from typing import Literal, get_args
-
 import numpy as np
 
 from ..errors import invalid
 from ..parameters import check_positive_number
-from .optimizer import Optimizer, check_memory
+from .optimizer import BoundHandling, Optimizer, check_bound_handling, check_memory
 
 GOOD_RATIO = 0.75
 POOR_RATIO = 0.25
 SHRINK_FACTOR = 0.25
 GROW_FACTOR = 2.0
 SMALLEST_RELATIVE_RADIUS = 1e-12
-BoundHandling = Literal["stop", "project"]
 
 
 class TrustRegion(Optimizer):
@@ -58,9 +55,7 @@ class TrustRegion(Optimizer):
         if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not 0.0 <= eta < POOR_RATIO:
             raise invalid("eta", eta, f"a number in [0, {POOR_RATIO})")
         self.eta = float(eta)
-        if bound_handling not in get_args(BoundHandling):
-            raise invalid("bound_handling", bound_handling, f"one of {list(get_args(BoundHandling))}")
-        self.bound_handling: BoundHandling = bound_handling
+        self.bound_handling: BoundHandling = check_bound_handling(bound_handling)
 
     def to_dict(self) -> dict:
         """The options; ``bound_handling`` only when not the default (descriptions stored before it existed

@@ -80,6 +80,12 @@ class Settings:
     initial_trust_region_linf: float = 0.05
     memory: int = 5
     deep_frozen: bool = False
+    method: str = "trust_region"
+
+    def optimizer(self) -> sf.TrustRegion | sf.LBFGS:
+        if self.method == "lbfgs":
+            return sf.LBFGS(self.memory, initial_step_linf=self.initial_trust_region_linf)
+        return sf.TrustRegion(self.initial_trust_region_linf, memory=self.memory, bound_handling=self.bound_handling)
 
     def preconditioner(self) -> sf.ConstantSmoothing:
         return sf.ConstantSmoothing({"VP": self.smoothing_in_meters}, depth_exponent=self.depth_exponent,
@@ -109,8 +115,7 @@ def build_s3(path, *, quick: bool = False, settings: Settings = Settings()) -> s
                          region_of_interest=region)
     project += sf.InverseProblemConfiguration(
         settings.name, "prior", project.events.list(), "l2", mapping, settings.preconditioner(),
-        method=sf.TrustRegion(settings.initial_trust_region_linf, memory=settings.memory,
-                              bound_handling=settings.bound_handling),
+        method=settings.optimizer(),
         bounds={"VP": (1400.0, 5600.0)})
     return project
 
@@ -185,6 +190,8 @@ def main() -> None:
     parser.add_argument("--initial-trust-radius", type=float, default=defaults.initial_trust_region_linf,
                         help="the trust region's initial max-norm radius (relative: 0.05 is 5 %%)")
     parser.add_argument("--memory", type=int, default=defaults.memory, help="quasi-Newton pairs kept")
+    parser.add_argument("--method", choices=["trust_region", "lbfgs"], default=defaults.method,
+                        help="TrustRegion or LBFGS (--initial-trust-radius is then its first step's max-norm)")
     parser.add_argument("--deep-frozen", action="store_true",
                         help="freeze the model below 1500 m too (region of interest tapering from 1000 m)")
     arguments = parser.parse_args()
@@ -194,7 +201,7 @@ def main() -> None:
     try:
         settings = Settings(arguments.name, arguments.smoothing_meters, arguments.high_pass_meters or None,
                             arguments.depth_exponent, arguments.bound_handling, arguments.initial_trust_radius,
-                            arguments.memory, arguments.deep_frozen)
+                            arguments.memory, arguments.deep_frozen, arguments.method)
         project = build_s3(folder, quick=arguments.quick, settings=settings)
         mesh = project.simulations.get_mesh("prior")
         print(f"specfwi {sf.__file__}; S3{' (quick)' if arguments.quick else ''}; inversion mesh {mesh.n_elements} "

@@ -137,6 +137,11 @@ def test_preconditioner_shaping_and_bound_handling_are_stored_and_defaults_keep_
                                            method=sf.TrustRegion(0.05)).to_dict()
     assert set(plain["preconditioner"]) == {"type", "lengths_in_meters", "n_diffusion_steps"}
     assert set(plain["method"]) == {"type", "initial_trust_region_linf", "memory", "eta"}
+    projected = sf.InverseProblemConfiguration("a", "prior", ["e"], "l2", mapping,
+                                               method=sf.LBFGS(3, bound_handling="project"))
+    loaded = sf.InverseProblemConfiguration.from_dict(json.loads(json.dumps(projected.to_dict())), load_mesh=None)
+    assert loaded == projected and loaded.method.bound_handling == "project"
+    assert "bound_handling" not in sf.LBFGS(3).to_dict()
 
 
 def _iterations_table(path: Path) -> list[tuple]:

@@ -190,6 +190,12 @@ def test_segy_data_in_a_project_give_the_misfit_of_the_traces_written(tmp_path):
     write_segy(tmp_path / "true.sgy", rows)
     with pytest.raises(ProjectError, match="simulation configuration"):
         project.waveforms.add_observed_segy("true", tmp_path / "true.sgy")
+    clash = true["event_1"].copy(data=true["event_1"].values + 1.0)
+    project.waveforms.add_observed("field", "event_1", clash)
+    with pytest.raises(ProjectError, match="other observed data 'field' for event 'event_1'.*nothing was imported"):
+        project.waveforms.add_observed_segy("field", tmp_path / "true.sgy")
+    assert project.waveforms.list_observed() == [("field", "event_1")]  # event_0 was not stored either
+    project.waveforms.remove_observed("field", "event_1")
     assert project.waveforms.add_observed_segy("field", tmp_path / "true.sgy") == ["event_0", "event_1"]
     for name, traces in true.items():
         imported = project.waveforms.get_observed("field", name)

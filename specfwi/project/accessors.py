@@ -250,14 +250,15 @@ class WaveformsAccessor:
 
         Traces go to events by their source coordinates and to receivers by their group coordinates
         (``sf.io.read_segy``, which documents the headers); ``events`` restricts the candidates (default:
-        all the project's events). The whole file is matched before anything is stored.
+        all the project's events). The whole file is matched, and checked against the observed data the
+        project holds under ``name``, before anything is stored: an import adds every event or none.
         """
         candidates = [self._project.events.get(event) for event in event_names(events, self._project.events.list())]
         observed = read_segy(path, candidates, coordinate_tolerance_in_meters=coordinate_tolerance_in_meters,
                              vertical_coordinate=vertical_coordinate)
-        for event, traces in observed.items():
-            self.add_observed(name, event, traces)
+        self._project.store.add_observed_events(name, observed)
         return list(observed)
+
     def remove_observed(self, name: str, event: str) -> None:
         """Remove one event's observed data ``name`` from the project (to import other data under that name).
 

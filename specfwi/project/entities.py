@@ -163,21 +163,34 @@ class EntityStore:
 
     def add_observed(self, observed_data: str, event_name: str, traces: xr.DataArray) -> None:
         """Register one event's observed traces (dims ("receiver", "time"), the event's receivers)."""
+        self.add_observed_events(observed_data, {event_name: traces})
+
+    def add_observed_events(self, observed_data: str, traces_by_event: dict[str, xr.DataArray]) -> None:
+        """Register observed traces of several events under one name, all or none: every event's traces are
+        checked, and refused if the name already holds other traces for that event, before anything is written."""
         if not isinstance(observed_data, str) or not observed_data.strip():
             raise invalid("name", observed_data, "a non-empty string")
         if self.registry.get_entity(SIMULATION_CONFIGURATION, observed_data) is not None:
             raise ProjectError(f"{observed_data!r} already names a simulation configuration in this project; "
                                f"import the observed data under another name")
-        event = self.get_event(event_name)
-        traces = check_observed_traces(traces, event.receiver_names)
-        self._check_covers_a_simulation(traces, observed_data, event_name)
-        data_hash = hash_xarray(traces)
-        payload = {"observed_data": observed_data, "event": event_name, "data_hash": data_hash,
-                   "file": f"observed/{data_hash}.h5"}
-        if self._must_write(payload["file"]):
-            write_xarray_h5(self.folder / payload["file"], traces)
-        if self._register(OBSERVED_DATA, observed_entry_name(observed_data, event_name), payload):
-            logger.info("Added observed data %r of event %r to the project.", observed_data, event_name)
+        payloads = {}
+        for event_name, traces in traces_by_event.items():
+            traces = check_observed_traces(traces, self.get_event(event_name).receiver_names)
+            self._check_covers_a_simulation(traces, observed_data, event_name)
+            data_hash = hash_xarray(traces)
+            payload = {"observed_data": observed_data, "event": event_name, "data_hash": data_hash,
+                       "file": f"observed/{data_hash}.h5"}
+            existing = self.registry.get_entity(OBSERVED_DATA, observed_entry_name(observed_data, event_name))
+            if existing is not None and existing.content_hash != hash_json(payload):
+                raise ProjectError(f"this project already holds other observed data {observed_data!r} for event "
+                                   f"{event_name!r}; import yours under a new name, or remove those first "
+                                   f"(p.waveforms.remove_observed); nothing was imported")
+            payloads[event_name] = (payload, traces)
+        for event_name, (payload, traces) in payloads.items():
+            if self._must_write(payload["file"]):
+                write_xarray_h5(self.folder / payload["file"], traces)
+            if self._register(OBSERVED_DATA, observed_entry_name(observed_data, event_name), payload):
+                logger.info("Added observed data %r of event %r to the project.", observed_data, event_name)
 
     def _check_covers_a_simulation(self, traces: xr.DataArray, observed_data: str, event_name: str) -> None:
         """ProjectError if the project has simulation configurations and the traces cover the time of none."""

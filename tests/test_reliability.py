@@ -305,7 +305,7 @@ def test_observed_data_can_be_removed_and_imported_again(project_copy):
     project = sf.Project(project_copy)
     traces = observed_like(project)
     project.waveforms.add_observed("data", "event_0", traces * 2.0)
-    with pytest.raises(ProjectError, match="already holds a different"):
+    with pytest.raises(ProjectError, match="already holds other observed data .data. for event .event_0."):
         project.waveforms.add_observed("data", "event_0", traces)
     project.waveforms.remove_observed("data", "event_0")
     project.waveforms.add_observed("data", "event_0", traces)

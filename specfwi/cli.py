@@ -123,14 +123,14 @@ def _demo(arguments: argparse.Namespace) -> None:
 
 
 def _info(arguments: argparse.Namespace) -> None:
+    from .project.entities import TRIAL_MARK
+
     project = _open_project(arguments.project)
     summary = project.summary()
     print(f"project: {summary.path}")
     observed = [f"{name} (event {event})" for name, event in summary.observed_data]
     for label, names in [*((f"{kind.replace('_', ' ')}s", names) for kind, names in summary.entities.items()),
                          ("observed data", observed)]:
-        from .project.inversions import TRIAL_MARK
-
         shown = [name for name in names if TRIAL_MARK not in name]
         trials = f" (and {len(names) - len(shown)} trial models of inversions)" if len(shown) < len(names) else ""
         print(f"{label} ({len(shown)}): {', '.join(shown) if shown else '-'}{trials}")

@@ -51,6 +51,8 @@ def test_inversion_fits_the_data_and_keeps_its_history(tmp_path):
     assert [row["outcome"] for row in rows][0] == "prior"
     assert sum(row["outcome"] == "accepted" for row in rows) == 3
     n_evaluations = len(rows)
+    trials = [name for name in project.simulations.list(include_trials=True) if ":trial:" in name]
+    assert len(trials) >= 3 and not set(trials) & set(project.simulations.list())
     assert project.inversions.iterate("inv", n_iterations=2).n_completed_iterations == 3
     assert len(project.inversions.evaluations("inv")) == n_evaluations
 

@@ -28,7 +28,7 @@ from .configurations import (
     SimulationConfiguration,
     UnstructuredMeshSimulationConfiguration,
 )
-from .entities import CACHED_MESHES, EVENT, KINDS, SIMULATION_CONFIGURATION, VOLUME_MODEL
+from .entities import CACHED_MESHES, EVENT, KINDS, SIMULATION_CONFIGURATION, TRIAL_MARK, VOLUME_MODEL
 from .hashing import combine
 from .jobs import simulate_event
 from .registry import ResultRecord
@@ -96,8 +96,11 @@ class SimulationsAccessor:
         self._project = project
         self._meshes: BoundedCache[UnstructuredMesh] = BoundedCache(CACHED_MESHES)
 
-    def list(self) -> list[str]:
-        return self._project.registry.list_entities(SIMULATION_CONFIGURATION)
+    def list(self, *, include_trials: bool = False) -> list[str]:
+        """Names of the simulation configurations, in the order they were added; the trial models that
+        inversions register (``<inversion>:trial:<hash>``) only with ``include_trials=True``."""
+        names = self._project.registry.list_entities(SIMULATION_CONFIGURATION)
+        return names if include_trials else [name for name in names if TRIAL_MARK not in name]
 
     def get(self, simulation_configuration: str) -> SimulationConfiguration | UnstructuredMeshSimulationConfiguration:
         return self._project.store.get_simulation_configuration(simulation_configuration)
@@ -289,7 +292,7 @@ class WaveformsAccessor:
 
     def observed_simulation(self, name: str, event: str) -> str:
         """``name`` if it is a simulation configuration (synthetic data); ProjectError if it names no data."""
-        if name in self._project.simulations.list():
+        if name in self._project.simulations.list(include_trials=True):
             return name
         raise ProjectError(f"the project has no observed data {name!r} for event {event!r}: import it with "
                            f"p.waveforms.add_observed({name!r}, {event!r}, traces), or name a simulation "

@@ -45,6 +45,8 @@ SIMULATION_CONFIGURATION = "simulation_configuration"
 MISFIT_CONFIGURATION = "misfit_configuration"
 OBSERVED_DATA = "observed_data"
 INVERSE_PROBLEM_CONFIGURATION = "inverse_problem_configuration"
+TRIAL_MARK = ":trial:"
+"""An inversion registers its trial models as simulation configurations named <inversion>:trial:<content hash>."""
 KINDS = (VOLUME_MODEL, EVENT, SIMULATION_CONFIGURATION, MISFIT_CONFIGURATION, OBSERVED_DATA,
          INVERSE_PROBLEM_CONFIGURATION)
 

@@ -36,7 +36,7 @@ from ..mapping.transfer import mesh_to_mesh
 from ..mesh import UnstructuredMesh
 from ..parameters import PARAMETERS
 from .configurations import UnstructuredMeshSimulationConfiguration
-from .entities import INVERSE_PROBLEM_CONFIGURATION
+from .entities import INVERSE_PROBLEM_CONFIGURATION, TRIAL_MARK
 from .hashing import hash_mesh
 from .inverse_problem import InverseProblemConfiguration
 from .inversion_history import Evaluation, InversionHistory
@@ -45,10 +45,6 @@ if TYPE_CHECKING:
     from .project import Project
 
 logger = logging.getLogger(__name__)
-
-TRIAL_MARK = ":trial:"
-"""Trial models are registered as simulation configurations named <inversion>:trial:<content hash>."""
-
 
 @dataclass(frozen=True)
 class InversionStatus:

@@ -102,7 +102,7 @@ def main() -> None:
         project = build_i1(folder, quick=arguments.quick)
         print(f"specfwi {sf.__file__}; I1{' (quick)' if arguments.quick else ''}; mesh "
               f"{project.simulations.get_mesh('prior').n_elements} elements")
-        figures = run_and_report(project, "i1", arguments.iterations, model_error_in_box(project))
+        figures = run_and_report(project, [("i1", arguments.iterations)], model_error_in_box(project))
         place, distance = largest_increase(project, "i1", figures["iteration"])
         print(f"\nlargest VP increase at ({place[0]:.0f}, {place[1]:.0f}) m, {distance:.0f} m from the blob's centre")
         relative_misfit = figures["relative_misfit"]

@@ -27,34 +27,45 @@ def peak_memory_in_megabytes() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
 
 
-def run_and_report(project: sf.Project, name: str, n_iterations: int, model_error) -> dict:
-    """Iterate one iteration at a time, printing a row per iteration; then a row per evaluation.
+def run_and_report(project: sf.Project, stages: list[tuple[str, int]], model_error) -> dict:
+    """Run the stages in order, one iteration at a time, printing a row per iteration; then a row per evaluation.
 
-    ``model_error(mesh)`` gives the model error of a simulation model. Returns the last row's figures.
+    ``stages``: (inversion name, its iterations), each inversion starting from the model the one before
+    ends with (``prior_model=(name, iterations)``: a frequency continuation). Iterations and evaluations
+    are counted over all stages; "misfit/initial" divides by the stage's own first misfit (its data may be
+    filtered otherwise). ``model_error(mesh)`` gives the model error of a simulation model. Returns the last
+    row's figures.
     """
     start = time.perf_counter()
     start_clock = time.time()
-    print("iteration  misfit/initial  model_error  evaluations  wall_s  peak_rss_MB", flush=True)
-    initial = None
+    print("iteration  stage  misfit/initial  model_error  evaluations  wall_s  peak_rss_MB", flush=True)
     figures = {}
-    for iteration in range(n_iterations + 1):
-        status = project.inversions.iterate(name, n_iterations=iteration)
-        misfits = project.inversions.misfits(name).sum("event").values
-        initial = misfits[0] if initial is None else initial
-        error = model_error(project.inversions.get_model(name, status.n_completed_iterations))
-        figures = {"iteration": status.n_completed_iterations, "relative_misfit": misfits[-1] / initial,
-                   "model_error": error, "evaluations": status.n_evaluations,
-                   "wall_time_in_seconds": time.perf_counter() - start,
-                   "peak_memory_in_megabytes": peak_memory_in_megabytes()}
-        print(f"{figures['iteration']:9d}  {figures['relative_misfit']:14.4f}  {error:11.4f}  "
-              f"{status.n_evaluations:11d}  {figures['wall_time_in_seconds']:6.1f}  "
-              f"{figures['peak_memory_in_megabytes']:11.0f}", flush=True)
-        if status.state == "stopped":
-            print(f"stopped: {status.message}")
-            break
-    print("\nevaluation  iteration  outcome   misfit/initial  step_linf  trust_radius_linf  wall_s")
-    for row in project.inversions.evaluations(name):
-        radius = "-" if row["trust_radius_linf"] is None else f"{row['trust_radius_linf']:.4g}"
-        print(f"{row['evaluation']:10d}  {row['iteration']:9d}  {row['outcome']:8s}  {row['misfit'] / initial:14.4f}  "
-              f"{row['step_linf']:9.4g}  {radius:>17s}  {row['created_at'] - start_clock:6.1f}")
+    done_iterations = done_evaluations = 0
+    for stage, (name, n_iterations) in enumerate(stages):
+        for iteration in range(0 if stage == 0 else 1, n_iterations + 1):
+            status = project.inversions.iterate(name, n_iterations=iteration)
+            misfits = project.inversions.misfits(name).sum("event").values
+            error = model_error(project.inversions.get_model(name, status.n_completed_iterations))
+            figures = {"iteration": done_iterations + status.n_completed_iterations,
+                       "relative_misfit": misfits[-1] / misfits[0], "model_error": error,
+                       "evaluations": done_evaluations + status.n_evaluations,
+                       "wall_time_in_seconds": time.perf_counter() - start,
+                       "peak_memory_in_megabytes": peak_memory_in_megabytes()}
+            print(f"{figures['iteration']:9d}  {stage + 1:5d}  {figures['relative_misfit']:14.4f}  {error:11.4f}  "
+                  f"{figures['evaluations']:11d}  {figures['wall_time_in_seconds']:6.1f}  "
+                  f"{figures['peak_memory_in_megabytes']:11.0f}", flush=True)
+            if status.state == "stopped":
+                print(f"stopped: {status.message}")
+                break
+        done_iterations, done_evaluations = figures["iteration"], figures["evaluations"]
+    print("\nevaluation  stage  iteration  outcome   misfit/initial  step_linf  trust_radius_linf  wall_s")
+    counted = 0
+    for stage, (name, _) in enumerate(stages):
+        rows = project.inversions.evaluations(name)
+        for row in rows:
+            radius = "-" if row["trust_radius_linf"] is None else f"{row['trust_radius_linf']:.4g}"
+            print(f"{counted + row['evaluation']:10d}  {stage + 1:5d}  {row['iteration']:9d}  {row['outcome']:8s}  "
+                  f"{row['misfit'] / rows[0]['misfit']:14.4f}  {row['step_linf']:9.4g}  {radius:>17s}  "
+                  f"{row['created_at'] - start_clock:6.1f}")
+        counted += len(rows)
     return figures

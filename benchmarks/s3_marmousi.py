@@ -2,22 +2,27 @@
 
     python benchmarks/s3_marmousi.py [--iterations 20] [--quick] [--output DIR] [--figure s3_marmousi.png]
                                      [--name s3] [--smoothing-meters 50] [--high-pass-meters 0]
-                                     [--depth-exponent 1] [--bound-handling stop] [--initial-trust-radius 0.05]
-                                     [--memory 5]
+                                     [--depth-exponent 2] [--method lbfgs] [--bound-handling project]
+                                     [--initial-step 0.05] [--memory 5] [--region below_300m_fading]
+                                     [--low-band-iterations 8] [--low-band-max-hertz 3.5]
 
 Prints per iteration and per misfit+gradient evaluation: misfit / initial, the model error
 e = |vp - vp_true| / |vp_prior - vp_true| on the grid x = 0, 40, ..., 9200 m, depth = 100, 140, ..., 2900 m,
-evaluations, cumulative wall time, peak memory; saves a figure of the true, prior and inverted models
-and the two curves. ``--quick``: 4 sources, 1.5 s, 4 Hz mesh (checks the script; not a result).
-``--output DIR`` keeps the project: a second run with another ``--name`` reuses its observed data.
+evaluations, cumulative wall time, peak memory; then the full-band misfit against the prior's and the
+model error by depth band; saves a figure of the true, prior and inverted models and the curves.
+``--quick``: 4 sources, 1.5 s, 4 Hz mesh (checks the script; not a result). ``--output DIR`` keeps the
+project: a second run with another ``--name`` reuses its observed data.
 
-Settings (the defaults; see benchmarks/RESULTS.md): inversion on the simulation mesh (7.5 Hz = 2.5 f0,
-1.25 elements per wavelength, order 4: 5 GLL points per wavelength at 7.5 Hz, 12.5 at 3 Hz); observed
-data from a finer mesh (2 elements per wavelength); relative scaling; source cutouts of 150 m; the top
-60 m frozen by a region of interest (rising to 1 by 100 m depth); preconditioner
-ConstantSmoothing({"VP": 50 m}, depth_exponent=1): smoothing only against mesh-scale noise, updates growing
-with depth (``--high-pass-meters 150`` adds the high-pass: a lower e in the first iterations, the same at 20);
-TrustRegion(initial_trust_region_linf=0.05) (bound_handling "stop"); bounds 1400-5600 m/s.
+Settings (the defaults, the best found; benchmarks/RESULTS.md has the variants): inversion on the
+simulation mesh (7.5 Hz = 2.5 f0, 1.25 elements per wavelength, order 4: 5 GLL points per wavelength at
+7.5 Hz, 12.5 at 3 Hz); observed data from a finer mesh (2 elements per wavelength); relative scaling;
+source cutouts of 150 m; a region of interest with no updates above 300 m depth (rising to 1 at 400 m:
+left free, the near surface takes the largest updates and fits the data without approaching the truth)
+and updates fading to 0.3 from 2500 m to the bottom of the box at 2900 m (reached by reflections from
+above only); preconditioner ConstantSmoothing({"VP": 50 m}, depth_exponent=2) (smoothing only against
+mesh-scale noise, updates growing with depth); LBFGS(5, initial_step_linf=0.05, bound_handling="project");
+bounds 1400-5600 m/s; a frequency continuation: 8 iterations on data band-passed to 0.1-3.5 Hz, then the
+full band from that model (20 iterations in all).
 """
 
 from __future__ import annotations
@@ -38,7 +43,9 @@ import specfwi as sf
 
 DATA = Path(__file__).resolve().parent / "data" / "marmousi_vp.npz"
 FROZEN_DEPTH_IN_METERS = 60.0
-TAPER_IN_METERS = 40.0
+UPDATE_TOP_IN_METERS = 300.0
+FADE_TOP_IN_METERS = 2500.0
+DEEP_WEIGHT = 0.3
 
 
 def marmousi_grids() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -56,41 +63,69 @@ def volume(name: str, x, y, vp, rho) -> sf.model.GenericModel:
                                                             coords={"x": x, "y": y}))
 
 
-def below_frozen_top(x, y):
-    """Region of interest: 0 above 60 m depth, rising as sin^2 to 1 at 100 m."""
-    ramp = np.clip((-y - FROZEN_DEPTH_IN_METERS) / TAPER_IN_METERS, 0.0, 1.0)
+def _rising(y, top_in_meters: float, width_in_meters: float):
+    """0 above ``top_in_meters`` depth, rising as sin^2 to 1 over ``width_in_meters`` below it."""
+    ramp = np.clip((-y - top_in_meters) / width_in_meters, 0.0, 1.0)
     return np.sin(0.5 * np.pi * ramp) ** 2
 
 
-def between_frozen_top_and_1500_meters(x, y):
-    """``below_frozen_top``, falling again as cos^2 from 1 at 1000 m depth to 0 at 1500 m (deeper: frozen)."""
-    ramp = np.clip((-y - 1000.0) / 500.0, 0.0, 1.0)
-    return below_frozen_top(x, y) * np.cos(0.5 * np.pi * ramp) ** 2
+def below_frozen_top(x, y):
+    """Region of interest of the scenario: 0 above 60 m depth, rising to 1 at 100 m."""
+    return _rising(y, FROZEN_DEPTH_IN_METERS, 40.0)
+
+
+def below_300_meters(x, y):
+    """Region of interest: 0 above 300 m depth, rising to 1 at 400 m (no near-surface updates)."""
+    return _rising(y, UPDATE_TOP_IN_METERS, 100.0)
+
+
+def below_300_meters_fading_below_2500(x, y):
+    """``below_300_meters``, falling as sin^2 from 1 at 2500 m depth to 0.3 at 2900 m (the bottom of the box)."""
+    return below_300_meters(x, y) * (1.0 - (1.0 - DEEP_WEIGHT) * _rising(y, FADE_TOP_IN_METERS, 400.0))
+
+
+REGIONS = {"scenario": below_frozen_top, "below_300m": below_300_meters,
+           "below_300m_fading": below_300_meters_fading_below_2500}
+"""Regions of interest by name: the scenario's least (the top 60 m frozen), and two of ours."""
 
 
 @dataclass(frozen=True)
 class Settings:
-    """What the inversion is free to choose (the scenario fixes the rest); the defaults are the best found."""
+    """What the inversion is free to choose (the scenario fixes the rest); the defaults are the best found.
+
+    With ``low_band_iterations`` > 0 the run has two stages (a frequency continuation): that many
+    iterations of inversion ``<name>_low`` on data band-passed to (0.1, ``low_band_max_frequency_in_hertz``)
+    Hz, then inversion ``<name>`` on the full band from its last model, for the remaining iterations.
+    """
 
     name: str = "s3"
     smoothing_in_meters: float = 50.0
     high_pass_in_meters: float | None = None
-    depth_exponent: float = 1.0
-    bound_handling: str = "stop"
-    initial_trust_region_linf: float = 0.05
+    depth_exponent: float = 2.0
+    method: str = "lbfgs"
+    bound_handling: str = "project"
+    initial_step_linf: float = 0.05
     memory: int = 5
-    deep_frozen: bool = False
-    method: str = "trust_region"
+    region: str = "below_300m_fading"
+    low_band_iterations: int = 8
+    low_band_max_frequency_in_hertz: float = 3.5
 
     def optimizer(self) -> sf.TrustRegion | sf.LBFGS:
         if self.method == "lbfgs":
-            return sf.LBFGS(self.memory, initial_step_linf=self.initial_trust_region_linf)
-        return sf.TrustRegion(self.initial_trust_region_linf, memory=self.memory, bound_handling=self.bound_handling)
+            return sf.LBFGS(self.memory, initial_step_linf=self.initial_step_linf, bound_handling=self.bound_handling)
+        return sf.TrustRegion(self.initial_step_linf, memory=self.memory, bound_handling=self.bound_handling)
 
     def preconditioner(self) -> sf.ConstantSmoothing:
         return sf.ConstantSmoothing({"VP": self.smoothing_in_meters}, depth_exponent=self.depth_exponent,
                                     high_pass_lengths_in_meters=None if self.high_pass_in_meters is None
                                     else {"VP": self.high_pass_in_meters})
+
+    def stages(self, n_iterations: int) -> list[tuple[str, int]]:
+        """(inversion name, iterations) in order, ``n_iterations`` in all (see ``run_and_report``)."""
+        if self.low_band_iterations <= 0:
+            return [(self.name, n_iterations)]
+        low = min(self.low_band_iterations, n_iterations)
+        return [(f"{self.name}_low", low)] + ([(self.name, n_iterations - low)] if n_iterations > low else [])
 
 
 def build_s3(path, *, quick: bool = False, settings: Settings = Settings()) -> sf.Project:
@@ -110,13 +145,19 @@ def build_s3(path, *, quick: bool = False, settings: Settings = Settings()) -> s
                                           elements_per_wavelength=2.0, volume_models="true_model",
                                           event_configuration=event_configuration)
     project += sf.MisfitConfiguration("l2", "L2", observed_data="true_fine")
-    region = between_frozen_top_and_1500_meters if settings.deep_frozen else below_frozen_top
     mapping = sf.Mapping(["VP"], "relative_deviation_from_prior", source_cutout_radius_in_meters=150.0,
-                         region_of_interest=region)
-    project += sf.InverseProblemConfiguration(
-        settings.name, "prior", project.events.list(), "l2", mapping, settings.preconditioner(),
-        method=settings.optimizer(),
-        bounds={"VP": (1400.0, 5600.0)})
+                         region_of_interest=REGIONS[settings.region])
+    stages = [("l2", "prior", settings.name)]
+    if settings.low_band_iterations > 0:
+        low_band = f"l2_below_{settings.low_band_max_frequency_in_hertz:g}_hz"
+        project += sf.MisfitConfiguration(low_band, "L2", observed_data="true_fine",
+                                          bandpass=(0.1, settings.low_band_max_frequency_in_hertz))
+        stages = [(low_band, "prior", f"{settings.name}_low"),
+                  ("l2", (f"{settings.name}_low", settings.low_band_iterations), settings.name)]
+    for misfit, prior, name in stages:
+        project += sf.InverseProblemConfiguration(
+            name, prior, project.events.list(), misfit, mapping, settings.preconditioner(),
+            method=settings.optimizer(), simulation_configuration="prior", bounds={"VP": (1400.0, 5600.0)})
     return project
 
 
@@ -136,7 +177,29 @@ def model_error():
     return lambda mesh: float(np.linalg.norm(sample_vp(mesh, points) - true) / prior_error)
 
 
-def save_figure(project: sf.Project, name: str, path: str) -> None:
+DEPTH_BANDS_IN_METERS = ((100, 300), (300, 600), (600, 1000), (1000, 1500), (1500, 2000), (2000, 2500), (2500, 2900))
+
+
+def error_by_depth(mesh: sf.UnstructuredMesh) -> list[tuple[tuple[int, int], float, float]]:
+    """Per depth band: (band in m, the prior's share of |vp_prior - vp_true|^2, the model's |vp - vp_true|^2 there
+    over the same total); e^2 is the sum of the last column."""
+    from inversion_report import sample_vp
+
+    x, y, vp_true, vp_prior = marmousi_grids()
+    points = error_grid()
+    true = RegularGridInterpolator((x, y), vp_true)(points)
+    prior_squared = (RegularGridInterpolator((x, y), vp_prior)(points) - true) ** 2
+    model_squared = (sample_vp(mesh, points) - true) ** 2
+    depth = -points[:, 1]
+    rows = []
+    for top, bottom in DEPTH_BANDS_IN_METERS:
+        inside = (depth >= top) & (depth < bottom) if bottom < DEPTH_BANDS_IN_METERS[-1][1] else (depth >= top)
+        rows.append(((top, bottom), prior_squared[inside].sum() / prior_squared.sum(),
+                     model_squared[inside].sum() / prior_squared.sum()))
+    return rows
+
+
+def save_figure(project: sf.Project, stages: list[tuple[str, int]], path: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -145,17 +208,23 @@ def save_figure(project: sf.Project, name: str, path: str) -> None:
     from inversion_report import sample_vp
 
     x, y, vp_true, vp_prior = marmousi_grids()
-    misfits = project.inversions.misfits(name).sum("event").values
-    last = len(misfits) - 1
     error = model_error()
-    errors = [error(project.inversions.get_model(name, k)) for k in range(last + 1)]
+    errors, misfit_axes, iteration = [], [], 0
+    for stage, (name, _) in enumerate(stages):
+        misfits = project.inversions.misfits(name).sum("event").values
+        first = 0 if stage == 0 else 1
+        errors += [error(project.inversions.get_model(name, k)) for k in range(first, len(misfits))]
+        misfit_axes.append((np.arange(iteration, iteration + len(misfits)), misfits / misfits[0], name))
+        iteration += len(misfits) - 1
+    last_name = stages[-1][0]
+    last_model = project.inversions.get_model(last_name, len(project.inversions.misfits(last_name).iteration) - 1)
     points = error_grid()
     shape = (len(np.unique(points[:, 0])), len(np.unique(points[:, 1])))
-    result = sample_vp(project.inversions.get_model(name, last), points).reshape(shape)
+    result = sample_vp(last_model, points).reshape(shape)
     figure, axes = plt.subplots(2, 2, figsize=(13, 7), constrained_layout=True)
     extent = (0, 9200, -3000, 0)
     for ax, values, title in ((axes[0, 0], vp_true, "true VP"), (axes[0, 1], vp_prior, "prior VP"),
-                              (axes[1, 0], None, f"VP after {last} iterations")):
+                              (axes[1, 0], None, f"VP after {iteration} iterations")):
         if values is None:
             image = ax.imshow(result.T, extent=(0, 9200, -2900, -100), aspect="auto", vmin=1500, vmax=5500,
                               cmap="viridis")
@@ -163,8 +232,9 @@ def save_figure(project: sf.Project, name: str, path: str) -> None:
             image = ax.imshow(values.T[::-1], extent=extent, aspect="auto", vmin=1500, vmax=5500, cmap="viridis")
         ax.set_title(title)
         figure.colorbar(image, ax=ax, label="m/s")
-    axes[1, 1].plot(misfits / misfits[0], "o-", label="misfit / initial")
-    axes[1, 1].plot(errors, "s-", label="model error e")
+    for iterations, relative_misfits, name in misfit_axes:
+        axes[1, 1].plot(iterations, relative_misfits, "o-", label=f"misfit / its first ({name})")
+    axes[1, 1].plot(np.arange(len(errors)), errors, "s-", label="model error e")
     axes[1, 1].set_xlabel("iteration")
     axes[1, 1].legend()
     figure.savefig(path, dpi=120)
@@ -173,7 +243,7 @@ def save_figure(project: sf.Project, name: str, path: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--iterations", type=int, default=20, help="iterations in all (both stages)")
     parser.add_argument("--quick", action="store_true", help="a reduced S3 that checks the script")
     parser.add_argument("--output", help="project folder to keep (default: a temporary one)")
     parser.add_argument("--figure", default="s3_marmousi.png")
@@ -185,33 +255,50 @@ def main() -> None:
                         help="the preconditioner's high-pass length (m); 0 (default): none")
     parser.add_argument("--depth-exponent", type=float, default=defaults.depth_exponent,
                         help="the preconditioner's depth exponent p (updates grow as depth^p)")
+    parser.add_argument("--method", choices=["trust_region", "lbfgs"], default=defaults.method)
     parser.add_argument("--bound-handling", choices=["stop", "project"], default=defaults.bound_handling,
-                        help="the trust region's steps at the bounds")
-    parser.add_argument("--initial-trust-radius", type=float, default=defaults.initial_trust_region_linf,
-                        help="the trust region's initial max-norm radius (relative: 0.05 is 5 %%)")
+                        help="steps at the bounds: stopped at the first, or clipped into them")
+    parser.add_argument("--initial-step", type=float, default=defaults.initial_step_linf,
+                        help="max-norm of the first step (the trust region's first radius; relative: 0.05 is 5 %%)")
     parser.add_argument("--memory", type=int, default=defaults.memory, help="quasi-Newton pairs kept")
-    parser.add_argument("--method", choices=["trust_region", "lbfgs"], default=defaults.method,
-                        help="TrustRegion or LBFGS (--initial-trust-radius is then its first step's max-norm)")
-    parser.add_argument("--deep-frozen", action="store_true",
-                        help="freeze the model below 1500 m too (region of interest tapering from 1000 m)")
+    parser.add_argument("--region", choices=list(REGIONS), default=defaults.region,
+                        help="the region of interest: scenario (the top 60 m frozen), below_300m (no updates above "
+                             "300 m), below_300m_fading (and updates fading to 0.3 from 2500 m to 2900 m)")
+    parser.add_argument("--low-band-iterations", type=int, default=defaults.low_band_iterations,
+                        help="iterations of the first, low-band stage (0: one stage on the full band)")
+    parser.add_argument("--low-band-max-hertz", type=float, default=defaults.low_band_max_frequency_in_hertz,
+                        help="the low-band stage's upper frequency (Hz)")
     arguments = parser.parse_args()
     from inversion_report import run_and_report
 
     folder = Path(arguments.output) if arguments.output else Path(tempfile.mkdtemp(prefix="s3_"))
     try:
         settings = Settings(arguments.name, arguments.smoothing_meters, arguments.high_pass_meters or None,
-                            arguments.depth_exponent, arguments.bound_handling, arguments.initial_trust_radius,
-                            arguments.memory, arguments.deep_frozen, arguments.method)
+                            arguments.depth_exponent, arguments.method, arguments.bound_handling,
+                            arguments.initial_step, arguments.memory, arguments.region,
+                            arguments.low_band_iterations, arguments.low_band_max_hertz)
         project = build_s3(folder, quick=arguments.quick, settings=settings)
         mesh = project.simulations.get_mesh("prior")
         print(f"specfwi {sf.__file__}; S3{' (quick)' if arguments.quick else ''}; inversion mesh {mesh.n_elements} "
               f"elements, {mesh.n_global_nodes} nodes; data mesh "
               f"{project.simulations.get_mesh('true_fine').n_elements} elements; {settings}")
-        figures = run_and_report(project, settings.name, arguments.iterations, model_error())
-        print(f"\nafter {figures['iteration']} iterations: e = {figures['model_error']:.3f}, misfit / initial = "
-              f"{figures['relative_misfit']:.3f}, {figures['evaluations']} evaluations, "
-              f"{figures['wall_time_in_seconds']:.0f} s, peak memory {figures['peak_memory_in_megabytes']:.0f} MB")
-        save_figure(project, settings.name, arguments.figure)
+        stages = settings.stages(arguments.iterations)
+        figures = run_and_report(project, stages, model_error())
+        print(f"\nafter {figures['iteration']} iterations: e = {figures['model_error']:.3f}, "
+              f"{figures['evaluations']} evaluations, {figures['wall_time_in_seconds']:.0f} s, "
+              f"peak memory {figures['peak_memory_in_megabytes']:.0f} MB")
+        last_name = stages[-1][0]
+        last_iteration = len(project.inversions.misfits(last_name).iteration) - 1
+        last_model = project.inversions.get_model(last_name, last_iteration)
+        if last_name == settings.name:  # the full band: comparable with the reference's misfit
+            prior_misfit = sum(project.actions.inversion.compute_misfits("prior", "l2").values())
+            final_misfit = float(project.inversions.misfits(last_name).sum("event").values[-1])
+            print(f"full-band misfit / the prior's: {final_misfit / prior_misfit:.3f} (computed after the timing)")
+        print("\nmodel error by depth (squares, over the prior's total; e^2 is the sum of the last column)")
+        print("depth_m     prior  result")
+        for (top, bottom), prior_share, result_share in error_by_depth(last_model):
+            print(f"{top:4d}-{bottom:<4d}  {prior_share:6.3f}  {result_share:6.3f}")
+        save_figure(project, stages, arguments.figure)
     finally:
         if not arguments.output:
             shutil.rmtree(folder, ignore_errors=True)

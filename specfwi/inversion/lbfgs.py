@@ -12,9 +12,10 @@ along d: a step that reaches it and still decreases enough is accepted (the boun
 search), so one component approaching its bound cuts every step short until it reaches it. With
 "project" the trials are x(alpha) = P(x + alpha d), P the projection into the box, with no
 largest step: alpha d in both conditions becomes the projected step x(alpha) - x, and g'd the
-slope of the projected path, g'd restricted to the components that are not clipped. After ``max_line_search_evaluations`` the best sufficient-decrease
-point is proposed once more and accepted (phase "fallback"); if there is none, the memory restarts
-along the preconditioned gradient.
+slope of the projected path, g'd restricted to the components that are not clipped.
+
+After ``max_line_search_evaluations`` the best sufficient-decrease point is proposed once more and
+accepted (phase "fallback"); if there is none, the memory restarts along the preconditioned gradient.
 """
 
 from __future__ import annotations

@@ -1,0 +1,34 @@
+"""Scenario S3's settings at reduced size (benchmarks/s3_marmousi.py --quick): the two-stage frequency
+continuation through the public API, and the region of interest the benchmark's best settings rely on."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def test_reduced_s3_continues_from_the_low_band_and_keeps_the_top_300_meters(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import s3_marmousi
+
+    settings = s3_marmousi.Settings(low_band_iterations=1)
+    project = s3_marmousi.build_s3(tmp_path / "s3", quick=True, settings=settings)
+    stages = settings.stages(2)
+    assert stages == [("s3_low", 1), ("s3", 1)]
+    for name, n_iterations in stages:
+        project.inversions.iterate(name, n_iterations=n_iterations)
+        misfits = project.inversions.misfits(name).sum("event").values
+        assert misfits[-1] < misfits[0]
+    low_band_model = project.inversions.get_model("s3_low", 1).element_nodal_fields["VP"]
+    np.testing.assert_array_equal(project.inversions.get_model("s3", 0).element_nodal_fields["VP"], low_band_model)
+    prior = project.simulations.get_mesh("prior")
+    result = project.inversions.get_model("s3", 1)
+    depth = -prior.get_element_nodes()[..., 1]
+    update = result.element_nodal_fields["VP"] - prior.element_nodal_fields["VP"]
+    assert np.all(update[depth <= s3_marmousi.UPDATE_TOP_IN_METERS] == 0.0)
+    assert np.abs(update[depth > 500.0]).max() > 10.0  # m/s: the model below moved
+    sys.modules.pop("s3_marmousi", None)

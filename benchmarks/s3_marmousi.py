@@ -120,12 +120,17 @@ class Settings:
                                     high_pass_lengths_in_meters=None if self.high_pass_in_meters is None
                                     else {"VP": self.high_pass_in_meters})
 
+    @property
+    def low_band_name(self) -> str:
+        """The first stage's inversion (with ``low_band_iterations`` > 0)."""
+        return f"{self.name}_low"
+
     def stages(self, n_iterations: int) -> list[tuple[str, int]]:
         """(inversion name, iterations) in order, ``n_iterations`` in all (see ``run_and_report``)."""
         if self.low_band_iterations <= 0:
             return [(self.name, n_iterations)]
         low = min(self.low_band_iterations, n_iterations)
-        return [(f"{self.name}_low", low)] + ([(self.name, n_iterations - low)] if n_iterations > low else [])
+        return [(self.low_band_name, low)] + ([(self.name, n_iterations - low)] if n_iterations > low else [])
 
 
 def build_s3(path, *, quick: bool = False, settings: Settings = Settings()) -> sf.Project:
@@ -152,8 +157,8 @@ def build_s3(path, *, quick: bool = False, settings: Settings = Settings()) -> s
         low_band = f"l2_below_{settings.low_band_max_frequency_in_hertz:g}_hz"
         project += sf.MisfitConfiguration(low_band, "L2", observed_data="true_fine",
                                           bandpass=(0.1, settings.low_band_max_frequency_in_hertz))
-        stages = [(low_band, "prior", f"{settings.name}_low"),
-                  ("l2", (f"{settings.name}_low", settings.low_band_iterations), settings.name)]
+        stages = [(low_band, "prior", settings.low_band_name),
+                  ("l2", (settings.low_band_name, settings.low_band_iterations), settings.name)]
     for misfit, prior, name in stages:
         project += sf.InverseProblemConfiguration(
             name, prior, project.events.list(), misfit, mapping, settings.preconditioner(),
@@ -199,6 +204,12 @@ def error_by_depth(mesh: sf.UnstructuredMesh) -> list[tuple[tuple[int, int], flo
     return rows
 
 
+def final_model(project: sf.Project, stages: list[tuple[str, int]]) -> sf.UnstructuredMesh:
+    """The last model of the last stage's inversion."""
+    name = stages[-1][0]
+    return project.inversions.get_model(name, project.inversions.status(name).n_completed_iterations)
+
+
 def save_figure(project: sf.Project, stages: list[tuple[str, int]], path: str) -> None:
     import matplotlib
 
@@ -216,8 +227,7 @@ def save_figure(project: sf.Project, stages: list[tuple[str, int]], path: str) -
         errors += [error(project.inversions.get_model(name, k)) for k in range(first, len(misfits))]
         misfit_axes.append((np.arange(iteration, iteration + len(misfits)), misfits / misfits[0], name))
         iteration += len(misfits) - 1
-    last_name = stages[-1][0]
-    last_model = project.inversions.get_model(last_name, len(project.inversions.misfits(last_name).iteration) - 1)
+    last_model = final_model(project, stages)
     points = error_grid()
     shape = (len(np.unique(points[:, 0])), len(np.unique(points[:, 1])))
     result = sample_vp(last_model, points).reshape(shape)
@@ -288,15 +298,13 @@ def main() -> None:
               f"{figures['evaluations']} evaluations, {figures['wall_time_in_seconds']:.0f} s, "
               f"peak memory {figures['peak_memory_in_megabytes']:.0f} MB")
         last_name = stages[-1][0]
-        last_iteration = len(project.inversions.misfits(last_name).iteration) - 1
-        last_model = project.inversions.get_model(last_name, last_iteration)
         if last_name == settings.name:  # the full band: comparable with the reference's misfit
             prior_misfit = sum(project.actions.inversion.compute_misfits("prior", "l2").values())
             final_misfit = float(project.inversions.misfits(last_name).sum("event").values[-1])
             print(f"full-band misfit / the prior's: {final_misfit / prior_misfit:.3f} (computed after the timing)")
         print("\nmodel error by depth (squares, over the prior's total; e^2 is the sum of the last column)")
         print("depth_m     prior  result")
-        for (top, bottom), prior_share, result_share in error_by_depth(last_model):
+        for (top, bottom), prior_share, result_share in error_by_depth(final_model(project, stages)):
             print(f"{top:4d}-{bottom:<4d}  {prior_share:6.3f}  {result_share:6.3f}")
         save_figure(project, stages, arguments.figure)
     finally:

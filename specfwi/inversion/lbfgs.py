@@ -78,12 +78,10 @@ class LBFGS(Optimizer):
         self.bound_handling: BoundHandling = check_bound_handling(bound_handling)
 
     def to_dict(self) -> dict:
-        """The options; ``bound_handling`` only when not the default (stored descriptions keep their content)."""
-        description = {"type": "LBFGS", "memory": self.memory, "initial_step_linf": self.initial_step_linf,
-                       "c1": self.c1, "c2": self.c2, "max_line_search_evaluations": self.max_line_search_evaluations}
-        if self.bound_handling != "stop":
-            description["bound_handling"] = self.bound_handling
-        return description
+        """The options, as stored in the project (see Optimizer._with_bound_handling)."""
+        return self._with_bound_handling({
+            "type": "LBFGS", "memory": self.memory, "initial_step_linf": self.initial_step_linf, "c1": self.c1,
+            "c2": self.c2, "max_line_search_evaluations": self.max_line_search_evaluations})
 
     def _first_step_linf(self, state) -> float:
         return self.initial_step_linf

@@ -32,9 +32,15 @@ class Optimizer:
     """Base class; subclasses implement ``_first_step_linf``, ``_start_search`` and ``_receive``."""
 
     memory: int
+    bound_handling: BoundHandling
 
     def to_dict(self) -> dict:
         raise NotImplementedError
+
+    def _with_bound_handling(self, description: dict) -> dict:
+        """``description`` with ``bound_handling`` added when not the default "stop" (descriptions stored before
+        the option existed keep their content)."""
+        return description if self.bound_handling == "stop" else {**description, "bound_handling": self.bound_handling}
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Optimizer) and self.to_dict() == other.to_dict()

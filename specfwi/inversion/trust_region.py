@@ -58,13 +58,10 @@ class TrustRegion(Optimizer):
         self.bound_handling: BoundHandling = check_bound_handling(bound_handling)
 
     def to_dict(self) -> dict:
-        """The options; ``bound_handling`` only when not the default (descriptions stored before it existed
-        keep their content)."""
-        description = {"type": "TrustRegion", "initial_trust_region_linf": self.initial_trust_region_linf,
-                       "memory": self.memory, "eta": self.eta}
-        if self.bound_handling != "stop":
-            description["bound_handling"] = self.bound_handling
-        return description
+        """The options, as stored in the project (see Optimizer._with_bound_handling)."""
+        return self._with_bound_handling({"type": "TrustRegion",
+                                          "initial_trust_region_linf": self.initial_trust_region_linf,
+                                          "memory": self.memory, "eta": self.eta})
 
     def start(self, x0, *, bounds=None):
         state = super().start(x0, bounds=bounds)

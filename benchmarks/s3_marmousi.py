@@ -2,9 +2,10 @@
 
     python benchmarks/s3_marmousi.py [--iterations 20] [--quick] [--output DIR] [--figure s3_marmousi.png]
                                      [--name s3] [--smoothing-meters 50] [--high-pass-meters 0]
-                                     [--depth-exponent 2] [--method lbfgs] [--bound-handling project]
-                                     [--initial-step 0.05] [--memory 5] [--region below_300m_fading]
+                                     [--depth-exponent 4] [--method lbfgs] [--bound-handling project]
+                                     [--initial-step 0.05] [--memory 5] [--region below_300m_faded_out]
                                      [--low-band-iterations 8] [--low-band-max-hertz 3.5]
+                                     [--low-band-depth-exponent 2] [--low-band-region below_300m_fading]
 
 Prints per iteration and per misfit+gradient evaluation: misfit / initial, the model error
 e = |vp - vp_true| / |vp_prior - vp_true| on the grid x = 0, 40, ..., 9200 m, depth = 100, 140, ..., 2900 m,
@@ -16,13 +17,16 @@ project: a second run with another ``--name`` reuses its observed data.
 Settings (the defaults, the best found; benchmarks/RESULTS.md has the variants): inversion on the
 simulation mesh (7.5 Hz = 2.5 f0, 1.25 elements per wavelength, order 4: 5 GLL points per wavelength at
 7.5 Hz, 12.5 at 3 Hz); observed data from a finer mesh (2 elements per wavelength); relative scaling;
-source cutouts of 150 m; a region of interest with no updates above 300 m depth (rising to 1 at 400 m:
-left free, the near surface takes the largest updates and fits the data without approaching the truth)
-and updates fading to 0.3 from 2500 m to the bottom of the box at 2900 m (reached by reflections from
-above only); preconditioner ConstantSmoothing({"VP": 50 m}, depth_exponent=2) (smoothing only against
-mesh-scale noise, updates growing with depth); LBFGS(5, initial_step_linf=0.05, bound_handling="project");
-bounds 1400-5600 m/s; a frequency continuation: 8 iterations on data band-passed to 0.1-3.5 Hz, then the
-full band from that model (20 iterations in all).
+source cutouts of 150 m; preconditioner ConstantSmoothing({"VP": 50 m}) (smoothing only against
+mesh-scale noise) with a depth exponent (updates growing as depth^p); LBFGS(5, initial_step_linf=0.05,
+bound_handling="project"); bounds 1400-5600 m/s; a frequency continuation in two stages:
+
+1. 8 iterations on data band-passed to 0.1-3.5 Hz, depth exponent 2, a region of interest with no
+   updates above 300 m depth (rising to 1 at 400 m: left free, the near surface takes the largest updates
+   and fits the data without approaching the truth) and updates fading to 0.3 from 2500 m to the bottom
+   of the box at 2900 m (reached by reflections from above only);
+2. the full band from that model (20 iterations in all), depth exponent 4 and the updates fading to 0
+   at 2900 m: the deep reflectors take the updates.
 """
 
 from __future__ import annotations
@@ -79,14 +83,25 @@ def below_300_meters(x, y):
     return _rising(y, UPDATE_TOP_IN_METERS, 100.0)
 
 
+def _fading_below_2500(y, deep_weight: float):
+    """1 down to 2500 m depth, falling as sin^2 to ``deep_weight`` at 2900 m (the bottom of the box)."""
+    return 1.0 - (1.0 - deep_weight) * _rising(y, FADE_TOP_IN_METERS, 400.0)
+
+
 def below_300_meters_fading_below_2500(x, y):
-    """``below_300_meters``, falling as sin^2 from 1 at 2500 m depth to 0.3 at 2900 m (the bottom of the box)."""
-    return below_300_meters(x, y) * (1.0 - (1.0 - DEEP_WEIGHT) * _rising(y, FADE_TOP_IN_METERS, 400.0))
+    """``below_300_meters``, falling as sin^2 from 1 at 2500 m depth to 0.3 at 2900 m."""
+    return below_300_meters(x, y) * _fading_below_2500(y, DEEP_WEIGHT)
+
+
+def below_300_meters_faded_out_below_2500(x, y):
+    """``below_300_meters``, falling as sin^2 from 1 at 2500 m depth to 0 at 2900 m."""
+    return below_300_meters(x, y) * _fading_below_2500(y, 0.0)
 
 
 REGIONS = {"scenario": below_frozen_top, "below_300m": below_300_meters,
-           "below_300m_fading": below_300_meters_fading_below_2500}
-"""Regions of interest by name: the scenario's least (the top 60 m frozen), and two of ours."""
+           "below_300m_fading": below_300_meters_fading_below_2500,
+           "below_300m_faded_out": below_300_meters_faded_out_below_2500}
+"""Regions of interest by name: the scenario's least (the top 60 m frozen), and three of ours."""
 
 
 @dataclass(frozen=True)
@@ -95,28 +110,31 @@ class Settings:
 
     With ``low_band_iterations`` > 0 the run has two stages (a frequency continuation): that many
     iterations of inversion ``<name>_low`` on data band-passed to (0.1, ``low_band_max_frequency_in_hertz``)
-    Hz, then inversion ``<name>`` on the full band from its last model, for the remaining iterations.
+    Hz, with ``low_band_depth_exponent`` and ``low_band_region``, then inversion ``<name>`` on the full band
+    from its last model, for the remaining iterations, with ``depth_exponent`` and ``region``.
     """
 
     name: str = "s3"
     smoothing_in_meters: float = 50.0
     high_pass_in_meters: float | None = None
-    depth_exponent: float = 2.0
+    depth_exponent: float = 4.0
     method: str = "lbfgs"
     bound_handling: str = "project"
     initial_step_linf: float = 0.05
     memory: int = 5
-    region: str = "below_300m_fading"
+    region: str = "below_300m_faded_out"
     low_band_iterations: int = 8
     low_band_max_frequency_in_hertz: float = 3.5
+    low_band_depth_exponent: float = 2.0
+    low_band_region: str = "below_300m_fading"
 
     def optimizer(self) -> sf.TrustRegion | sf.LBFGS:
         if self.method == "lbfgs":
             return sf.LBFGS(self.memory, initial_step_linf=self.initial_step_linf, bound_handling=self.bound_handling)
         return sf.TrustRegion(self.initial_step_linf, memory=self.memory, bound_handling=self.bound_handling)
 
-    def preconditioner(self) -> sf.ConstantSmoothing:
-        return sf.ConstantSmoothing({"VP": self.smoothing_in_meters}, depth_exponent=self.depth_exponent,
+    def preconditioner(self, depth_exponent: float) -> sf.ConstantSmoothing:
+        return sf.ConstantSmoothing({"VP": self.smoothing_in_meters}, depth_exponent=depth_exponent,
                                     high_pass_lengths_in_meters=None if self.high_pass_in_meters is None
                                     else {"VP": self.high_pass_in_meters})
 
@@ -150,18 +168,20 @@ def build_s3(path, *, quick: bool = False, settings: Settings = Settings()) -> s
                                           elements_per_wavelength=2.0, volume_models="true_model",
                                           event_configuration=event_configuration)
     project += sf.MisfitConfiguration("l2", "L2", observed_data="true_fine")
-    mapping = sf.Mapping(["VP"], "relative_deviation_from_prior", source_cutout_radius_in_meters=150.0,
-                         region_of_interest=REGIONS[settings.region])
-    stages = [("l2", "prior", settings.name)]
+    full_band = ("l2", settings.region, settings.depth_exponent)
+    stages = [(settings.name, "prior", full_band)]
     if settings.low_band_iterations > 0:
         low_band = f"l2_below_{settings.low_band_max_frequency_in_hertz:g}_hz"
         project += sf.MisfitConfiguration(low_band, "L2", observed_data="true_fine",
                                           bandpass=(0.1, settings.low_band_max_frequency_in_hertz))
-        stages = [(low_band, "prior", settings.low_band_name),
-                  ("l2", (settings.low_band_name, settings.low_band_iterations), settings.name)]
-    for misfit, prior, name in stages:
+        stages = [(settings.low_band_name, "prior",
+                   (low_band, settings.low_band_region, settings.low_band_depth_exponent)),
+                  (settings.name, (settings.low_band_name, settings.low_band_iterations), full_band)]
+    for name, prior, (misfit, region, depth_exponent) in stages:
+        mapping = sf.Mapping(["VP"], "relative_deviation_from_prior", source_cutout_radius_in_meters=150.0,
+                             region_of_interest=REGIONS[region])
         project += sf.InverseProblemConfiguration(
-            name, prior, project.events.list(), misfit, mapping, settings.preconditioner(),
+            name, prior, project.events.list(), misfit, mapping, settings.preconditioner(depth_exponent),
             method=settings.optimizer(), simulation_configuration="prior", bounds={"VP": (1400.0, 5600.0)})
     return project
 
@@ -264,7 +284,7 @@ def main() -> None:
     parser.add_argument("--high-pass-meters", type=float, default=defaults.high_pass_in_meters or 0.0,
                         help="the preconditioner's high-pass length (m); 0 (default): none")
     parser.add_argument("--depth-exponent", type=float, default=defaults.depth_exponent,
-                        help="the preconditioner's depth exponent p (updates grow as depth^p)")
+                        help="the full-band stage's preconditioner's depth exponent p (updates grow as depth^p)")
     parser.add_argument("--method", choices=["trust_region", "lbfgs"], default=defaults.method)
     parser.add_argument("--bound-handling", choices=["stop", "project"], default=defaults.bound_handling,
                         help="steps at the bounds: stopped at the first, or clipped into them")
@@ -272,21 +292,31 @@ def main() -> None:
                         help="max-norm of the first step (the trust region's first radius; relative: 0.05 is 5 %%)")
     parser.add_argument("--memory", type=int, default=defaults.memory, help="quasi-Newton pairs kept")
     parser.add_argument("--region", choices=list(REGIONS), default=defaults.region,
-                        help="the region of interest: scenario (the top 60 m frozen), below_300m (no updates above "
-                             "300 m), below_300m_fading (and updates fading to 0.3 from 2500 m to 2900 m)")
+                        help="the full-band stage's region of interest: scenario (the top 60 m frozen), below_300m "
+                             "(no updates above 300 m), below_300m_fading (and updates fading to 0.3 from 2500 m to "
+                             "2900 m), below_300m_faded_out (fading to 0)")
     parser.add_argument("--low-band-iterations", type=int, default=defaults.low_band_iterations,
                         help="iterations of the first, low-band stage (0: one stage on the full band)")
     parser.add_argument("--low-band-max-hertz", type=float, default=defaults.low_band_max_frequency_in_hertz,
                         help="the low-band stage's upper frequency (Hz)")
+    parser.add_argument("--low-band-depth-exponent", type=float, default=defaults.low_band_depth_exponent,
+                        help="the low-band stage's depth exponent")
+    parser.add_argument("--low-band-region", choices=list(REGIONS), default=defaults.low_band_region,
+                        help="the low-band stage's region of interest")
     arguments = parser.parse_args()
     from inversion_report import run_and_report
 
     folder = Path(arguments.output) if arguments.output else Path(tempfile.mkdtemp(prefix="s3_"))
     try:
-        settings = Settings(arguments.name, arguments.smoothing_meters, arguments.high_pass_meters or None,
-                            arguments.depth_exponent, arguments.method, arguments.bound_handling,
-                            arguments.initial_step, arguments.memory, arguments.region,
-                            arguments.low_band_iterations, arguments.low_band_max_hertz)
+        settings = Settings(name=arguments.name, smoothing_in_meters=arguments.smoothing_meters,
+                            high_pass_in_meters=arguments.high_pass_meters or None,
+                            depth_exponent=arguments.depth_exponent, method=arguments.method,
+                            bound_handling=arguments.bound_handling, initial_step_linf=arguments.initial_step,
+                            memory=arguments.memory, region=arguments.region,
+                            low_band_iterations=arguments.low_band_iterations,
+                            low_band_max_frequency_in_hertz=arguments.low_band_max_hertz,
+                            low_band_depth_exponent=arguments.low_band_depth_exponent,
+                            low_band_region=arguments.low_band_region)
         project = build_s3(folder, quick=arguments.quick, settings=settings)
         mesh = project.simulations.get_mesh("prior")
         print(f"specfwi {sf.__file__}; S3{' (quick)' if arguments.quick else ''}; inversion mesh {mesh.n_elements} "

@@ -152,6 +152,14 @@ class Settings:
 
 
 def build_s3(path, *, quick: bool = False, settings: Settings = Settings()) -> sf.Project:
+    """The scenario (``build_scenario``) and the inversions of ``settings``."""
+    project = build_scenario(path, quick=quick)
+    add_inversions(project, settings)
+    return project
+
+
+def build_scenario(path, *, quick: bool = False) -> sf.Project:
+    """S3's models, events, simulation configurations ("prior"; "true_fine", the data) and the L2 misfit "l2"."""
     x, y, vp_true, vp_prior = marmousi_grids()
     rho = 310.0 * vp_true**0.25
     project = sf.Project.from_volume_model(path, volume("prior_model", x, y, vp_prior, rho), load_if_exists=True)
@@ -168,6 +176,11 @@ def build_s3(path, *, quick: bool = False, settings: Settings = Settings()) -> s
                                           elements_per_wavelength=2.0, volume_models="true_model",
                                           event_configuration=event_configuration)
     project += sf.MisfitConfiguration("l2", "L2", observed_data="true_fine")
+    return project
+
+
+def add_inversions(project: sf.Project, settings: Settings) -> None:
+    """The inversions of ``settings`` (one stage, or two: see ``Settings``), on ``build_scenario``'s project."""
     full_band = ("l2", settings.region, settings.depth_exponent)
     stages = [(settings.name, "prior", full_band)]
     if settings.low_band_iterations > 0:
@@ -183,7 +196,6 @@ def build_s3(path, *, quick: bool = False, settings: Settings = Settings()) -> s
         project += sf.InverseProblemConfiguration(
             name, prior, project.events.list(), misfit, mapping, settings.preconditioner(depth_exponent),
             method=settings.optimizer(), simulation_configuration="prior", bounds={"VP": (1400.0, 5600.0)})
-    return project
 
 
 def error_grid() -> np.ndarray:

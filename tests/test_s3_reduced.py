@@ -1,5 +1,5 @@
 """Scenario S3's settings at reduced size (benchmarks/s3_marmousi.py --quick): the two-stage frequency
-continuation through the public API, and the region of interest the benchmark's best settings rely on."""
+continuation through the public API, and the regions of interest the benchmark's best settings rely on."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-def test_reduced_s3_continues_from_the_low_band_and_keeps_the_top_300_meters(tmp_path, monkeypatch):
+def test_reduced_s3_continues_from_the_low_band_within_each_stage_region(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     import s3_marmousi
 
@@ -31,4 +31,7 @@ def test_reduced_s3_continues_from_the_low_band_and_keeps_the_top_300_meters(tmp
     update = result.element_nodal_fields["VP"] - prior.element_nodal_fields["VP"]
     assert np.all(update[depth <= s3_marmousi.UPDATE_TOP_IN_METERS] == 0.0)
     assert np.abs(update[depth > 500.0]).max() > 10.0  # m/s: the model below moved
+    full_band_update = result.element_nodal_fields["VP"] - low_band_model
+    assert np.all(full_band_update[depth >= 2900.0] == 0.0)  # the full-band stage's region fades out there
+    assert np.abs(low_band_model - prior.element_nodal_fields["VP"])[depth >= 2900.0].max() > 0.0  # to 0.3 only
     sys.modules.pop("s3_marmousi", None)

@@ -12,7 +12,8 @@ e = |vp - vp_true| / |vp_prior - vp_true| on the grid x = 0, 40, ..., 9200 m, de
 evaluations, cumulative wall time, peak memory; then the full-band misfit against the prior's and the
 model error by depth band; saves a figure of the true, prior and inverted models and the curves.
 ``--quick``: 4 sources, 1.5 s, 4 Hz mesh (checks the script; not a result). ``--output DIR`` keeps the
-project: a second run with another ``--name`` reuses its observed data.
+project: a second run with another ``--name`` reuses its observed data; another process reads its inversions
+with ``benchmarks/`` on ``sys.path`` (their regions of interest are functions of this module).
 
 Settings (the defaults, the best found; benchmarks/RESULTS.md has the variants): inversion on the
 simulation mesh (7.5 Hz = 2.5 f0, 1.25 elements per wavelength, order 4: 5 GLL points per wavelength at
@@ -355,4 +356,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run as the module s3_marmousi, so that the project refers to the regions of interest as
+    # "s3_marmousi:<function>": importable by another process with benchmarks/ on its path (not "__main__:...").
+    import s3_marmousi
+
+    s3_marmousi.main()

@@ -58,6 +58,8 @@ def run_and_report(project: sf.Project, stages: list[tuple[str, int]], model_err
                 print(f"stopped: {status.message}")
                 break
         done_iterations, done_evaluations = figures["iteration"], figures["evaluations"]
+        if status.state == "stopped":  # a later stage would start from an iteration that does not exist
+            break
     print("\nevaluation  stage  iteration  outcome   misfit/initial  step_linf  trust_radius_linf  wall_s")
     counted = 0
     for stage, (name, _) in enumerate(stages):

@@ -204,14 +204,19 @@ def error_grid() -> np.ndarray:
     return np.column_stack([xx.ravel(), -dd.ravel()])
 
 
+def true_and_prior_on_error_grid() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(``error_grid()`` points, the true VP there, the prior VP there): bilinear samples of the native grid."""
+    x, y, vp_true, vp_prior = marmousi_grids()
+    points = error_grid()
+    return points, RegularGridInterpolator((x, y), vp_true)(points), RegularGridInterpolator((x, y), vp_prior)(points)
+
+
 def model_error():
     """A function: simulation model -> e, with the true and prior VP sampled bilinearly on their grid."""
     from inversion_report import sample_vp
 
-    x, y, vp_true, vp_prior = marmousi_grids()
-    points = error_grid()
-    true = RegularGridInterpolator((x, y), vp_true)(points)
-    prior_error = np.linalg.norm(RegularGridInterpolator((x, y), vp_prior)(points) - true)
+    points, true, prior = true_and_prior_on_error_grid()
+    prior_error = np.linalg.norm(prior - true)
     return lambda mesh: float(np.linalg.norm(sample_vp(mesh, points) - true) / prior_error)
 
 
@@ -223,10 +228,8 @@ def error_by_depth(mesh: sf.UnstructuredMesh) -> list[tuple[tuple[int, int], flo
     over the same total); e^2 is the sum of the last column."""
     from inversion_report import sample_vp
 
-    x, y, vp_true, vp_prior = marmousi_grids()
-    points = error_grid()
-    true = RegularGridInterpolator((x, y), vp_true)(points)
-    prior_squared = (RegularGridInterpolator((x, y), vp_prior)(points) - true) ** 2
+    points, true, prior = true_and_prior_on_error_grid()
+    prior_squared = (prior - true) ** 2
     model_squared = (sample_vp(mesh, points) - true) ** 2
     depth = -points[:, 1]
     rows = []

@@ -23,7 +23,7 @@ import numpy as np
 from scipy.interpolate import RegularGridInterpolator
 from scipy.ndimage import gaussian_filter
 
-from s3_marmousi import error_grid, marmousi_grids
+from s3_marmousi import marmousi_grids, true_and_prior_on_error_grid
 
 GRID_SPACING_IN_METERS = (15.333, 4.0)
 FULL_WIDTH_AT_HALF_MAXIMUM_PER_SIGMA = 2.355
@@ -42,9 +42,7 @@ def by_depth(residual: np.ndarray, values_by_depth: np.ndarray, low_pass) -> np.
 def main() -> None:
     x, y, vp_true, vp_prior = marmousi_grids()
     residual = vp_true - vp_prior
-    points = error_grid()
-    true = RegularGridInterpolator((x, y), vp_true)(points)
-    prior = RegularGridInterpolator((x, y), vp_prior)(points)
+    points, true, prior = true_and_prior_on_error_grid()
     prior_error = np.linalg.norm(prior - true)
 
     def model_error(recovered: np.ndarray) -> float:

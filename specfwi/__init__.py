@@ -27,6 +27,7 @@ _PUBLIC_NAMES = {
     "Receiver2D": "specfwi.acquisition",
     "Wavelet": "specfwi.acquisition",
     "Window": "specfwi.misfit",
+    "TopMute": "specfwi.misfit",
     "get_misfit": "specfwi.misfit",
     "simulate": "specfwi.solver",
     "SolverOptions": "specfwi.solver",

@@ -114,6 +114,16 @@ def test_windowed_misfit_gradient_passes_the_taylor_test(model_mesh):
     assert result.passed(GRADIENT_TOLERANCE, minimum_slope=MINIMUM_REMAINDER_SLOPE), str(result)
 
 
+def test_top_muted_misfit_gradient_passes_the_taylor_test(model_mesh):
+    event = small_event()
+    observed = observed_traces(model_mesh, event)
+    windows = sf.TopMute(2000.0, 0.15, taper_width_in_seconds=0.05).windows(event, OPTIONS["end_time_in_seconds"])
+    offsets = np.hypot(np.array([350.0, 480.0]) - 210.0, -62.0 + 255.0)                # 238 and 332 m
+    np.testing.assert_allclose([window.start_in_seconds for window in windows.values()], 0.15 + offsets / 2000.0)
+    result = taylor_test(model_mesh, ("VP", "RHO"), misfit="L2", observed=observed, window=windows, seed=6)
+    assert result.passed(GRADIENT_TOLERANCE, minimum_slope=MINIMUM_REMAINDER_SLOPE), str(result)
+
+
 def test_bandpassed_misfit_gradient_passes_the_taylor_test(model_mesh):
     observed = observed_traces(model_mesh, small_event())
     window = sf.Window(0.1, 0.5, taper_width_in_seconds=0.05)

@@ -1,12 +1,15 @@
-"""Tests of specfwi.misfit: values against analytic cases, adjoint sources by Taylor tests, windows, band-pass."""
+"""Tests of specfwi.misfit: values against analytic cases, adjoint sources by Taylor tests, windows, band-pass,
+top mute."""
 
 import numpy as np
 import pytest
 import xarray as xr
 from scipy.signal import butter, sosfiltfilt, sosfreqz
 
+import specfwi as sf
 from specfwi.errors import SpecfwiError
-from specfwi.misfit import MISFIT_NAMES, Bandpass, Window, get_misfit, trapezoid_weights, uniform_time_step
+from specfwi.misfit import MISFIT_NAMES, Bandpass, TopMute, Window, get_misfit, trapezoid_weights, uniform_time_step
+from specfwi.misfit.window import window_weights
 from specfwi.misfit.cross_correlation import time_shifts
 from specfwi.testing import assert_adjoint, check_gradient
 
@@ -377,3 +380,47 @@ def test_bandpass_must_lie_below_the_nyquist_frequency_of_the_traces():
         get_misfit("L2_energy_no_observed_data", bandpass=(1.0, 10.0))(synthetic.isel(time=slice(0, 27)))
     with pytest.raises(SpecfwiError, match="'order' must be an integer"):
         Bandpass(1.0, 10.0, order=0)
+
+
+# ---------------------------------------------------------------------------- top mute
+
+def surface_event(receiver_x, source_x=1000.0):
+    return sf.Event(event_name="shot", sources=sf.ScalarPoint2D(x=source_x, y=-20.0),
+                    receivers=sf.ArrayPoint2D(x=np.asarray(receiver_x, dtype=float), y=-20.0, fields=["phi"]))
+
+
+def test_top_mute_opens_each_window_at_the_offset_over_the_velocity_after_the_intercept():
+    mute = TopMute(2000.0, 0.5, taper_width_in_seconds=0.2)
+    event = surface_event([1000.0, 2000.0, 200.0, 8000.0])   # offsets 0, 1000, 800, 7000 m
+    windows = mute.windows(event, 4.0)
+    # the last receiver's mute time, 0.5 + 3.5 = 4 s, leaves no sample: it gets weight 0
+    assert list(windows) == ["REC_000", "REC_001", "REC_002"]
+    np.testing.assert_allclose([windows[name].start_in_seconds for name in windows], [0.5, 1.0, 0.9], rtol=1e-15)
+    np.testing.assert_allclose(mute.mute_times_in_seconds([0.0, 1000.0]), [0.5, 1.0], rtol=1e-15)
+    weights = window_weights(windows, traces(np.ones((4, TIME.size)), names=[f"REC_{i:03d}" for i in range(4)]))
+    for row, start in enumerate([0.5, 1.0, 0.9]):
+        assert np.all(weights[row, TIME <= start] == 0.0)
+        assert np.all(weights[row, TIME >= start + 0.2] == 1.0)           # open to the end of the traces
+        rising = (TIME > start) & (TIME < start + 0.2)
+        np.testing.assert_allclose(weights[row, rising], 0.5 * (1.0 - np.cos(np.pi * (TIME[rising] - start) / 0.2)))
+    assert not np.any(weights[3])
+
+
+def test_top_mute_measures_offsets_from_the_nearest_source_in_both_coordinates():
+    sources = [sf.ScalarPoint2D(x=0.0, y=-300.0), sf.ScalarPoint2D(x=900.0, y=0.0)]
+    event = sf.Event(event_name="two_sources", sources=sources,
+                     receivers=sf.ArrayPoint2D(x=np.array([400.0, 500.0]), y=0.0, fields=["phi"]))
+    windows = TopMute(1000.0, 0.0, taper_width_in_seconds=0.0).windows(event, 10.0)
+    np.testing.assert_allclose([windows["REC_000"].start_in_seconds, windows["REC_001"].start_in_seconds],
+                               [0.5, 0.4], rtol=1e-15)                   # hypot(400, 300) = 500 m; 900 - 500 = 400 m
+
+
+def test_top_mute_round_trips_and_rejects_bad_values_naming_the_parameter():
+    mute = TopMute(1500.0, 0.7, taper_width_in_seconds=0.05)
+    assert TopMute.from_dict(mute.to_dict()) == mute
+    for arguments, keywords, name in [((0.0, 0.7), {}, "velocity_in_meters_per_second"),
+                                      ((float("inf"), 0.7), {}, "velocity_in_meters_per_second"),
+                                      ((1500.0, float("nan")), {}, "intercept_time_in_seconds"),
+                                      ((1500.0, 0.7), {"taper_width_in_seconds": -0.1}, "taper_width_in_seconds")]:
+        with pytest.raises(SpecfwiError, match=f"'{name}'"):
+            TopMute(*arguments, **keywords)

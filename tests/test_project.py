@@ -218,6 +218,7 @@ def test_registry_adds_idempotently_and_refuses_a_taken_name(tmp_path):
     (lambda: sf.MisfitConfiguration("m", "L2_energy_no_observed_data", bandpass=(0.0, 10.0)), "bandpass"),
     (lambda: sf.MisfitConfiguration("m", "L2_energy_no_observed_data", bandpass=(10.0, 5.0)), "bandpass"),
     (lambda: sf.MisfitConfiguration("m", "L2_energy_no_observed_data", bandpass=10.0), "bandpass"),
+    (lambda: sf.MisfitConfiguration("m", "L2_energy_no_observed_data", mute=(1500.0, 0.7)), "mute"),
     (lambda: sf.UnstructuredMeshSimulationConfiguration("u", sf.mesh.rectangle((0, 1), (0, 1), 1, 1),
                                                         tiny_event_configuration()), "unstructured_mesh"),
 ])
@@ -244,6 +245,11 @@ def test_configurations_round_trip_through_dicts():
     assert band.bandpass == sf.misfit.Bandpass(2.0, 8.0) and band != misfit
     assert band != sf.MisfitConfiguration("cc", "cross_correlation_time_shift", observed_data="data",
                                           bandpass=sf.misfit.Bandpass(2.0, 8.0, order=6))
+    muted = sf.MisfitConfiguration("cc", "cross_correlation_time_shift", observed_data="data",
+                                   mute=sf.TopMute(1500.0, 0.7))
+    assert sf.MisfitConfiguration.from_dict(json.loads(json.dumps(muted.to_dict()))) == muted
+    assert muted != misfit and muted != sf.MisfitConfiguration("cc", "cross_correlation_time_shift",
+                                                               observed_data="data", mute=sf.TopMute(1500.0, 0.8))
 
 
 # ---------------------------------------------------------------------------- project and entities
@@ -486,6 +492,37 @@ def test_bandpassed_misfit_configurations_filter_synthetic_and_observed_traces_a
     project += sf.MisfitConfiguration("above_nyquist", "L2", observed_data="true_fixed_step", bandpass=(5.0, 300.0))
     with pytest.raises(SpecfwiError, match=r"'bandpass' must be .*below the Nyquist frequency of the traces, 250\.0 "):
         project.actions.inversion.compute_gradients("sim_fixed_step", "above_nyquist", "event_0")
+
+
+def test_muted_misfit_configurations_weight_each_event_by_its_own_offsets(tmp_path):
+    project = tiny_project(tmp_path / "p", n_events=2)
+    project += tiny_model("true_model", vp_offset=100.0)
+    fixed_step = sf.EventConfiguration(sf.Ricker(center_frequency=10.0), 0.25, time_step_in_seconds=2e-3)
+    project += [tiny_simulation("sim_fixed_step", event_configuration=fixed_step),
+                tiny_simulation("true_fixed_step", volume_models="true_model", event_configuration=fixed_step)]
+    mute = sf.TopMute(8000.0, 0.15, taper_width_in_seconds=0.02)
+    project += [sf.MisfitConfiguration("l2", "L2", observed_data="true_fixed_step"),
+                sf.MisfitConfiguration("l2_muted", "L2", observed_data="true_fixed_step", mute=mute)]
+    mesh = project.simulations.get_mesh("sim_fixed_step")
+    gradients = project.actions.inversion.compute_gradients("sim_fixed_step", "l2_muted")
+    misfits = project.actions.inversion.compute_misfits("sim_fixed_step", "l2_muted")
+    unmuted = project.actions.inversion.compute_misfits("sim_fixed_step", "l2")
+    for name in ("event_0", "event_1"):
+        event = project.events.get(name)
+        windows = mute.windows(event, 0.25)
+        assert len(windows) == 3   # every receiver keeps part of its trace
+        expected = sf.compute_gradient(mesh, event, misfit="L2", observed=project.waveforms.get("true_fixed_step", name),
+                                       window=windows, **direct_keywords(tiny_simulation(event_configuration=fixed_step)))
+        raw = sf.UnstructuredMesh.from_h5(gradients[name])
+        for parameter in ("VP", "RHO"):
+            np.testing.assert_allclose(raw.element_nodal_fields[parameter],
+                                       expected.gradient.element_nodal_fields[parameter], rtol=1e-12, atol=0.0)
+        assert misfits[name] == expected.misfit
+        assert 0.0 < misfits[name] < 0.99 * unmuted[name]
+    # the events' sources are 150 m apart: their receivers' windows open at other times
+    starts = [[window.start_in_seconds for window in mute.windows(project.events.get(name), 0.25).values()]
+              for name in ("event_0", "event_1")]
+    assert not np.allclose(starts[0], starts[1])
 
 
 def test_observed_traces_are_resampled_onto_the_synthetic_time_axis():

@@ -17,7 +17,8 @@ dt * c_k itself when it injects the adjoint source.
 
 Processing before the misfit (``get_misfit(name, window=..., bandpass=...)``): a zero-phase
 Butterworth band-pass (:class:`Bandpass`, with its exact transpose in the adjoint source), then
-window weights; both apply alike to synthetic and observed traces.
+window weights; both apply alike to synthetic and observed traces. A :class:`TopMute` (offset-dependent
+windows that remove what arrives before a line t = t_0 + offset / v) gives per-receiver windows for an event.
 
 Built-in misfits (``get_misfit(name, window=...)``):
 
@@ -28,9 +29,10 @@ Built-in misfits (``get_misfit(name, window=...)``):
 """
 
 from .bandpass import Bandpass
+from .mute import TopMute
 from .registry import MISFIT_NAMES, Misfit, MisfitName, MisfitResult, get_misfit
 from .traces import check_traces, trapezoid_weights, uniform_time_step
 from .window import Window
 
-__all__ = ["MISFIT_NAMES", "Bandpass", "Misfit", "MisfitName", "MisfitResult", "Window", "check_traces", "get_misfit",
-           "trapezoid_weights", "uniform_time_step"]
+__all__ = ["MISFIT_NAMES", "Bandpass", "Misfit", "MisfitName", "MisfitResult", "TopMute", "Window", "check_traces",
+           "get_misfit", "trapezoid_weights", "uniform_time_step"]

@@ -22,7 +22,7 @@ from .hashing import combine
 from ..solver.compression import WavefieldCompression
 from ..solver.time_step import time_axis
 from .jobs import GradientOutput, compute_event_gradient
-from .observed import check_time_coverage, misfit_against
+from .observed import check_time_coverage, event_misfit
 from .registry import ResultRecord
 from .storage import staged_files
 from .tasks import Task
@@ -117,9 +117,10 @@ class InversionActions:
                  else [])
         synthetics = self._project.waveforms.compute(simulation_configuration, ready, executor=executor,
                                                      wait=wait) if ready else {}
+        event_configuration = self._project.simulations.get(simulation_configuration).event_configuration
         for event, waveform_key in synthetics.items():
-            misfit = misfit_against(configuration.misfit_function, self._observed(configuration, event),
-                                    bandpass=configuration.bandpass)
+            misfit = event_misfit(configuration, self._observed(configuration, event), self._project.events.get(event),
+                                  event_configuration)
             value, _ = misfit(self._project.waveforms.read(waveform_key))
             self._project.add_result(ResultRecord("misfit", keys[event], simulation_configuration,
                                                   misfit_configuration, event, None, float(value)))
@@ -158,9 +159,7 @@ class InversionActions:
                         make_arguments=lambda: (self._project.simulations.get_mesh(simulation_configuration),
                                                 self._project.events.get(event),
                                                 simulation.event_configuration, solver_options,
-                                                configuration.misfit_function,
-                                                self._observed(configuration, event),
-                                                configuration.bandpass),
+                                                configuration, self._observed(configuration, event)),
                         store=lambda output: self._store_gradient(output, simulation_configuration, configuration,
                                                                   event, keys[event]),
                         is_cached=lambda: self._project.find_result("gradient", keys[event]) is not None)

@@ -24,6 +24,7 @@ from ..mesh.gll import check_order
 from ..mesh.structured import check_resolution
 from ..misfit import MISFIT_NAMES, Bandpass
 from ..misfit.bandpass import check_bandpass
+from ..misfit.mute import TopMute, check_mute
 from ..parameters import PARAMETERS, RECEIVER_FIELDS, check_positive_number
 from ..solver import SolverOptions
 from .hashing import describe_callable, hash_mesh
@@ -263,10 +264,14 @@ class MisfitConfiguration(_Configuration):
         the misfit, with its exact transpose in the adjoint source. f_max must be below the
         Nyquist frequency of the synthetics' time step: checked before any simulation when the simulation
         configuration's time step is explicit, else when the traces are compared.
+    mute : None, or an ``sf.TopMute``: each event's traces (synthetic and observed alike, after the
+        band-pass) are muted before ``intercept + offset / velocity``, the offset measured from the event's
+        nearest source; receivers muted to the end of the traces get weight 0.
     """
 
     def __init__(self, name: str, misfit_function: str | Callable, *, receiver_field: str = "phi",
-                 observed_data: str | None = None, bandpass: Bandpass | tuple[float, float] | None = None):
+                 observed_data: str | None = None, bandpass: Bandpass | tuple[float, float] | None = None,
+                 mute: TopMute | None = None):
         self.name = _name(name)
         if isinstance(misfit_function, str):
             if misfit_function not in MISFIT_NAMES:
@@ -286,16 +291,19 @@ class MisfitConfiguration(_Configuration):
         self.receiver_field = receiver_field
         self.observed_data = observed_data
         self.bandpass = check_bandpass(bandpass)
+        self.mute = check_mute(mute)
 
     def to_dict(self) -> dict:
-        """The description that the project hashes; ``bandpass`` appears only when set (so that
-        configurations without one keep the hashes, and cached results, they had before it existed)."""
+        """The description that the project hashes; ``bandpass`` and ``mute`` appear only when set (so that
+        configurations without them keep the hashes, and cached results, they had before they existed)."""
         function = (self.misfit_function if isinstance(self.misfit_function, str)
                     else {"callable": describe_callable(self.misfit_function)})
         dictionary = {"type": "MisfitConfiguration", "name": self.name, "misfit_function": function,
                       "receiver_field": self.receiver_field, "observed_data": self.observed_data}
         if self.bandpass is not None:
             dictionary["bandpass"] = self.bandpass.to_dict()
+        if self.mute is not None:
+            dictionary["mute"] = self.mute.to_dict()
         return dictionary
 
     @classmethod
@@ -304,7 +312,8 @@ class MisfitConfiguration(_Configuration):
         function = dictionary["misfit_function"]
         if not isinstance(function, str):
             function = misfit_function or load_callable(function["callable"]["reference"])
-        bandpass = dictionary.get("bandpass")
+        bandpass, mute = dictionary.get("bandpass"), dictionary.get("mute")
         return cls(dictionary["name"], function, receiver_field=dictionary["receiver_field"],
                    observed_data=dictionary["observed_data"],
-                   bandpass=None if bandpass is None else Bandpass.from_dict(bandpass))
+                   bandpass=None if bandpass is None else Bandpass.from_dict(bandpass),
+                   mute=None if mute is None else TopMute.from_dict(mute))

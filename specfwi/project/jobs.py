@@ -7,7 +7,6 @@ and write no project file, and return arrays that the client process stores.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numba
@@ -16,10 +15,9 @@ import xarray as xr
 
 from ..gradient import compute_gradient_with_options
 from ..mesh import UnstructuredMesh
-from ..misfit import Bandpass
 from ..solver import SolverOptions, simulate_with_options
-from .configurations import EventConfiguration
-from .observed import misfit_against
+from .configurations import EventConfiguration, MisfitConfiguration
+from .observed import event_misfit
 
 
 @dataclass(frozen=True)
@@ -61,17 +59,18 @@ def simulate_event(mesh: UnstructuredMesh, event, event_configuration: EventConf
 
 
 def compute_event_gradient(mesh: UnstructuredMesh, event, event_configuration: EventConfiguration,
-                           solver_options: SolverOptions, misfit: str | Callable, observed: xr.DataArray | None,
-                           bandpass: Bandpass | None = None) -> GradientOutput:
+                           solver_options: SolverOptions, misfit_configuration: MisfitConfiguration,
+                           observed: xr.DataArray | None) -> GradientOutput:
     """Misfit, raw gradient and traces of one event (``sf.compute_gradient``), simulated as by
     :func:`simulate_event`.
 
-    Observed data (or None) are compared on the synthetic time axis, band-passed alike with
-    ``bandpass`` (see :mod:`specfwi.project.observed`).
+    Observed data (or None) are compared on the synthetic time axis, band-passed and muted alike as
+    ``misfit_configuration`` says (see :func:`specfwi.project.observed.event_misfit`).
     """
     _limit_threads_on_dask_worker()
     result = compute_gradient_with_options(mesh, event, wavelet=event_configuration.wavelet,
-                                           misfit=misfit_against(misfit, observed, bandpass=bandpass),
+                                           misfit=event_misfit(misfit_configuration, observed, event,
+                                                                       event_configuration),
                                            end_time_in_seconds=event_configuration.end_time_in_seconds,
                                            start_time_in_seconds=event_configuration.start_time_in_seconds,
                                            options=solver_options)

@@ -15,8 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
+from ..acquisition import Event
 from ..errors import ProjectError, invalid
-from ..misfit import Bandpass, Misfit, MisfitResult, get_misfit
+from ..misfit import Bandpass, Misfit, MisfitResult, Window, get_misfit
+from ..misfit.window import window_weights
+from .configurations import EventConfiguration, MisfitConfiguration
 
 RELATIVE_TIME_TOLERANCE = 1e-9
 
@@ -98,14 +101,15 @@ class MisfitOnSyntheticTime:
     """The misfit ``misfit`` of synthetics against ``observed`` brought onto the synthetic time axis.
 
     A callable ``(synthetic, _) -> MisfitResult`` for ``sf.compute_gradient(misfit=..., observed=None)``.
-    With a ``bandpass``, the synthetics it receives are band-passed already (by the ``Misfit`` that
-    wraps it, see :func:`misfit_against`, which also applies the filter's transpose to the adjoint
-    source); the observed traces are band-passed here, on the synthetic time axis.
+    With a ``bandpass`` and a per-receiver ``window``, the synthetics it receives are band-passed and windowed
+    already (by the ``Misfit`` that wraps it, see :func:`misfit_against`, which also applies both to the
+    adjoint source); the observed traces are band-passed and windowed here, on the synthetic time axis.
     """
 
     misfit: str | Callable
     observed: xr.DataArray
     bandpass: Bandpass | None = None
+    window: dict[str, Window] | None = None
 
     @property
     def name(self) -> str:
@@ -116,12 +120,23 @@ class MisfitOnSyntheticTime:
         observed = on_time_axis(self.observed, time)
         if self.bandpass is not None:
             observed = observed.copy(data=self.bandpass.apply(observed.values, time))
+        if self.window is not None:
+            observed = observed.copy(data=observed.values * window_weights(self.window, observed))
         return get_misfit(self.misfit)(synthetic, observed)
 
 
 def misfit_against(misfit: str | Callable, observed: xr.DataArray | None, *,
-                   bandpass: Bandpass | None = None) -> Misfit:
+                   bandpass: Bandpass | None = None, window: dict[str, Window] | None = None) -> Misfit:
     """The misfit to evaluate with ``observed=None``: ``misfit`` itself without data, else with them built
-    in; with a ``bandpass`` on synthetic and observed traces alike."""
-    inner = misfit if observed is None else MisfitOnSyntheticTime(misfit, observed, bandpass)
-    return get_misfit(inner, bandpass=bandpass)
+    in; with a ``bandpass``, then the per-receiver ``window``, on synthetic and observed traces alike."""
+    inner = misfit if observed is None else MisfitOnSyntheticTime(misfit, observed, bandpass, window)
+    return get_misfit(inner, bandpass=bandpass, window=window)
+
+
+def event_misfit(configuration: MisfitConfiguration, observed: xr.DataArray | None, event: Event,
+                 event_configuration: EventConfiguration) -> Misfit:
+    """The misfit of ``event`` as ``configuration`` defines it (function, band-pass, mute), against ``observed``
+    (None without data), on traces that end when ``event_configuration``'s simulations do."""
+    mute = configuration.mute
+    window = None if mute is None else mute.windows(event, event_configuration.simulated_time_range_in_seconds[1])
+    return misfit_against(configuration.misfit_function, observed, bandpass=configuration.bandpass, window=window)

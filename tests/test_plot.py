@@ -157,6 +157,23 @@ def test_traces_accept_time_first_and_reject_other_input():
         sf.plot.traces(traces.values)
 
 
+def test_traces_show_where_windows_start_and_end_and_which_receivers_they_leave_out():
+    traces = make_traces([1.0, 2.0, 3.0])
+    windows = {"r0": sf.Window(0.2, 0.6), "r1": sf.Window(0.5, 1.8)}   # r1 ends after the traces; r2 is left out
+    ax = sf.plot.traces(traces, windows=windows)
+    wiggles, edges = ax.collections
+    np.testing.assert_allclose(wiggles.get_colors()[:, :3], [[0, 0, 0], [0, 0, 0], [0.7, 0.7, 0.7]])
+    np.testing.assert_allclose([segment[:, 0] for segment in edges.get_segments()], [[0.2, 0.2], [0.6, 0.6],
+                                                                                      [0.5, 0.5]])
+    np.testing.assert_allclose([segment[:, 1] for segment in edges.get_segments()], [[-0.45, 0.45], [-0.45, 0.45],
+                                                                                      [0.55, 1.45]])
+    ax.figure.canvas.draw()
+    with pytest.raises(InvalidParameterError, match="'windows' must be"):
+        sf.plot.traces(traces, windows=sf.Window(0.2, 0.6))
+    with pytest.raises(InvalidParameterError, match="'windows' must be"):
+        sf.plot.traces(traces.drop_vars("receiver"), windows=windows)
+
+
 def test_misfit_history():
     ax = sf.plot.misfit_history([10.0, 4.0, 2.0, 1.5])
     (line,) = ax.lines

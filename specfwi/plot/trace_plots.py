@@ -8,31 +8,50 @@ from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 
 from ..errors import invalid
+from ..misfit.window import Window, check_window
 from .axes import axes_or_new
 
 WIGGLE_HALF_HEIGHT = 0.45  # the largest excursion, in units of the receiver spacing
 MAX_LABELLED_RECEIVERS = 30
 
 
-def traces(traces: xr.DataArray, *, ax: Axes | None = None, normalize: bool = True) -> Axes:
+MUTED_TRACE_COLOR = "0.7"
+WINDOW_EDGE_COLOR = "tab:red"
+
+
+def traces(traces: xr.DataArray, *, ax: Axes | None = None, normalize: bool = True,
+           windows: dict[str, Window] | None = None) -> Axes:
     """Wiggle plot of a (receiver, time) DataArray; returns the Axes.
 
     Trace k is drawn around y = k. ``normalize=True`` scales every trace by its own
     max|value|; ``normalize=False`` scales all by the global max|value|, so that
-    relative amplitudes show.
+    relative amplitudes show. ``windows`` (receiver name -> ``sf.Window``, for example
+    ``sf.TopMute(...).windows(event, end_time)``) draws where each receiver's window starts and
+    ends (red ticks across its trace, within the time axis) and the receivers it leaves out in grey.
     """
     if not isinstance(traces, xr.DataArray) or set(traces.dims) != {"receiver", "time"} or "time" not in traces.coords:
         raise invalid("traces", type(traces).__name__,
                       "an xarray.DataArray with dims ('receiver', 'time') and a 'time' coordinate")
     data = traces.transpose("receiver", "time")
     time, values = data["time"].values, data.values
+    windows = check_window(windows)
+    if isinstance(windows, Window) or (windows is not None and "receiver" not in data.coords):
+        raise invalid("windows", windows, "None, or a dict receiver name -> Window for traces with receiver names")
     amplitude = np.abs(values).max(axis=1, keepdims=True) if normalize else np.abs(values).max(initial=0.0)
     amplitude = np.where(amplitude > 0.0, amplitude, 1.0)
     offsets = np.arange(len(values))[:, None]
     wiggles = offsets + WIGGLE_HALF_HEIGHT * values / amplitude
     ax = axes_or_new(ax)
+    names = [str(name) for name in data["receiver"].values] if "receiver" in data.coords else []
+    colors = ["k" if windows is None or name in windows else MUTED_TRACE_COLOR for name in names] or "k"
     ax.add_collection(LineCollection(np.stack([np.broadcast_to(time, values.shape), wiggles], axis=-1),
-                                     colors="k", linewidths=0.8))
+                                     colors=colors, linewidths=0.8))
+    if windows is not None:
+        edges = [((edge, row - WIGGLE_HALF_HEIGHT), (edge, row + WIGGLE_HALF_HEIGHT))
+                 for row, name in enumerate(names) if name in windows
+                 for edge in (windows[name].start_in_seconds, windows[name].end_in_seconds)
+                 if time[0] <= edge <= time[-1]]
+        ax.add_collection(LineCollection(edges, colors=WINDOW_EDGE_COLOR, linewidths=1.5))
     ax.set_xlim(float(time[0]), float(time[-1]))
     ax.set_ylim(-1.0, len(values))
     if len(values) <= MAX_LABELLED_RECEIVERS and "receiver" in data.coords:

@@ -2,7 +2,8 @@
 
     python benchmarks/s3_residual_sources.py [--output DIR]
 
-Each row is the full-band L2 misfit (all 16 shots) of a model on the inversion's mesh, over the prior's:
+Each row is the full-band L2 misfit (all 16 shots) of a model on the inversion's mesh, over the prior's, on
+the whole traces and on the traces after the top mute of the benchmark's full-band stage (``Settings().mute()``):
 
 - the true model: what the inversion's mesh cannot reproduce of the finer mesh's data (modelling error);
 - the true model with the prior's VP above 60 m (blended into the truth over 40 m): the best model that S3,
@@ -11,7 +12,8 @@ Each row is the full-band L2 misfit (all 16 shots) of a model on the inversion's
 - the prior with the true VP above 60 m or 300 m: the share of the prior's residual that those layers make.
 
 A residual that the model below cannot explain is fitted there anyway, as structure that is not in the
-truth: the larger these shares, the sooner the model error stops falling while the misfit still does.
+truth: the larger these shares, the sooner the model error stops falling while the misfit still does. The
+mute removes the direct and near-surface guided waves, and with them most of the share of the top 60 m.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import common  # noqa: F401 (first: it makes specfwi this checkout's)
 import numpy as np
 
 import specfwi as sf
-from s3_marmousi import build_scenario, marmousi_grids, volume
+from s3_marmousi import Settings, build_scenario, marmousi_grids, volume
 
 TAPER_IN_METERS = 40.0
 TOPS_IN_METERS = (60.0, 300.0)
@@ -59,14 +61,19 @@ def main() -> None:
             project += sf.SimulationConfiguration(f"on_inversion_mesh_{name}", max_frequency_in_hertz=7.5,
                                                   elements_per_wavelength=1.25, volume_models=name,
                                                   event_configuration=prior.event_configuration)
+        project += sf.MisfitConfiguration("l2_muted", "L2", observed_data="true_fine", mute=Settings().mute())
 
-        def misfit(simulation: str) -> float:
-            return sum(project.actions.inversion.compute_misfits(simulation, "l2").values())
+        def misfit(simulation: str, misfit_configuration: str) -> float:
+            return sum(project.actions.inversion.compute_misfits(simulation, misfit_configuration).values())
 
-        prior_misfit = misfit("prior")
-        print("model (on the inversion's mesh)           misfit / the prior's")
+        prior_misfits = {name: misfit("prior", name) for name in ("l2", "l2_muted")}
+        print(f"model (on the inversion's mesh)          misfit / the prior's: whole traces  muted ({Settings().mute()})")
         for label, name in models.items():
-            print(f"{label:40s} {misfit(f'on_inversion_mesh_{name}') / prior_misfit:.3f}")
+            ratios = [misfit(f"on_inversion_mesh_{name}", configuration) / prior
+                      for configuration, prior in prior_misfits.items()]
+            print(f"{label:40s} {ratios[0]:12.3f}  {ratios[1]:6.3f}")
+        print(f"the prior's muted misfit / its misfit on the whole traces: "
+              f"{prior_misfits['l2_muted'] / prior_misfits['l2']:.3f}")
     finally:
         if not arguments.output:
             shutil.rmtree(folder, ignore_errors=True)

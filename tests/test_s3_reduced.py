@@ -1,5 +1,6 @@
 """Scenario S3's settings at reduced size (benchmarks/s3_marmousi.py --quick): the two-stage frequency
-continuation through the public API, and the regions of interest the benchmark's best settings rely on."""
+continuation through the public API, the top mute of its full-band stage, and each stage's own region of
+interest."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+import specfwi as sf
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
@@ -15,10 +18,16 @@ def test_reduced_s3_continues_from_the_low_band_within_each_stage_region(tmp_pat
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     import s3_marmousi
 
-    settings = s3_marmousi.Settings(low_band_iterations=1)
+    settings = s3_marmousi.Settings(low_band_iterations=1, region="below_300m_faded_out")
     project = s3_marmousi.build_s3(tmp_path / "s3", quick=True, settings=settings)
     stages = settings.stages(2)
     assert stages == [("s3_low", 1), ("s3", 1)]
+    misfit_configurations = {name: project.entities.get("misfit_configuration",
+                                                        project.inversions.get(name).misfit_configuration)
+                             for name, _ in stages}
+    assert misfit_configurations["s3_low"].mute is None and misfit_configurations["s3_low"].bandpass is not None
+    assert misfit_configurations["s3"].mute == settings.mute() == sf.TopMute(1500.0, 0.7)
+    assert misfit_configurations["s3"].bandpass is None
     for name, n_iterations in stages:
         project.inversions.iterate(name, n_iterations=n_iterations)
         misfits = project.inversions.misfits(name).sum("event").values

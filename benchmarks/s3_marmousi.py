@@ -292,7 +292,8 @@ def save_figure(project: sf.Project, stages: list[tuple[str, int]], path: str) -
         misfits = project.inversions.misfits(name).sum("event").values
         first = 0 if stage == 0 else 1
         errors += [error(project.inversions.get_model(name, k)) for k in range(first, len(misfits))]
-        misfit_axes.append((np.arange(iteration, iteration + len(misfits)), misfits / misfits[0], name))
+        label = f"misfit / its first\n({name}: {project.inversions.get(name).misfit_configuration})"
+        misfit_axes.append((np.arange(iteration, iteration + len(misfits)), misfits / misfits[0], label))
         iteration += len(misfits) - 1
     last_model = final_model(project, stages)
     points = error_grid()
@@ -309,11 +310,11 @@ def save_figure(project: sf.Project, stages: list[tuple[str, int]], path: str) -
             image = ax.imshow(values.T[::-1], extent=extent, aspect="auto", vmin=1500, vmax=5500, cmap="viridis")
         ax.set_title(title)
         figure.colorbar(image, ax=ax, label="m/s")
-    for iterations, relative_misfits, name in misfit_axes:
-        axes[1, 1].plot(iterations, relative_misfits, "o-", label=f"misfit / its first ({name})")
+    for iterations, relative_misfits, label in misfit_axes:
+        axes[1, 1].plot(iterations, relative_misfits, "o-", label=label)
     axes[1, 1].plot(np.arange(len(errors)), errors, "s-", label="model error e")
     axes[1, 1].set_xlabel("iteration")
-    axes[1, 1].legend()
+    axes[1, 1].legend(loc="center right", fontsize="small")
     figure.savefig(path, dpi=120)
     print(f"wrote {path}")
 

@@ -268,7 +268,8 @@ def final_model(project: sf.Project, stages: list[tuple[str, int]]) -> sf.Unstru
 def whole_trace_misfit(project: sf.Project, stages: list[tuple[str, int]]) -> float:
     """The L2 misfit "l2" (full band, no mute: the reference's) of the final model, over the prior's."""
     prior = project.simulations.get("prior")
-    final = f"{stages[-1][0]}_final_model"
+    name = stages[-1][0]
+    final = f"{name}_iteration_{project.inversions.status(name).n_completed_iterations}"
     project += sf.UnstructuredMeshSimulationConfiguration(final, final_model(project, stages), prior.event_configuration)
 
     def misfit(simulation: str) -> float:

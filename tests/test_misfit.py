@@ -404,6 +404,8 @@ def test_top_mute_opens_each_window_at_the_offset_over_the_velocity_after_the_in
         rising = (TIME > start) & (TIME < start + 0.2)
         np.testing.assert_allclose(weights[row, rising], 0.5 * (1.0 - np.cos(np.pi * (TIME[rising] - start) / 0.2)))
     assert not np.any(weights[3])
+    with pytest.raises(SpecfwiError, match="'mute' must be a mute that keeps part of event 'shot'.s traces"):
+        mute.windows(surface_event([8000.0]), 4.0)
 
 
 def test_top_mute_measures_offsets_from_the_nearest_source_in_both_coordinates():

@@ -168,8 +168,10 @@ def test_traces_show_where_windows_start_and_end_and_which_receivers_they_leave_
     np.testing.assert_allclose([segment[:, 1] for segment in edges.get_segments()], [[-0.45, 0.45], [-0.45, 0.45],
                                                                                       [0.55, 1.45]])
     ax.figure.canvas.draw()
-    with pytest.raises(InvalidParameterError, match="'windows' must be"):
-        sf.plot.traces(traces, windows=sf.Window(0.2, 0.6))
+    window = sf.Window(0.2, 0.6)
+    for bad in (window, [window], {"r0": (0.2, 0.6)}, {"another_event's_receiver": window}):
+        with pytest.raises(InvalidParameterError, match="'windows' must be None, or a dict receiver name -> Window"):
+            sf.plot.traces(traces, windows=bad)
     with pytest.raises(InvalidParameterError, match="'windows' must be"):
         sf.plot.traces(traces.drop_vars("receiver"), windows=windows)
 

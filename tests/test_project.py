@@ -525,6 +525,16 @@ def test_muted_misfit_configurations_weight_each_event_by_its_own_offsets(tmp_pa
     assert not np.allclose(starts[0], starts[1])
 
 
+def test_a_mute_that_leaves_an_event_no_receiver_is_refused_before_any_simulation(tmp_path, monkeypatch):
+    project = tiny_project(tmp_path / "p")
+    project += sf.MisfitConfiguration("muted_out", "L2", observed_data="sim", mute=sf.TopMute(2000.0, 0.2))
+    forbid_computation(monkeypatch)  # any simulation, of the synthetics or of the observed data, would raise
+    for compute in (project.actions.inversion.compute_misfits, project.actions.inversion.compute_gradients):
+        with pytest.raises(SpecfwiError, match=r"'mute' must be a mute that keeps part of event 'event_0'.s traces: "
+                                               r".*0\.25 s"):
+            compute("sim", "muted_out", "event_0")
+
+
 def test_observed_traces_are_resampled_onto_the_synthetic_time_axis():
     def gaussian_traces(time):
         centers = np.array([[0.3], [0.5]])

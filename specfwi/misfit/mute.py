@@ -7,7 +7,7 @@ A receiver at offset h (m) from the event's nearest source is muted (weight 0) b
 and its weight rises as a Hann taper to 1 over ``taper_width`` after it. In a surface survey this
 removes the direct wave and the waves guided along the near surface (all slower than ``velocity``
 when it is set near the water or weathering velocity, with ``intercept_time`` past the wavelet's
-length), so that the misfit measures the reflections from below. The mute is a set of
+peak by about half its length), so that the misfit measures the reflections from below. The mute is a set of
 :class:`~specfwi.misfit.window.Window` objects, so it applies alike to synthetic and observed
 traces, and the adjoint source carries the same weights.
 """
@@ -18,6 +18,7 @@ from dataclasses import KW_ONLY, dataclass
 
 import numpy as np
 
+from ..acquisition import Event
 from ..acquisition.checks import finite_number
 from ..errors import invalid
 from .window import Window
@@ -68,12 +69,12 @@ class TopMute:
         return self.intercept_time_in_seconds + np.asarray(offsets_in_meters, dtype=float) / \
             self.velocity_in_meters_per_second
 
-    def windows(self, event, end_time_in_seconds: float) -> dict[str, Window]:
-        """Receiver name -> ``Window`` for the receivers of ``event`` (an ``sf.Event``) on traces that end at
-        ``end_time_in_seconds``.
+    def windows(self, event: Event, end_time_in_seconds: float) -> dict[str, Window]:
+        """Receiver name -> ``Window`` for the receivers of ``event`` on traces that end at ``end_time_in_seconds``.
 
         A receiver whose taper would not end before ``end_time_in_seconds`` is left out: the misfit gives it
-        weight 0 (see :func:`~specfwi.misfit.window.window_weights`).
+        weight 0 (see :func:`~specfwi.misfit.window.window_weights`). A mute that leaves out every receiver of
+        the event is an error (its misfit would be 0).
         """
         sources = np.array([(source.x, source.y) for source in event.sources])
         windows = {}
@@ -83,6 +84,9 @@ class TopMute:
             if start + self.taper_width_in_seconds < end_time_in_seconds:
                 end = end_time_in_seconds + self.taper_width_in_seconds + OPEN_END_IN_SECONDS
                 windows[receiver.name] = Window(start, end, taper_width_in_seconds=self.taper_width_in_seconds)
+        if not windows:
+            raise invalid("mute", self, f"a mute that keeps part of event {event.event_name!r}'s traces: at every "
+                          f"receiver the mute time plus the taper is at or after their end, {end_time_in_seconds} s")
         return windows
 
 

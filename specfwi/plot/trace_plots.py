@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 
 from ..errors import invalid
-from ..misfit.window import Window, check_window
+from ..misfit.window import Window
 from .axes import axes_or_new
 
 WIGGLE_HALF_HEIGHT = 0.45  # the largest excursion, in units of the receiver spacing
 MAX_LABELLED_RECEIVERS = 30
-
-
-MUTED_TRACE_COLOR = "0.7"
+MUTED_TRACE_COLOR = "0.7"  # receivers that the windows leave out
 WINDOW_EDGE_COLOR = "tab:red"
 
 
@@ -34,15 +34,17 @@ def traces(traces: xr.DataArray, *, ax: Axes | None = None, normalize: bool = Tr
                       "an xarray.DataArray with dims ('receiver', 'time') and a 'time' coordinate")
     data = traces.transpose("receiver", "time")
     time, values = data["time"].values, data.values
-    windows = check_window(windows)
-    if isinstance(windows, Window) or (windows is not None and "receiver" not in data.coords):
-        raise invalid("windows", windows, "None, or a dict receiver name -> Window for traces with receiver names")
+    names = [str(name) for name in data["receiver"].values] if "receiver" in data.coords else []
+    if windows is not None:
+        if not isinstance(windows, Mapping) or not all(isinstance(window, Window) for window in windows.values()) \
+                or not set(windows) <= set(names):
+            raise invalid("windows", windows, f"None, or a dict receiver name -> Window whose names are among the "
+                                              f"traces' receivers {names}")
     amplitude = np.abs(values).max(axis=1, keepdims=True) if normalize else np.abs(values).max(initial=0.0)
     amplitude = np.where(amplitude > 0.0, amplitude, 1.0)
     offsets = np.arange(len(values))[:, None]
     wiggles = offsets + WIGGLE_HALF_HEIGHT * values / amplitude
     ax = axes_or_new(ax)
-    names = [str(name) for name in data["receiver"].values] if "receiver" in data.coords else []
     colors = ["k" if windows is None or name in windows else MUTED_TRACE_COLOR for name in names] or "k"
     ax.add_collection(LineCollection(np.stack([np.broadcast_to(time, values.shape), wiggles], axis=-1),
                                      colors=colors, linewidths=0.8))

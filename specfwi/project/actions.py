@@ -72,17 +72,21 @@ class InversionActions:
         finished = self._project.waveforms.compute(name, synthetic, executor=executor, wait=wait) if synthetic else {}
         return [event for event in events if event not in synthetic or event in finished]
 
-    def _check_band_before_simulating(self, simulation_configuration: str,
-                                      misfit_configuration: MisfitConfiguration) -> None:
-        """With an explicit time step the synthetics' time axis is known before any simulation: check the
-        band-pass against it (Nyquist frequency, length) now. An automatic step depends on the mesh and the
-        model, so the band is checked when the traces are compared."""
-        bandpass = misfit_configuration.bandpass
+    def _check_processing_before_simulating(self, simulation_configuration: str,
+                                            misfit_configuration: MisfitConfiguration, events: list[str]) -> None:
+        """Check what the misfit configuration does to the traces before any simulation: the mute leaves each
+        event a receiver; with an explicit time step the synthetics' time axis is known, so the band-pass is
+        checked against it (Nyquist frequency, length) now. An automatic step depends on the mesh and the
+        model, so the band is then checked when the traces are compared."""
         simulation = self._project.simulations.get(simulation_configuration)
+        start, end = simulation.event_configuration.simulated_time_range_in_seconds
+        if misfit_configuration.mute is not None:
+            for event in events:
+                misfit_configuration.mute.windows(self._project.events.get(event), end)
+        bandpass = misfit_configuration.bandpass
         time_step = simulation.solver_options().time_step_in_seconds
         if bandpass is None or time_step is None:
             return
-        start, end = simulation.event_configuration.simulated_time_range_in_seconds
         _, n_steps = time_axis(start, end, time_step, stability_limit=math.inf)
         bandpass.check_time_axis(start + time_step * np.arange(n_steps + 1))
 
@@ -112,7 +116,7 @@ class InversionActions:
         if missing:
             self._project.require_writable(f"computing the misfits of {simulation_configuration!r} with "
                                            f"{misfit_configuration!r}", "waveforms", "meshes")
-            self._check_band_before_simulating(simulation_configuration, configuration)
+            self._check_processing_before_simulating(simulation_configuration, configuration, missing)
         ready = (self._observed_ready(simulation_configuration, configuration, missing, executor, wait) if missing
                  else [])
         synthetics = self._project.waveforms.compute(simulation_configuration, ready, executor=executor,
@@ -143,7 +147,7 @@ class InversionActions:
         """
         configuration = self._project.store.get_misfit_configuration(misfit_configuration)
         events = event_names(events, self._project.events.list())
-        self._check_band_before_simulating(simulation_configuration, configuration)
+        self._check_processing_before_simulating(simulation_configuration, configuration, events)
         ready = self._observed_ready(simulation_configuration, configuration, events, executor, wait)
         keys = {event: self.result_key("gradient", simulation_configuration, configuration, event) for event in ready}
         simulation = self._project.simulations.get(simulation_configuration)

@@ -266,7 +266,8 @@ class MisfitConfiguration(_Configuration):
         configuration's time step is explicit, else when the traces are compared.
     mute : None, or an ``sf.TopMute``: each event's traces (synthetic and observed alike, after the
         band-pass) are muted before ``intercept + offset / velocity``, the offset measured from the event's
-        nearest source; receivers muted to the end of the traces get weight 0.
+        nearest source; receivers whose mute and taper do not end before the traces do get weight 0, and a
+        mute that leaves an event no receiver is refused before any simulation.
     """
 
     def __init__(self, name: str, misfit_function: str | Callable, *, receiver_field: str = "phi",

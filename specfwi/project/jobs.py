@@ -70,7 +70,7 @@ def compute_event_gradient(mesh: UnstructuredMesh, event, event_configuration: E
     _limit_threads_on_dask_worker()
     result = compute_gradient_with_options(mesh, event, wavelet=event_configuration.wavelet,
                                            misfit=event_misfit(misfit_configuration, observed, event,
-                                                                       event_configuration),
+                                                               event_configuration),
                                            end_time_in_seconds=event_configuration.end_time_in_seconds,
                                            start_time_in_seconds=event_configuration.start_time_in_seconds,
                                            options=solver_options)

@@ -11,9 +11,13 @@ the package: after an edit, that copy is stale). Import it before specfwi.
 from __future__ import annotations
 
 import math
+import shutil
 import statistics
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +33,19 @@ from scipy.special import hankel1  # noqa: E402
 import specfwi as sf  # noqa: E402
 
 ENERGY_MISFIT = "L2_energy_no_observed_data"
+
+
+@contextmanager
+def project_folder(output: str | None, *, prefix: str) -> Iterator[Path]:
+    """The folder of a script's project: ``output`` (kept), or a new temporary one removed afterwards."""
+    if output:
+        yield Path(output)
+        return
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @dataclass

@@ -13,11 +13,8 @@ ConstantSmoothing of 100 m as preconditioner, TrustRegion(initial_trust_region_l
 from __future__ import annotations
 
 import argparse
-import shutil
-import tempfile
-from pathlib import Path
 
-import common  # noqa: F401 (first: it makes specfwi this checkout's)
+from common import project_folder  # first: it makes specfwi this checkout's
 import numpy as np
 import xarray as xr
 
@@ -97,8 +94,7 @@ def main() -> None:
     arguments = parser.parse_args()
     from inversion_report import run_and_report
 
-    folder = Path(arguments.output) if arguments.output else Path(tempfile.mkdtemp(prefix="i1_"))
-    try:
+    with project_folder(arguments.output, prefix="i1_") as folder:
         project = build_i1(folder, quick=arguments.quick)
         print(f"specfwi {sf.__file__}; I1{' (quick)' if arguments.quick else ''}; mesh "
               f"{project.simulations.get_mesh('prior').n_elements} elements")
@@ -109,9 +105,6 @@ def main() -> None:
         print(f"targets: misfit/initial {relative_misfit:.4f} <= 0.05: {relative_misfit <= 0.05}; "
               f"model error {figures['model_error']:.3f} <= 0.5: {figures['model_error'] <= 0.5}; "
               f"within 100 m: {distance <= 100.0}")
-    finally:
-        if not arguments.output:
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -39,12 +39,10 @@ same preconditioner and region in both stages.
 from __future__ import annotations
 
 import argparse
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import common  # noqa: F401 (first: it makes specfwi this checkout's)
+from common import project_folder  # first: it makes specfwi this checkout's
 import numpy as np
 import xarray as xr
 from scipy.interpolate import RegularGridInterpolator
@@ -360,8 +358,7 @@ def main() -> None:
     arguments = parser.parse_args()
     from inversion_report import run_and_report
 
-    folder = Path(arguments.output) if arguments.output else Path(tempfile.mkdtemp(prefix="s3_"))
-    try:
+    with project_folder(arguments.output, prefix="s3_") as folder:
         settings = Settings(name=arguments.name, smoothing_in_meters=arguments.smoothing_meters,
                             high_pass_in_meters=arguments.high_pass_meters or None,
                             depth_exponent=arguments.depth_exponent, method=arguments.method,
@@ -390,9 +387,6 @@ def main() -> None:
         for (top, bottom), prior_share, result_share in error_by_depth(final_model(project, stages)):
             print(f"{top:4d}-{bottom:<4d}  {prior_share:6.3f}  {result_share:6.3f}")
         save_figure(project, stages, arguments.figure)
-    finally:
-        if not arguments.output:
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

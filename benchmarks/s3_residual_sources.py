@@ -19,11 +19,8 @@ mute removes the direct and near-surface guided waves, and with them most of the
 from __future__ import annotations
 
 import argparse
-import shutil
-import tempfile
-from pathlib import Path
 
-import common  # noqa: F401 (first: it makes specfwi this checkout's)
+from common import project_folder  # first: it makes specfwi this checkout's
 import numpy as np
 
 import specfwi as sf
@@ -47,8 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", help="project folder to keep or reuse (default: a temporary one)")
     arguments = parser.parse_args()
-    folder = Path(arguments.output) if arguments.output else Path(tempfile.mkdtemp(prefix="s3_residual_"))
-    try:
+    with project_folder(arguments.output, prefix="s3_residual_") as folder:
         project = build_scenario(folder)
         prior = project.simulations.get("prior")
         models = {"true model": "true_model"}
@@ -74,9 +70,6 @@ def main() -> None:
             print(f"{label:40s} {ratios[0]:12.3f}  {ratios[1]:6.3f}")
         print(f"the prior's muted misfit / its misfit on the whole traces: "
               f"{prior_misfits['l2_muted'] / prior_misfits['l2']:.3f}")
-    finally:
-        if not arguments.output:
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -58,11 +58,13 @@ class Misfit:
 
     def check_time_axis(self, time: np.ndarray) -> None:
         """Check that traces on ``time`` (s) suit the misfit's band-pass (below their Nyquist frequency),
-        and those of a wrapped ``Misfit``."""
+        and those of a wrapped function that has such a check (a ``Misfit``, or the project's misfit against
+        observed data)."""
         if self.bandpass is not None:
             self.bandpass.check_time_axis(time)
-        if isinstance(self.function, Misfit):
-            self.function.check_time_axis(time)
+        wrapped_check = getattr(self.function, "check_time_axis", None)
+        if wrapped_check is not None:
+            wrapped_check(time)
 
     def __call__(self, synthetic: xr.DataArray, observed: xr.DataArray | None = None) -> MisfitResult:
         synthetic = check_traces("synthetic", synthetic)

@@ -18,7 +18,6 @@ import xarray as xr
 from ..acquisition import Event
 from ..errors import ProjectError, invalid
 from ..misfit import Bandpass, Misfit, MisfitResult, Window, get_misfit
-from ..misfit.window import window_weights
 from .configurations import EventConfiguration, MisfitConfiguration
 
 RELATIVE_TIME_TOLERANCE = 1e-9
@@ -98,39 +97,34 @@ def on_time_axis(observed: xr.DataArray, time_in_seconds: np.ndarray) -> xr.Data
 
 @dataclass(frozen=True, eq=False)
 class MisfitOnSyntheticTime:
-    """The misfit ``misfit`` of synthetics against ``observed`` brought onto the synthetic time axis.
+    """``misfit`` (a ``Misfit``, with its band-pass and windows) of synthetics against ``observed`` brought onto
+    the synthetic time axis.
 
-    A callable ``(synthetic, _) -> MisfitResult`` for ``sf.compute_gradient(misfit=..., observed=None)``.
-    With a ``bandpass`` and a per-receiver ``window``, the synthetics it receives are band-passed and windowed
-    already (by the ``Misfit`` that wraps it, see :func:`misfit_against`, which also applies both to the
-    adjoint source); the observed traces are band-passed and windowed here, on the synthetic time axis.
+    A callable ``(synthetic, _) -> MisfitResult`` for ``sf.compute_gradient(misfit=..., observed=None)``: the
+    synthetic time axis is known only once the synthetics exist, so the observed traces are resampled here.
     """
 
-    misfit: str | Callable
+    misfit: Misfit
     observed: xr.DataArray
-    bandpass: Bandpass | None = None
-    window: dict[str, Window] | None = None
 
     @property
     def name(self) -> str:
-        return self.misfit if isinstance(self.misfit, str) else getattr(self.misfit, "__name__", "misfit")
+        return self.misfit.name
+
+    def check_time_axis(self, time: np.ndarray) -> None:
+        """Check that traces on ``time`` (s) suit ``misfit``'s band-pass (see ``Misfit.check_time_axis``)."""
+        self.misfit.check_time_axis(time)
 
     def __call__(self, synthetic: xr.DataArray, _: xr.DataArray | None = None) -> MisfitResult:
-        time = synthetic["time"].values
-        observed = on_time_axis(self.observed, time)
-        if self.bandpass is not None:
-            observed = observed.copy(data=self.bandpass.apply(observed.values, time))
-        if self.window is not None:
-            observed = observed.copy(data=observed.values * window_weights(self.window, observed))
-        return get_misfit(self.misfit)(synthetic, observed)
+        return self.misfit(synthetic, on_time_axis(self.observed, synthetic["time"].values))
 
 
 def misfit_against(misfit: str | Callable, observed: xr.DataArray | None, *,
                    bandpass: Bandpass | None = None, window: dict[str, Window] | None = None) -> Misfit:
     """The misfit to evaluate with ``observed=None``: ``misfit`` itself without data, else with them built
     in; with a ``bandpass``, then the per-receiver ``window``, on synthetic and observed traces alike."""
-    inner = misfit if observed is None else MisfitOnSyntheticTime(misfit, observed, bandpass, window)
-    return get_misfit(inner, bandpass=bandpass, window=window)
+    processed = get_misfit(misfit, bandpass=bandpass, window=window)
+    return processed if observed is None else get_misfit(MisfitOnSyntheticTime(processed, observed))
 
 
 def event_misfit(configuration: MisfitConfiguration, observed: xr.DataArray | None, event: Event,

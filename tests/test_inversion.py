@@ -234,14 +234,32 @@ def test_a_configuration_naming_missing_entities_is_refused(tmp_path):
     assert project.inversions.list() == ["inv"]
 
 
+class GatedExecutor:
+    """A thread pool whose tasks start only once ``gate`` is set (or after 60 s, so that a call that waits for
+    them fails its assertions rather than hangs): what is submitted before is still running."""
+
+    def __init__(self, pool, gate):
+        self.pool, self.gate = pool, gate
+
+    def submit(self, function, *arguments, **options):
+        def gated():
+            self.gate.wait(timeout=60.0)
+            return function(*arguments, **options)
+        return self.pool.submit(gated)
+
+
 def test_an_executor_runs_the_events(tmp_path):
+    import threading
     from concurrent.futures import ThreadPoolExecutor
 
     project = inversion_case.build(tmp_path / "p", n_events=2)
     project.inversions.add_iteration("inv")
-    with ThreadPoolExecutor(max_workers=2) as executor:
+    gate = threading.Event()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        executor = GatedExecutor(pool, gate)
         status = project.inversions.resume("inv", wait=False, executor=executor)
         assert status.state == "waiting" and status.n_evaluations == 0
+        gate.set()
         status = project.inversions.iterate("inv", n_iterations=1, executor=executor)
     assert status.state == "complete"
     misfits = project.inversions.misfits("inv")
